@@ -1,0 +1,24 @@
+"""Small helpers about the running Airflow context, shared by every DAG's tasks."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+
+def run_date(context: dict[str, Any]) -> date:
+    """The calendar day a run is about.
+
+    Airflow 3 lets a manual or API-triggered run have no logical date; fall back to the run's
+    ``run_after`` (when it was asked to run) so such runs still process "today".
+    """
+    logical = context.get("logical_date")
+    if logical is not None:
+        return logical.date()
+    dag_run = context.get("dag_run")
+    run_after = getattr(dag_run, "run_after", None)
+    if run_after is not None:
+        return run_after.date()
+    import pendulum
+
+    return pendulum.now("UTC").date()

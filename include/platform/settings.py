@@ -1,0 +1,66 @@
+"""Where every tunable deployment setting is read, in one place.
+
+A setting is an Airflow Variable named ``genai_<name>``. Airflow resolves Variables from its secrets
+backends first, so each one can be set three ways without code changes:
+
+* the environment: ``AIRFLOW_VAR_GENAI_LAKE_ROOT=s3://my-bucket/lake`` (what ``.env`` and Astro use),
+* ``airflow_settings.yaml`` / the UI (stored in the metadata DB),
+* a secrets backend (AWS Secrets Manager, GCP Secret Manager, Key Vault).
+
+Settings are read at task run time only. DAG files never call these functions at top level, so
+parsing stays free of I/O (see the parse-cost test).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+#: The project checkout (or /usr/local/airflow in the Astro image): parent of ``include/``.
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+
+DEFAULT_DATA_DIR = PROJECT_DIR / "data"
+
+#: Connection ids the project uses; each is optional and falls back to the embedded default.
+WAREHOUSE_CONN_ID = "warehouse_default"
+SLACK_CONN_ID = "slack_alerts"
+SMTP_CONN_ID = "smtp_alerts"
+
+
+def get_setting(name: str, default: str | None = None) -> str | None:
+    """Return Variable ``genai_<name>`` (env, DB or secrets backend), else ``default``.
+
+    Outside a running task (unit tests, scripts) only the environment and secrets backends are
+    consulted; a missing metadata DB is not an error here because every setting has a default.
+    """
+    key = f"genai_{name}"
+    env_value = os.environ.get(f"AIRFLOW_VAR_{key.upper()}")
+    if env_value is not None:
+        return env_value
+    try:
+        from airflow.sdk import Variable
+
+        return Variable.get(key, default=default)
+    except Exception as exc:  # noqa: BLE001 - no task context / no DB: fall back to the default
+        log.debug("Variable %s unavailable (%s); using default %r", key, exc, default)
+        return default
+
+
+def data_dir() -> Path:
+    """Project-local folder that holds the embedded defaults (lake files, DuckDB warehouse)."""
+    return Path(get_setting("data_dir", str(DEFAULT_DATA_DIR)) or DEFAULT_DATA_DIR)
+
+
+def resolve_project_path(path: str) -> str:
+    """Make a relative path (as written in ``airflow_settings.yaml``) absolute under the project.
+
+    ``airflow_settings.yaml`` is shared by ``astro dev start`` (project at /usr/local/airflow) and
+    ``make start`` (project wherever it was cloned), so local paths in it are relative.
+    """
+    if not path or path == ":memory:" or "://" in path or path.startswith("md:"):
+        return path
+    p = Path(path)
+    return str(p if p.is_absolute() else PROJECT_DIR / p)

@@ -1,0 +1,136 @@
+"""The lake: ObjectStoragePath roots for every zone, on local files or any cloud by configuration.
+
+Layout under the lake root (one prefix per zone)::
+
+    raw/         inputs as they arrive (feedback JSONL, feature batches, cost exports, metric traces)
+    curated/     validated, published outputs (synthetic sets, normalized tables)
+    models/      the model registry (see registry.py)
+    reports/     human-readable reports (Markdown + PNG charts), one folder per pipeline and date
+    quarantine/  records that failed validation, each with its reason; nothing is silently dropped
+
+The root is Variable ``genai_lake_root`` (default ``file://<project>/data/lake``) and the connection
+Variable ``genai_lake_conn_id`` (default none). ``s3://bucket/lake`` + an ``aws`` connection,
+``gs://bucket/lake`` + a ``google_cloud_platform`` connection or ``abfs://container/lake`` + a
+``wasb``/``adls`` connection switch every pipeline to that cloud; no code changes.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from typing import TYPE_CHECKING, Any
+
+# gcsfs probes a gRPC endpoint for "hierarchical namespace" buckets on first use; against the GCS
+# emulator (and without network) that stalls about 60 s per bucket operation. Must be set before
+# gcsfs is imported, which happens lazily inside ObjectStoragePath.
+os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+
+from airflow.sdk import ObjectStoragePath  # noqa: E402
+
+from include.platform.settings import data_dir, get_setting  # noqa: E402
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ZONES = ("raw", "curated", "models", "reports", "quarantine")
+
+
+def lake_root() -> ObjectStoragePath:
+    """The configured lake root as an ObjectStoragePath bound to its connection (if any)."""
+    root = get_setting("lake_root") or f"file://{data_dir() / 'lake'}"
+    conn_id = get_setting("lake_conn_id") or None
+    return ObjectStoragePath(root.rstrip("/"), conn_id=conn_id)
+
+
+def zone(name: str) -> ObjectStoragePath:
+    """Root of one lake zone; raises on a typo rather than writing to a stray prefix."""
+    if name not in ZONES:
+        raise ValueError(f"unknown lake zone {name!r}; expected one of {ZONES}")
+    return lake_root() / name
+
+
+def lake_path(zone_name: str, *parts: str) -> ObjectStoragePath:
+    """``lake_path("raw", "feedback", "2026-11-22")`` → ``<root>/raw/feedback/2026-11-22``."""
+    path = zone(zone_name)
+    for part in parts:
+        path = path / str(part).strip("/")
+    return path
+
+
+def path_from_uri(uri: str) -> ObjectStoragePath:
+    """Rebuild a path passed through XCom as a URI, bound to the lake connection."""
+    return ObjectStoragePath(uri, conn_id=get_setting("lake_conn_id") or None)
+
+
+def _ensure_parent(path: ObjectStoragePath) -> None:
+    # Object stores have no directories; local files (and Azurite containers) need the parent.
+    if path.protocol in ("file", "local", "") or path.protocol.startswith("abfs"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def write_bytes(path: ObjectStoragePath, data: bytes) -> ObjectStoragePath:
+    """Write ``data`` so that readers never see a half-written file.
+
+    Object-store PUTs are atomic already; on local files we write a sibling temp file and rename it.
+    """
+    _ensure_parent(path)
+    if path.protocol in ("file", "local", ""):
+        tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
+        with tmp.open("wb") as fh:
+            fh.write(data)
+        os.replace(tmp.path, path.path)
+    else:
+        with path.open("wb") as fh:
+            fh.write(data)
+    return path
+
+
+def read_bytes(path: ObjectStoragePath) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read()
+
+
+def write_text(path: ObjectStoragePath, text: str) -> ObjectStoragePath:
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def read_text(path: ObjectStoragePath) -> str:
+    return read_bytes(path).decode("utf-8")
+
+
+def write_json(path: ObjectStoragePath, obj: Any) -> ObjectStoragePath:
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str))
+
+
+def read_json(path: ObjectStoragePath) -> Any:
+    return json.loads(read_text(path))
+
+
+def write_parquet(path: ObjectStoragePath, frame: pd.DataFrame) -> ObjectStoragePath:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return write_bytes(path, buf.getvalue())
+
+
+def read_parquet(path: ObjectStoragePath) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.read_parquet(io.BytesIO(read_bytes(path)))
+
+
+def list_files(path: ObjectStoragePath, suffix: str = "") -> list[ObjectStoragePath]:
+    """Files directly under ``path`` ending with ``suffix``, sorted by name; [] if it does not exist."""
+    if not path.exists():
+        return []
+    return sorted(
+        (p for p in path.iterdir() if p.is_file() and p.name.endswith(suffix) and not p.name.startswith(".")),
+        key=lambda p: p.name,
+    )
+
+
+def upload_file(local_path: str | os.PathLike[str], dest: ObjectStoragePath) -> ObjectStoragePath:
+    """Copy a local file (a chart, a model weight) into the lake."""
+    with open(local_path, "rb") as fh:
+        return write_bytes(dest, fh.read())

@@ -1,0 +1,79 @@
+"""The integrity and parse-cost checks fail on bad DAG files, and say which file."""
+
+from __future__ import annotations
+
+import textwrap
+
+from tests.dags.dag_checks import integrity_problems, load_dagbag, parse_cost_problems
+
+GOOD = '''
+import pendulum
+from airflow.sdk import dag, task
+
+@dag(dag_id="fine", schedule=None, start_date=pendulum.datetime(2026, 1, 1), tags=["t"],
+     description="d", doc_md="doc", default_args={"owner": "me", "retries": 2})
+def fine():
+    @task
+    def t():
+        return 1
+    t()
+
+fine()
+'''
+
+HEAVY = GOOD.replace('import pendulum', 'import pendulum\nimport pandas  # parse-time heavy import').replace(
+    '"fine"', '"heavy"')
+
+BROKEN = GOOD.replace('"fine"', '"broken"').replace("def t():", "def t(:")
+
+UNDOCUMENTED = '''
+import pendulum
+from airflow.sdk import Param, dag, task
+
+@dag(dag_id="undocumented", schedule=None, start_date=pendulum.datetime(2026, 1, 1),
+     params={"n": Param(3, type="integer")})
+def undocumented():
+    @task
+    def t():
+        return 1
+    t()
+
+undocumented()
+'''
+
+
+def _folder(tmp_path, **files):
+    for name, body in files.items():
+        (tmp_path / f"{name}.py").write_text(textwrap.dedent(body))
+    return tmp_path
+
+
+def test_broken_dag_file_is_named(airflow_db, tmp_path):
+    folder = _folder(tmp_path, good_dag=GOOD, broken_dag=BROKEN)
+    problems = integrity_problems(load_dagbag(folder))
+    assert any(p.startswith("broken_dag.py: import error") for p in problems), problems
+    assert not any("good_dag.py" in p for p in problems), problems
+
+
+def test_undocumented_dag_is_named_with_each_missing_rule(airflow_db, tmp_path):
+    folder = _folder(tmp_path, undocumented_dag=UNDOCUMENTED)
+    text = "\n".join(integrity_problems(load_dagbag(folder)))
+    for expected in ("no tags", "no doc_md", "no description", "owner", "retries < 2",
+                     "Param 'n' has no description"):
+        assert expected in text, text
+    assert "undocumented_dag.py" in text
+
+
+def test_heavy_and_broken_files_fail_parse_cost_by_name(tmp_path):
+    folder = _folder(tmp_path, good_dag=GOOD, heavy_dag=HEAVY, broken_dag=BROKEN)
+    problems = parse_cost_problems(folder)
+    assert any(p.startswith("heavy_dag.py: imports") and "pandas" in p for p in problems), problems
+    assert any(p.startswith("broken_dag.py: fails to import") for p in problems), problems
+    assert not any(p.startswith("good_dag.py") for p in problems), problems
+
+
+def test_slow_dag_file_exceeds_budget(tmp_path):
+    slow = GOOD.replace("import pendulum", "import pendulum, time\ntime.sleep(0.5)").replace('"fine"', '"slow"')
+    folder = _folder(tmp_path, slow_dag=slow)
+    problems = parse_cost_problems(folder, budget_s=0.2)
+    assert any(p.startswith("slow_dag.py: parse took") for p in problems), problems
