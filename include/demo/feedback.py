@@ -9,7 +9,7 @@ timestamps) so the validation and quarantine path has something to do.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, UTC
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 

@@ -6,7 +6,7 @@ queued work in the afternoon of the last day makes the policy scale up and back 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, UTC
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd

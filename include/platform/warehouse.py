@@ -41,6 +41,16 @@ def _ident(name: str) -> str:
     return name
 
 
+def _quote(hook: DbApiHook, name: str) -> str:
+    """Quote a lower-case identifier so reserved words (``at``, ``user``, ``order``) work as columns.
+
+    Quoting a lower-case name changes nothing else on Postgres or DuckDB (unquoted names fold to
+    lower case there). Mixed-case names (FOCUS's ``BilledCost``) stay unquoted, so they fold the
+    same way in our DDL and in hand-written report SQL.
+    """
+    return hook.escape_word_format.format(name) if name == name.lower() else name
+
+
 def warehouse_conn_id() -> str:
     return get_setting("warehouse_conn_id", WAREHOUSE_CONN_ID) or WAREHOUSE_CONN_ID
 
@@ -85,6 +95,21 @@ def _is_duckdb(hook: DbApiHook) -> bool:
     return "duckdb" in _dialect(hook)
 
 
+class _SingleCursorConnection:
+    """DuckDB's ``cursor()`` opens a *separate* connection with its own (auto-committed)
+    transaction, so statements run through it would escape our BEGIN/COMMIT. This wrapper hands
+    out the connection itself as the cursor, keeping every statement in one transaction."""
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    def cursor(self) -> Any:
+        return self._conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._conn, name)
+
+
 @contextmanager
 def connect(hook: DbApiHook | None = None, retry_seconds: float = 60.0) -> Iterator[Any]:
     """A DB-API connection that commits on success and rolls back on error.
@@ -110,7 +135,9 @@ def connect(hook: DbApiHook | None = None, retry_seconds: float = 60.0) -> Itera
             conn.autocommit = False
         if _is_duckdb(hook):
             conn.execute("BEGIN TRANSACTION")
-        yield conn
+            yield _SingleCursorConnection(conn)
+        else:
+            yield conn
         conn.commit()
     except Exception:
         conn.rollback()
@@ -186,11 +213,12 @@ def replace_rows(
 
     hook = hook or get_hook()
     cols = list(frame.columns)
+    q = {c: _quote(hook, c) for c in cols}
     with connect(hook) as conn:
         cur = conn.cursor()
         existing = _columns(cur, table)
         if existing is None:
-            ddl = ", ".join(f"{c} {_sql_type(frame[c].dtype)}" for c in cols)
+            ddl = ", ".join(f"{q[c]} {_sql_type(frame[c].dtype)}" for c in cols)
             cur.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
         else:
             unknown = [c for c in cols if c.lower() not in existing]
@@ -201,10 +229,10 @@ def replace_rows(
                 )
         if frame.empty:
             return 0
-        col_list = ", ".join(cols)
+        col_list = ", ".join(q[c] for c in cols)
         if _is_duckdb(hook):
             cur.register("_incoming", frame)
-            match = " AND ".join(f"{table}.{k} = _incoming.{k}" for k in key_columns)
+            match = " AND ".join(f"{table}.{q[k]} = _incoming.{q[k]}" for k in key_columns)
             cur.execute(f"DELETE FROM {table} USING _incoming WHERE {match}")
             cur.execute(f"INSERT INTO {table} ({col_list}) SELECT {col_list} FROM _incoming")
             cur.unregister("_incoming")
@@ -213,7 +241,7 @@ def replace_rows(
             rows = _python_rows(frame)
             key_idx = [cols.index(k) for k in key_columns]
             keys = sorted({tuple(r[i] for i in key_idx) for r in rows}, key=repr)
-            where = " AND ".join(f"{k} = {ph}" for k in key_columns)
+            where = " AND ".join(f"{q[k]} = {ph}" for k in key_columns)
             cur.executemany(f"DELETE FROM {table} WHERE {where}", keys)
             values = ", ".join([ph] * len(cols))
             cur.executemany(f"INSERT INTO {table} ({col_list}) VALUES ({values})", rows)

@@ -1,0 +1,50 @@
+# genai-airflow-pipelines: the two commands a newcomer needs are `make start` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+AIRFLOW_PORT ?= 8080
+export AIRFLOW_PORT
+
+.PHONY: help venv tools lock start stop restart run test test-services bench lint clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+venv:  ## create/update .venv from the committed lock (fast when already built)
+	@scripts/venv.sh
+
+tools:  ## install test-only tools outside Python (Azurite from npm) into .tools/
+	@if [ -x scripts/install_tools.sh ]; then scripts/install_tools.sh; fi
+
+lock:  ## re-resolve constraints.txt from requirements/local.in (needs the package index)
+	.venv/bin/uv pip compile requirements/local.in -c constraints.txt --python-version 3.11 \
+	  $$(for d in $${PIP_FIND_LINKS:-} $$(python3 -m pip config get global.find-links 2>/dev/null); do [ -d $$d ] && echo --find-links $$d; done) \
+	  --no-header -o constraints.txt.new && \
+	sed -i 's/^torch==\(.*\)+cpu$$/torch==\1/' constraints.txt.new && mv constraints.txt.new constraints.txt
+
+start: venv  ## run Airflow locally at http://localhost:8080 without Docker (make stop to end)
+	@scripts/start.sh
+
+stop:  ## stop everything `make start` started
+	@scripts/stop.sh
+
+restart: stop start  ## stop, then start
+
+run: venv  ## run one DAG once from the CLI: make run DAG=<dag_id> [CONF='{"k": 1}']
+	@scripts/run_dag.sh "$(DAG)" '$(CONF)'
+
+test: venv tools  ## lint + Astro parse test + the full offline suite
+	@scripts/test.sh $(ARGS)
+
+test-services: venv  ## the service-backed suite (Postgres / Redis / Celery); skipped when they do not answer
+	@if [ -x scripts/test_services.sh ]; then scripts/test_services.sh $(ARGS); \
+	 else echo "no service-backed suite yet"; fi
+
+bench: venv  ## run every benchmark in bench/ (figures in bench/results/)
+	@mkdir -p bench/results; set -e; for b in bench/*.py; do echo "==> $$b"; PYTHONPATH=$$PWD .venv/bin/python $$b; done
+
+lint:  ## ruff (style + Airflow 3 rules)
+	.venv/bin/ruff check dags include plugins tests bench scripts .astro
+	.venv/bin/ruff check --preview --select AIR dags include plugins
+
+clean: stop  ## remove local runtime state (.airflow, logs, data); keeps .venv
+	rm -rf .airflow logs data

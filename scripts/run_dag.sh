@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# `make run DAG=<dag_id> [CONF='{"key": 1}']`: run one DAG once from the CLI (`airflow dags test`),
+# in this process, against the local metadata DB and settings; no scheduler needed.
+set -euo pipefail
+. "$(dirname "$0")/local_env.sh"
+cd "$PROJECT_DIR"
+dag_id="${1:?usage: make run DAG=<dag_id> [CONF='{...}']}"
+conf="${2:-}"
+airflow db migrate > "$PROJECT_DIR/logs/db-migrate.log" 2>&1
+python scripts/apply_airflow_settings.py airflow_settings.yaml 2>>"$PROJECT_DIR/logs/settings.log" | tail -n 1
+if [ -n "$conf" ]; then
+  exec airflow dags test "$dag_id" --conf "$conf"
+fi
+exec airflow dags test "$dag_id"

@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from include.platform import warehouse
+from include.platform.settings import PROJECT_DIR
+
+
+def _frame(ids, version="v1"):
+    return pd.DataFrame({"feedback_id": ids, "model_version": version, "score": [0.5] * len(ids),
+                         "at": pd.Timestamp("2026-11-22", tz="UTC")})
+
+
+def test_replace_rows_is_idempotent_by_key(lake):
+    key = ["feedback_id", "model_version"]
+    assert warehouse.replace_rows("results", _frame(["a", "b", "c"]), key) == 3
+    assert warehouse.replace_rows("results", _frame(["a", "b", "c"]), key) == 3  # rerun
+    warehouse.replace_rows("results", _frame(["a"], version="v2"), key)  # other key: added
+    changed = _frame(["b"]).assign(score=0.9)
+    warehouse.replace_rows("results", changed, key)  # same key: replaced
+    rows = warehouse.query("SELECT feedback_id, model_version, score FROM results ORDER BY 1, 2")
+    assert rows.values.tolist() == [["a", "v1", 0.5], ["a", "v2", 0.5], ["b", "v1", 0.9], ["c", "v1", 0.5]]
+
+
+def test_embedded_default_lives_in_the_data_folder(lake):
+    warehouse.replace_rows("t", _frame(["a"]), ["feedback_id"])
+    assert (lake / "warehouse.duckdb").exists()
+    assert warehouse.table_exists("t") and not warehouse.table_exists("nope")
+
+
+def test_relative_duckdb_path_in_connection_resolves_under_project(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", json.dumps({"conn_type": "duckdb", "host": "data/x.duckdb"}))
+    hook = warehouse.get_hook()
+    assert hook.get_database() == str(PROJECT_DIR / "data" / "x.duckdb")
+
+
+def test_unknown_connection_names_the_fix(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_WAREHOUSE_CONN_ID", "warehouse_pg")
+    with pytest.raises(warehouse.WarehouseError, match="AIRFLOW_CONN_WAREHOUSE_PG"):
+        warehouse.get_hook()
+
+
+def test_bad_writes_fail_with_what_to_fix_and_change_nothing(lake):
+    warehouse.replace_rows("t", _frame(["a"]), ["feedback_id"])
+    with pytest.raises(warehouse.WarehouseError, match=r"no column\(s\) \['extra'\]"):
+        warehouse.replace_rows("t", _frame(["b"]).assign(extra=1), ["feedback_id"])
+    with pytest.raises(warehouse.WarehouseError, match="duplicate keys"):
+        warehouse.replace_rows("t", _frame(["b", "b"]), ["feedback_id"])
+    with pytest.raises(warehouse.WarehouseError, match="not a plain SQL identifier"):
+        warehouse.replace_rows("t; drop table t", _frame(["b"]), ["feedback_id"])
+    assert warehouse.query("SELECT count(*) AS n FROM t")["n"].tolist() == [1]
+
+
+def test_failed_transaction_rolls_back(lake):
+    warehouse.replace_rows("t", _frame(["a", "b"]), ["feedback_id"])
+    hook = warehouse.get_hook()
+    with pytest.raises(Exception, match="boom"), warehouse.connect(hook) as conn:
+        conn.cursor().execute("DELETE FROM t")
+        raise RuntimeError("boom")
+    assert warehouse.query("SELECT count(*) AS n FROM t")["n"].tolist() == [2]
