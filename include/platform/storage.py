@@ -41,7 +41,18 @@ def lake_root() -> ObjectStoragePath:
     """The configured lake root as an ObjectStoragePath bound to its connection (if any)."""
     root = get_setting("lake_root") or f"file://{data_dir() / 'lake'}"
     conn_id = get_setting("lake_conn_id") or None
-    return ObjectStoragePath(root.rstrip("/"), conn_id=conn_id)
+    return _fresh(ObjectStoragePath(root.rstrip("/"), conn_id=conn_id))
+
+
+def _fresh(path: ObjectStoragePath) -> ObjectStoragePath:
+    """Drop fsspec's in-memory directory listings before use.
+
+    s3fs/gcsfs/adlfs cache listings for the life of the process, and Airflow shares one filesystem
+    per connection: without this, a process that listed a prefix never sees files another worker
+    wrote there later (``exists()`` even returns False on S3/GCS). A no-op on local files.
+    """
+    path.fs.invalidate_cache()
+    return path
 
 
 def zone(name: str) -> ObjectStoragePath:
@@ -61,7 +72,7 @@ def lake_path(zone_name: str, *parts: str) -> ObjectStoragePath:
 
 def path_from_uri(uri: str) -> ObjectStoragePath:
     """Rebuild a path passed through XCom as a URI, bound to the lake connection."""
-    return ObjectStoragePath(uri, conn_id=get_setting("lake_conn_id") or None)
+    return _fresh(ObjectStoragePath(uri, conn_id=get_setting("lake_conn_id") or None))
 
 
 def _ensure_parent(path: ObjectStoragePath) -> None:
@@ -122,6 +133,7 @@ def read_parquet(path: ObjectStoragePath) -> pd.DataFrame:
 
 def list_files(path: ObjectStoragePath, suffix: str = "") -> list[ObjectStoragePath]:
     """Files directly under ``path`` ending with ``suffix``, sorted by name; [] if it does not exist."""
+    path.fs.invalidate_cache(path.path)
     if not path.exists():
         return []
     return sorted(
