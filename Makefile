@@ -12,8 +12,9 @@ help:  ## list the targets
 venv:  ## create/update .venv from the committed lock (fast when already built)
 	@scripts/venv.sh
 
-tools:  ## install test-only tools outside Python (Azurite from npm) into .tools/
+tools:  ## install test-only tools outside Python: Azurite (npm, into .tools/), Chromium (apt) for the UI test
 	@if [ -x scripts/install_tools.sh ]; then scripts/install_tools.sh; fi
+	@if [ -x scripts/install_browser.sh ]; then scripts/install_browser.sh; fi
 
 lock:  ## re-resolve constraints.txt from requirements/local.in (needs the package index)
 	.venv/bin/uv pip compile requirements/local.in -c constraints.txt --python-version 3.11 \
