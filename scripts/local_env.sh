@@ -6,7 +6,8 @@ export PROJECT_DIR
 export PATH="$PROJECT_DIR/.venv/bin:$PATH"
 export AIRFLOW_HOME="${AIRFLOW_HOME:-$PROJECT_DIR/.airflow}"
 export AIRFLOW_PORT="${AIRFLOW_PORT:-8080}"
-mkdir -p "$AIRFLOW_HOME" "$PROJECT_DIR/logs"
+export GENAI_LOG_DIR="${GENAI_LOG_DIR:-$PROJECT_DIR/logs}"
+mkdir -p "$AIRFLOW_HOME" "$GENAI_LOG_DIR"
 
 # A .env (git-ignored, see .env_example) may set connections and variables, as with the astro CLI.
 if [ -f "$PROJECT_DIR/.env" ]; then
@@ -26,7 +27,7 @@ export AIRFLOW__API__PORT="$AIRFLOW_PORT"
 export AIRFLOW__API__BASE_URL="http://localhost:${AIRFLOW_PORT}"
 export AIRFLOW__API__WORKERS="${AIRFLOW__API__WORKERS:-1}"
 export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL="${AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL:-30}"
-export AIRFLOW__LOGGING__BASE_LOG_FOLDER="$PROJECT_DIR/logs"
+export AIRFLOW__LOGGING__BASE_LOG_FOLDER="$GENAI_LOG_DIR"
 export AIRFLOW_VAR_GENAI_AIRFLOW_API_URL="${AIRFLOW_VAR_GENAI_AIRFLOW_API_URL:-http://localhost:${AIRFLOW_PORT}}"
 export TOKENIZERS_PARALLELISM=false
 

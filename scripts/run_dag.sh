@@ -6,8 +6,8 @@ set -euo pipefail
 cd "$PROJECT_DIR"
 dag_id="${1:?usage: make run DAG=<dag_id> [CONF='{...}']}"
 conf="${2:-}"
-airflow db migrate > "$PROJECT_DIR/logs/db-migrate.log" 2>&1
-python scripts/apply_airflow_settings.py airflow_settings.yaml 2>>"$PROJECT_DIR/logs/settings.log" | tail -n 1
+airflow db migrate > "$GENAI_LOG_DIR/db-migrate.log" 2>&1
+python scripts/apply_airflow_settings.py airflow_settings.yaml 2>>"$GENAI_LOG_DIR/settings.log" | tail -n 1
 if [ -n "$conf" ]; then
   exec airflow dags test "$dag_id" --conf "$conf"
 fi

@@ -22,3 +22,18 @@ def run_date(context: dict[str, Any]) -> date:
     import pendulum
 
     return pendulum.now("UTC").date()
+
+
+def worker_hostname() -> str:
+    """Hostname Airflow records for task instances: the FQDN, plus ``GENAI_WORKER_NAME`` when set.
+
+    Several Celery workers on one machine otherwise report the same hostname, so neither the UI nor
+    a test can tell which worker ran (or lost) a task. Enabled with
+    ``AIRFLOW__CORE__HOSTNAME_CALLABLE=include.platform.runtime.worker_hostname``.
+    """
+    import os
+    import socket
+
+    name = os.environ.get("GENAI_WORKER_NAME")
+    host = socket.getfqdn()
+    return f"{host}-{name}" if name else host

@@ -31,7 +31,7 @@ def _group_alive(pgid: int) -> bool:
 def test_make_start_serves_dags_and_make_stop_cleans_up(tmp_path):
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__")}
-    env.update(AIRFLOW_HOME=str(tmp_path / "home"), AIRFLOW_PORT=str(port),
+    env.update(AIRFLOW_HOME=str(tmp_path / "home"), AIRFLOW_PORT=str(port), GENAI_LOG_DIR=str(tmp_path / "logs"),
                AIRFLOW_VAR_GENAI_DATA_DIR=str(tmp_path / "data"))
     start = subprocess.run(["bash", "scripts/start.sh"], cwd=ROOT, env=env, capture_output=True, text=True,
                            timeout=400)

@@ -1,0 +1,135 @@
+"""GCP Cloud Billing export to BigQuery: daily cost by project, service, SKU and region.
+
+Reads the *standard* usage cost export table (``<project>.<dataset>.gcp_billing_export_v1_<ID>``,
+Variable ``genai_cost_gcp_billing_table``) through the google provider's ``BigQueryHook``
+(connection ``gcp_billing``). The SQL sums ``cost`` (BilledCost), ``cost + credits``
+(EffectiveCost: committed-use and sustained-use discounts arrive as negative credits) and
+``cost_at_list`` (ListCost) per usage day.
+
+Why the partition filter has no upper bound: the export is partitioned by export time and rows
+for a usage day keep arriving (and are corrected) for several days, so only the lower bound may
+prune. Dates are passed as query parameters (``QueryJobConfig``), never formatted into the SQL.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pandas as pd
+
+from include.costs.focus import normalize
+from include.platform.settings import get_setting
+
+log = logging.getLogger(__name__)
+
+SOURCE = "gcp_billing_export"
+DEFAULT_CONN_ID = "gcp_billing"
+_TABLE = re.compile(r"\A[A-Za-z0-9_.\-]+\Z")
+
+SQL = """
+SELECT
+  DATE(usage_start_time) AS usage_date,
+  billing_account_id,
+  project.id AS project_id,
+  service.id AS service_id,
+  service.description AS service_name,
+  location.region AS region,
+  currency,
+  SUM(cost) AS cost,
+  SUM(IFNULL((SELECT SUM(c.amount) FROM UNNEST(credits) AS c), 0)) AS credits,
+  SUM(IFNULL(cost_at_list, cost)) AS cost_at_list,
+  SUM(usage.amount_in_pricing_units) AS pricing_quantity,
+  ANY_VALUE(usage.pricing_unit) AS pricing_unit,
+  TO_JSON_STRING(labels) AS labels_json
+FROM `{table}`
+WHERE _PARTITIONTIME >= TIMESTAMP(DATE_SUB(@start_date, INTERVAL 1 DAY))
+  AND usage_start_time >= TIMESTAMP(@start_date)
+  AND usage_start_time < TIMESTAMP(@end_date_exclusive)
+GROUP BY usage_date, billing_account_id, project_id, service_id, service_name, region, currency, labels_json
+ORDER BY usage_date, cost DESC
+"""
+
+
+def conn_id() -> str:
+    return get_setting("cost_gcp_conn_id", DEFAULT_CONN_ID) or DEFAULT_CONN_ID
+
+
+def billing_table() -> str | None:
+    return get_setting("cost_gcp_billing_table")
+
+
+def is_configured() -> bool:
+    from include.costs.sources import connection_exists
+
+    return bool(billing_table()) and connection_exists(conn_id())
+
+
+def build_query(table: str, start: date, end: date) -> tuple[str, Any]:
+    """SQL text and the ``google.cloud.bigquery.QueryJobConfig`` carrying its date parameters."""
+    from google.cloud import bigquery
+
+    if not _TABLE.match(table) or table.count(".") != 2:
+        raise ValueError(f"billing table {table!r} must be project.dataset.gcp_billing_export_v1_<ID>")
+    config = bigquery.QueryJobConfig(
+        use_legacy_sql=False,
+        query_parameters=[
+            bigquery.ScalarQueryParameter("start_date", "DATE", start),
+            bigquery.ScalarQueryParameter("end_date_exclusive", "DATE", end + timedelta(days=1)),
+        ],
+    )
+    return SQL.format(table=table), config
+
+
+def _labels(value: Any) -> dict[str, str] | None:
+    """``labels_json`` is ``[{"key": .., "value": ..}]`` (TO_JSON_STRING of the labels array)."""
+    import json
+
+    if not value:
+        return None
+    items = json.loads(value) if isinstance(value, str) else value
+    return {str(i["key"]): str(i.get("value") or "") for i in items} or None
+
+
+def parse_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """FOCUS rows from the query's result rows (dicts keyed by the SELECT aliases)."""
+    out = []
+    for r in rows:
+        day = pd.Timestamp(str(r["usage_date"]), tz="UTC")
+        cost = float(r.get("cost") or 0.0)
+        out.append({
+            "ProviderName": "Google Cloud",
+            "BillingAccountId": r.get("billing_account_id"),
+            "SubAccountId": r.get("project_id"),
+            "BillingCurrency": r.get("currency") or "USD",
+            "ChargePeriodStart": day,
+            "ChargePeriodEnd": day + pd.Timedelta(days=1),
+            "ChargeCategory": "Usage",
+            "ServiceName": r.get("service_name"),
+            "x_ServiceCode": r.get("service_id"),
+            "RegionId": r.get("region") or None,
+            "BilledCost": cost,
+            "EffectiveCost": cost + float(r.get("credits") or 0.0),
+            "ListCost": r.get("cost_at_list"),
+            "ConsumedQuantity": r.get("pricing_quantity"),
+            "ConsumedUnit": r.get("pricing_unit"),
+            "Tags": _labels(r.get("labels_json")),
+        })
+    return normalize(pd.DataFrame(out), SOURCE)
+
+
+def fetch(start: date, end: date, gcp_conn_id: str | None = None, table: str | None = None) -> pd.DataFrame:
+    """Run the billing-export query through BigQueryHook's client; FOCUS rows."""
+    from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
+
+    table = table or billing_table()
+    if not table:
+        raise ValueError("set Variable genai_cost_gcp_billing_table to project.dataset.gcp_billing_export_v1_<ID>")
+    sql, config = build_query(table, start, end)
+    hook = BigQueryHook(gcp_conn_id=gcp_conn_id or conn_id(), use_legacy_sql=False)
+    client = hook.get_client(project_id=table.split(".")[0])
+    rows = [dict(row.items()) for row in client.query(sql, job_config=config).result()]
+    log.info("BigQuery billing export %s: %d grouped rows", table, len(rows))
+    return parse_rows(rows)

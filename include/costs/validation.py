@@ -1,0 +1,138 @@
+"""Validate normalized cost rows against the FOCUS 1.2 spec with Great Expectations.
+
+Why GX and not ``focus-validator``: the only release pip offers on Python 3.11 (1.0.0) validates
+FOCUS 1.0 at most, pins pandera 0.17 and breaks with ``multimethod`` 2.x, and cannot share the venv
+with Airflow 3.3 (see docs/cloud_cost_report.md). GX Core 1.24 is already in the stack, so the
+spec's normative statements we rely on are written here as expectations, each citing its rule.
+Row-level failures name the rows that broke them; those rows are quarantined with the rule as the
+reason, the rest are loaded. A table-level failure (a missing or unprefixed column) stops the load.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from include.costs.focus import (
+    CHARGE_CATEGORIES,
+    COST_COLUMNS,
+    DATETIME_COLUMNS,
+    EXTRA_COLUMNS,
+    FOCUS_COLUMNS,
+    KEY_COLUMNS,
+    SERVICE_CATEGORIES,
+    TABLE_COLUMNS,
+)
+
+log = logging.getLogger(__name__)
+
+
+class FocusSchemaError(ValueError):
+    """The frame's columns do not follow the spec; nothing was loaded."""
+
+
+@dataclass
+class ValidationOutcome:
+    valid: pd.DataFrame
+    quarantined: pd.DataFrame  # the failing rows plus a ``reason`` column
+    results: list[dict[str, Any]] = field(default_factory=list)  # one per expectation
+
+    @property
+    def success(self) -> bool:
+        return all(r["success"] for r in self.results)
+
+
+def expectations() -> list[Any]:
+    """FOCUS 1.2 rules as GX expectations (the spec section in each comment)."""
+    import great_expectations as gx
+
+    e = gx.expectations
+    out: list[Any] = [e.ExpectColumnToExist(column=c) for c in TABLE_COLUMNS]
+    # Column naming: custom columns MUST be prefixed x_ (spec §2.x "Column Naming and Ordering").
+    out.append(e.ExpectTableColumnsToMatchSet(column_set=list(TABLE_COLUMNS), exact_match=True))
+    # BilledCost/EffectiveCost/ListCost/ContractedCost: MUST NOT be null, MUST be a decimal.
+    for col in COST_COLUMNS:
+        out.append(e.ExpectColumnValuesToNotBeNull(column=col))
+        out.append(e.ExpectColumnValuesToBeInTypeList(column=col, type_list=["float64", "float32", "int64"]))
+    # BillingAccountId, BillingCurrency, ChargeCategory, ProviderName, PublisherName, InvoiceIssuerName,
+    # ServiceName, ServiceCategory, the four period columns: MUST NOT be null.
+    for col in ("BillingAccountId", "BillingCurrency", "ChargeCategory", "ProviderName", "PublisherName",
+                "InvoiceIssuerName", "ServiceName", "ServiceCategory") + DATETIME_COLUMNS:
+        out.append(e.ExpectColumnValuesToNotBeNull(column=col))
+    # BillingCurrency: an ISO 4217 alphabetic code.
+    out.append(e.ExpectColumnValuesToMatchRegex(column="BillingCurrency", regex=r"^[A-Z]{3}$"))
+    # ChargePeriodEnd / BillingPeriodEnd: exclusive end, later than the start.
+    out.append(e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="ChargePeriodEnd", column_B="ChargePeriodStart"))
+    out.append(e.ExpectColumnPairValuesAToBeGreaterThanB(column_A="BillingPeriodEnd", column_B="BillingPeriodStart"))
+    # ChargeCategory / ChargeClass / ServiceCategory: values from the spec's allowed lists.
+    out.append(e.ExpectColumnValuesToBeInSet(column="ChargeCategory", value_set=list(CHARGE_CATEGORIES)))
+    out.append(e.ExpectColumnValuesToBeInSet(column="ChargeClass", value_set=["Correction"]))
+    out.append(e.ExpectColumnValuesToBeInSet(column="ServiceCategory", value_set=list(SERVICE_CATEGORIES)))
+    # Tags: a JSON object of key-value pairs (null allowed).
+    out.append(e.ExpectColumnValuesToBeJsonParseable(column="Tags"))
+    out.append(e.ExpectColumnValuesToMatchRegex(column="Tags", regex=r"^\{.*\}$"))
+    # ConsumedQuantity: a non-negative decimal when present.
+    out.append(e.ExpectColumnValuesToBeBetween(column="ConsumedQuantity", min_value=0))
+    # Our natural key (x_Source, ChargePeriodStart, x_RowKey): unique, so the load is idempotent.
+    out.append(e.ExpectCompoundColumnsToBeUnique(column_list=list(KEY_COLUMNS)))
+    return out
+
+
+def _check_custom_columns(frame: pd.DataFrame) -> None:
+    unprefixed = [c for c in frame.columns if c not in FOCUS_COLUMNS and not c.startswith("x_")]
+    if unprefixed:
+        raise FocusSchemaError(f"columns {unprefixed} are neither FOCUS 1.2 columns nor x_-prefixed extras")
+    missing = [c for c in TABLE_COLUMNS if c not in frame.columns]
+    if missing:
+        raise FocusSchemaError(f"missing FOCUS columns {missing}: normalize with include.costs.focus.normalize")
+
+
+def validate(frame: pd.DataFrame) -> ValidationOutcome:
+    """Run the FOCUS expectations; split ``frame`` into valid rows and quarantined rows with reasons."""
+    _check_custom_columns(frame)
+    frame = frame.reset_index(drop=True)
+    if frame.empty:
+        return ValidationOutcome(frame, frame.assign(reason=pd.Series(dtype=object)), [])
+
+    import great_expectations as gx
+
+    context = gx.get_context(mode="ephemeral")
+    try:  # progress bars would flood the task log; the setting moved between GX 1.x releases
+        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    except Exception:  # noqa: BLE001 - cosmetic only
+        pass
+    batch_def = (context.data_sources.add_pandas("focus_costs")
+                 .add_dataframe_asset("normalized").add_batch_definition_whole_dataframe("all"))
+    suite = context.suites.add(gx.ExpectationSuite(name="focus_1_2", expectations=expectations()))
+    result = batch_def.get_batch(batch_parameters={"dataframe": frame}).validate(
+        suite, result_format={"result_format": "COMPLETE"})
+
+    reasons: dict[int, list[str]] = {}
+    summaries = []
+    for r in result.results:
+        cfg = r.expectation_config
+        target = cfg.kwargs.get("column") or cfg.kwargs.get("column_list") or (
+            f"{cfg.kwargs.get('column_A')}>{cfg.kwargs.get('column_B')}" if cfg.kwargs.get("column_A") else "table")
+        bad = (r.result or {}).get("unexpected_index_list") or []
+        summaries.append({"expectation": cfg.type, "target": str(target), "success": bool(r.success),
+                          "unexpected": len(bad)})
+        if r.success:
+            continue
+        if not bad:  # a table-level rule failed: the whole frame is unusable
+            raise FocusSchemaError(f"FOCUS validation failed: {cfg.type} on {target}")
+        for idx in bad:
+            idx = idx if isinstance(idx, int) else int(idx.get("index", idx)) if isinstance(idx, dict) else int(idx)
+            reasons.setdefault(idx, []).append(f"{cfg.type}({target})")
+    bad_idx = sorted(reasons)
+    quarantined = frame.loc[bad_idx].assign(reason=["; ".join(reasons[i]) for i in bad_idx])
+    valid = frame.drop(index=bad_idx).reset_index(drop=True)
+    if bad_idx:
+        log.warning("FOCUS validation quarantined %d of %d rows, e.g. %s", len(bad_idx), len(frame),
+                    quarantined["reason"].iloc[0])
+    return ValidationOutcome(valid, quarantined.reset_index(drop=True), summaries)
+
+
+__all__ = ["EXTRA_COLUMNS", "FocusSchemaError", "ValidationOutcome", "expectations", "validate"]
