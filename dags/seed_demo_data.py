@@ -11,6 +11,7 @@ sees DAGs with data to process. `make start` triggers it once on the first start
 | `feature_batches` | `raw/features/reference/` + a stable and a drifted daily batch | adaptive_retraining |
 | `cost_exports` | `raw/costs/focus/<provider>/focus-<month>.csv` (FOCUS 1.2, one anomaly) | cloud_cost_report |
 | `metric_traces` | `raw/metrics/trace-<date>.parquet` (15-minute utilisation) | autoscaling_monitor |
+| `pending_requests` | `raw/requests/pending/request-*.json` (queued inference requests) | autoscaling_monitor |
 
 Same seed → same bytes; rerunning overwrites the same files (idempotent). Each task emits the
 Asset its consumer is scheduled on.
@@ -32,6 +33,8 @@ PARAMS = {
                               description="Feedback records per day (before malformed lines and duplicates)."),
     "malformed_share": Param(0.03, type="number", minimum=0, maximum=1,
                              description="Share of feedback lines written malformed, to exercise the quarantine."),
+    "pending_requests": Param(25, type="integer", minimum=0, maximum=10_000,
+                              description="Inference requests left pending, for the autoscaling monitor to drain."),
     "customer_rows": Param(20_000, type="integer", minimum=100, maximum=1_000_000,
                            description="Rows of the demo customer table."),
 }
@@ -82,11 +85,19 @@ def seed_demo_data():
 
         return write_metric_trace(run_date(context), seed=params["seed"])
 
+    @task
+    def pending_requests(params=None) -> int:
+        from include.platform.storage import lake_path
+        from include.scaling.batches import write_requests
+
+        return len(write_requests(lake_path("raw", "requests", "pending"), params["pending_requests"]))
+
     feedback()
     customers()
     feature_batches()
     cost_exports()
     metric_traces()
+    pending_requests()
 
 
 seed_demo_data()

@@ -35,6 +35,7 @@ def test_seed_demo_data_writes_every_input(dagbag, lake):
     assert customers.shape == (1_000, 12)
     assert {p.parent.name for p in (raw / "features").rglob("*.parquet")} == {"reference", "2026-11-21", "2026-11-22"}
     assert len(list((raw / "costs" / "focus").rglob("*.csv"))) == 6
+    assert len(list((raw / "requests" / "pending").glob("request-*.json"))) == 25
     trace = pd.read_parquet(raw / "metrics" / "trace-2026-11-22.parquet")
     assert len(trace) == 48 * 4
 

@@ -1,0 +1,1 @@
+"""Autoscaling: metrics -> an explainable HPA-style decision -> an action (pool, Kubernetes, AWS)."""

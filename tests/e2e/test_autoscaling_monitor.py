@@ -1,0 +1,176 @@
+"""End to end: pending work -> the monitor decides, resizes the pool through a REAL Airflow API server,
+records the decision, fans the work out into that many batches; a dry run changes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pendulum
+import pytest
+import requests
+
+from tests.fixtures.emulators import BIN, free_port
+
+pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.slow]
+
+DAY = pendulum.datetime(2026, 11, 22, 12, 0, tz="UTC")
+PENDING = 25  # requests waiting; target 10 per replica -> 3 replicas
+QUEUED = 4  # task instances queued in the inference pool; target 1 per replica -> 4 replicas
+
+
+@pytest.fixture(scope="module")
+def api_server(airflow_db, tmp_path_factory):
+    """``airflow api-server`` on a free port, same AIRFLOW_HOME and metadata DB as the tests."""
+    port = free_port()
+    jwt_secret = secrets.token_hex(16)
+    env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+           "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret}
+    log_path = tmp_path_factory.mktemp("api") / "api-server.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([str(BIN / "airflow"), "api-server", "--apps", "core", "--workers", "1",
+                                 "-H", "127.0.0.1", "-p", str(port)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"api-server exited: {log_path.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"api-server not healthy after 180 s: {log_path.read_text()[-3000:]}")
+            time.sleep(1)
+        yield {"url": url, "jwt_secret": jwt_secret}
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture
+def monitor_env(api_server, lake, monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", api_server["url"])
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", api_server["jwt_secret"])
+    from include.platform.airflow_api import AirflowAPI
+
+    api = AirflowAPI(api_server["url"])
+    for pool in ("inference", "gpu"):
+        try:
+            api.request("DELETE", f"pools/{pool}")
+        except Exception:  # noqa: BLE001 - not there yet
+            pass
+    api.post("pools", {"name": "inference", "slots": 1, "description": "batch inference (test)"})
+    return api
+
+
+def _tis(dag_id: str, run_id: str) -> dict[str, list[str]]:
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    out: dict[str, list[str]] = {}
+    with create_session() as s:
+        for ti in s.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id):
+            out.setdefault(ti.task_id, []).append(str(ti.state))
+    return out
+
+
+def _queue_task_instances(run_id: str, pool: str, count: int) -> None:
+    """Put ``count`` task instances of a triggered run in state queued in ``pool`` (what the scheduler
+    does when a worker slot is free); no scheduler runs in tests."""
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as s:
+        tis = s.query(TaskInstance).filter_by(dag_id="autoscaling_monitor", run_id=run_id).limit(count).all()
+        assert len(tis) == count, f"triggered run has {len(tis)} task instances"
+        for ti in tis:
+            ti.state, ti.pool = "queued", pool
+
+
+def _assert_batch_ui(run_id: str) -> None:
+    """Mapped batches are named "batch N" and carry the GPU extra links (stored as XCom by the worker)."""
+    from airflow.models import TaskInstance
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as s:
+        names = sorted(ti.rendered_map_index for ti in s.query(TaskInstance).filter_by(
+            dag_id="autoscaling_monitor", run_id=run_id, task_id="process_batch"))
+        links = {x.key: x.value for x in s.query(XComModel).filter_by(
+            dag_id="autoscaling_monitor", run_id=run_id, task_id="process_batch", map_index=0)}
+    assert names == [f"batch {i}" for i in range(QUEUED)]
+    assert str(links["_link_GPUPoolLink"]).strip('"').endswith("/pools")
+    assert "gpu_placement" in links  # where the batch ran (mode cpu here), for the GPU dashboard link
+
+
+def test_autoscaling_monitor_resizes_pool_records_and_fans_out(dagbag, lake, monitor_env):
+    from include.demo.writers import write_metric_trace
+    from include.platform import warehouse
+    from include.scaling.batches import write_requests
+    from include.scaling.metrics import lake_prefix, list_pending
+
+    api = monitor_env
+    write_requests(lake_prefix("raw/requests/pending"), PENDING)
+    write_metric_trace(DAY.date(), hours=24)
+    dag = dagbag.get_dag("autoscaling_monitor")
+
+    # 1. Dry run: decides, explains and records; changes nothing.
+    dry = dag.test(logical_date=DAY, run_conf={"dry_run": True})
+    assert dry.state == "success"
+    assert api.get("pools/inference")["slots"] == 1
+    assert len(list_pending("raw/requests/pending")) == PENDING
+    dry_row = warehouse.query("SELECT * FROM scaling_decisions WHERE run_id = ?", [dry.run_id]).iloc[0]
+    assert (dry_row["status"], bool(dry_row["dry_run"]), dry_row["desired_replicas"]) == ("dry_run", True, 3)
+    assert dry_row["driver"] == "pending_objects" and dry_row["pending_objects"] == PENDING
+    assert "pending_objects = 25" in dry_row["explanation"] and "decision: up 1 -> 3" in dry_row["explanation"]
+    dry_tis = _tis("autoscaling_monitor", dry.run_id)
+    assert dry_tis["process_batch"] == ["skipped"]  # zero batches mapped
+    with pytest.raises(Exception, match="404"):
+        api.get("pools/gpu")  # GPU admission did not create the pool either
+
+    # The what-if report of the day came with the first run (once per day).
+    report = lake / "lake" / "reports" / "scaling" / DAY.date().isoformat()
+    assert (report / "what-if.png").stat().st_size > 10_000 and "| cost ($) |" in (report / "what-if.md").read_text()
+
+    # 2. Queue up work: a run triggered through the API whose task instances wait in the inference pool.
+    queued_run = api.post("dags/autoscaling_monitor/dagRuns",
+                          {"logical_date": DAY.add(minutes=5).isoformat(), "conf": {"dry_run": True}})
+    _queue_task_instances(queued_run["dag_run_id"], pool="inference", count=QUEUED)
+
+    # 3. Real run: the queue drives the decision (one queued task per replica), the pool is resized
+    # through the API, the row written, the work fanned out over that many batches and drained.
+    run = dag.test(logical_date=DAY.add(minutes=15),  # dag.test keeps an earlier run_conf: pass it explicitly
+                   run_conf={"dry_run": False, "target_queue_per_replica": 1.0})
+    assert run.state == "success"
+    assert api.get("pools/inference")["slots"] == QUEUED
+    row = warehouse.query("SELECT * FROM scaling_decisions WHERE run_id = ?", [run.run_id]).iloc[0]
+    assert (row["status"], bool(row["dry_run"]), row["current_replicas"], row["desired_replicas"]) == \
+        ("applied", False, 1, QUEUED)
+    assert (row["driver"], row["queue_depth"], row["applied_replicas"]) == ("queue_depth", QUEUED, QUEUED)
+    assert json.loads(row["queue_by_pool"])["inference"] == QUEUED
+    details = json.loads(row["details"])
+    assert (details["action"], details["before"], details["after"]) == ("pool", 1, QUEUED)
+    tis = _tis("autoscaling_monitor", run.run_id)
+    assert sorted(tis["process_batch"]) == ["success"] * QUEUED
+    _assert_batch_ui(run.run_id)
+    assert tis["what_if"] == ["skipped"]  # report for the day exists already
+    assert tis["wait_for_gpu_headroom"] == ["success"]  # no GPU here: no_gpu_policy=proceed
+    assert list_pending("raw/requests/pending") == []
+    done = sorted((lake / "lake" / "curated" / "requests" / DAY.date().isoformat()).glob("batch-*.jsonl"))
+    assert len(done) == QUEUED and sum(len(p.read_text().splitlines()) for p in done) == PENDING
+    gpu_pool = api.get("pools/gpu")  # GPU admission: no GPU -> 1 slot kept for CPU fallback runs
+    assert gpu_pool["slots"] == 1 and "GPU admission" in gpu_pool["description"]
+    assert Path(report / "summary.json").exists()
