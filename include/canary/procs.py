@@ -1,0 +1,226 @@
+"""Start and stop the embedded canary stack (two model servers, router, load generator) as OS processes.
+
+Why separate processes and not threads in the task: a setup task must leave the stack running after
+it returns (the rollout task, and its deferred trigger, use it), and a teardown task in another
+process must be able to stop it. Everything about the stack is written to ``<run_dir>/stack.json``
+as each process starts, so a teardown can stop what a half-failed setup left behind.
+
+Stopping is layered: ``POST /admin/shutdown`` (clean), then SIGTERM, then SIGKILL; each pid is
+matched with its recorded start time first, so a recycled pid is never signalled. Every process
+also carries a TTL and stops itself if no teardown ever comes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from include.platform.settings import PROJECT_DIR
+
+log = logging.getLogger(__name__)
+
+STATE_FILE = "stack.json"
+
+
+class StackError(RuntimeError):
+    """A stack process failed to start; the message names it and quotes its log."""
+
+
+def _read_state(run_dir: Path) -> dict[str, Any]:
+    path = run_dir / STATE_FILE
+    return json.loads(path.read_text()) if path.exists() else {"run_dir": str(run_dir), "processes": {}}
+
+
+def _write_state(run_dir: Path, state: dict[str, Any]) -> None:
+    tmp = run_dir / f".{STATE_FILE}.tmp"
+    tmp.write_text(json.dumps(state, indent=2))
+    tmp.replace(run_dir / STATE_FILE)
+
+
+def port_in_use(port: int | None) -> bool:
+    if not port:
+        return False
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", int(port))) == 0
+
+
+def _reap(pid: int) -> None:
+    # Under dag.test() the stack processes are children of the test process: collect their exit
+    # status so they do not linger as zombies. In a real worker they were re-parented to init.
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def process_alive(pid: int, create_time: float | None) -> bool:
+    """True if ``pid`` is still the process we started (same start time) and not a zombie."""
+    _reap(pid)
+    try:
+        proc = psutil.Process(pid)
+        if create_time is not None and abs(proc.create_time() - create_time) > 1.0:
+            return False  # pid recycled by another process
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def launch_process(name: str, module: str, args: list[str], run_dir: Path,
+                   env: dict[str, str] | None = None) -> tuple[subprocess.Popen, dict[str, Any]]:
+    """Start ``python -m module args`` detached (own session) and record it; does not wait."""
+    ready = run_dir / f"{name}.ready"
+    ready.unlink(missing_ok=True)
+    log_path = run_dir / f"{name}.log"
+    full_env = os.environ.copy() | (env or {})
+    full_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_DIR), full_env.get("PYTHONPATH")]))
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        full_env.setdefault(var, "1")  # tiny matrices: extra BLAS threads only spin against Airflow
+    with log_path.open("ab") as log_fh:
+        proc = subprocess.Popen(  # noqa: S603 - fixed interpreter and our own module
+            [sys.executable, "-m", module, *args, "--ready-file", str(ready)],
+            cwd=PROJECT_DIR, env=full_env, stdout=log_fh, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    info = {"name": name, "pid": proc.pid, "create_time": psutil.Process(proc.pid).create_time(),
+            "port": None, "url": None, "log": str(log_path), "ready_file": str(ready)}
+    state = _read_state(run_dir)
+    state["processes"][name] = info
+    _write_state(run_dir, state)  # recorded before waiting: a teardown can stop it even if it hangs
+    return proc, info
+
+
+def wait_ready(proc: subprocess.Popen, info: dict[str, Any], run_dir: Path, timeout: float = 60.0) -> dict[str, Any]:
+    """Wait for the process's ready file; record its port and URL."""
+    ready = Path(info["ready_file"])
+    deadline = time.monotonic() + timeout
+    while not ready.exists():
+        if proc.poll() is not None:
+            tail = Path(info["log"]).read_text(errors="replace")[-2000:]
+            raise StackError(f"{info['name']} exited with code {proc.returncode} before it was ready; "
+                             f"log tail:\n{tail}")
+        if time.monotonic() > deadline:
+            raise StackError(f"{info['name']} not ready after {timeout}s; see {info['log']}")
+        time.sleep(0.05)
+    port = json.loads(ready.read_text())["port"]
+    info |= {"port": port, "url": f"http://127.0.0.1:{port}" if port else None}
+    state = _read_state(run_dir)
+    state["processes"][info["name"]] = info
+    _write_state(run_dir, state)
+    log.info("started %s (pid %s) %s", info["name"], info["pid"], info["url"] or "")
+    return info
+
+
+def start_process(name: str, module: str, args: list[str], run_dir: Path, *, ready_timeout: float = 60.0,
+                  env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Launch one process and wait until it is ready."""
+    proc, info = launch_process(name, module, args, run_dir, env)
+    return wait_ready(proc, info, run_dir, ready_timeout)
+
+
+def _http_shutdown(url: str) -> bool:
+    try:
+        req = urllib.request.Request(f"{url}/admin/shutdown", data=b"{}", method="POST")
+        with urllib.request.urlopen(req, timeout=3) as resp:  # noqa: S310 - loopback URL we started
+            return resp.status == 200
+    except OSError:
+        return False
+
+
+def _wait_gone(pid: int, create_time: float | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not process_alive(pid, create_time):
+            return True
+        time.sleep(0.05)
+    return not process_alive(pid, create_time)
+
+
+def stop_process(info: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
+    """Stop one recorded process; returns how it ended and whether its port is free."""
+    pid, ctime = int(info["pid"]), info.get("create_time")
+    how = "already_gone"
+    if process_alive(pid, ctime):
+        how = "shutdown"
+        if not (info.get("url") and _http_shutdown(info["url"]) and _wait_gone(pid, ctime, timeout)):
+            how = "sigterm"
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            if not _wait_gone(pid, ctime, timeout):
+                how = "sigkill"
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                _wait_gone(pid, ctime, timeout)
+    alive = process_alive(pid, ctime)
+    busy = port_in_use(info.get("port"))
+    log.info("stopped %s (pid %s) by %s; alive=%s port_in_use=%s", info["name"], pid, how, alive, busy)
+    return {"name": info["name"], "pid": pid, "port": info.get("port"), "stopped_by": how,
+            "alive": alive, "port_in_use": busy}
+
+
+#: Stop order: stop the load first (no errors from a half-stopped stack), then the router, then models.
+STOP_ORDER = ("loadgen", "router", "challenger", "champion")
+
+
+def stop_stack(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Stop every process recorded in ``run_dir``; safe to call twice or on a half-started stack."""
+    run_dir = Path(run_dir)
+    procs = _read_state(run_dir)["processes"]
+    order = [n for n in STOP_ORDER if n in procs] + [n for n in procs if n not in STOP_ORDER]
+    return [stop_process(procs[name]) for name in order]
+
+
+def start_stack(run_dir: str | Path, *, champion_dir: str, challenger_dir: str, champion_ref: str,
+                challenger_ref: str, requests_file: str, rate: float, concurrency: int, ttl: float,
+                challenger_error_rate: float = 0.0, challenger_added_latency_ms: float = 0.0,
+                seed: int = 0) -> dict[str, Any]:
+    """Start champion, challenger, router (challenger weight 0) and load generator; return their URLs.
+
+    On any failure everything already started is stopped before the error is raised: a failed setup
+    task has no teardown to rely on.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / STATE_FILE).unlink(missing_ok=True)
+    common = ["--ttl", str(ttl), "--seed", str(seed)]
+    try:
+        # The two model servers load in parallel (each pays a numpy import and a model load).
+        launched = [
+            launch_process("champion", "include.canary.servers",
+                           ["--model-dir", champion_dir, "--role", "champion", "--model-ref", champion_ref,
+                            "--error-rate", "0", "--added-latency-ms", "0", *common], run_dir),
+            launch_process("challenger", "include.canary.servers",
+                           ["--model-dir", challenger_dir, "--role", "challenger", "--model-ref", challenger_ref,
+                            "--error-rate", str(challenger_error_rate),
+                            "--added-latency-ms", str(challenger_added_latency_ms), *common], run_dir),
+        ]
+        champion, challenger = (wait_ready(proc, info, run_dir) for proc, info in launched)
+        router = start_process("router", "include.canary.router",
+                               ["--champion", champion["url"], "--challenger", challenger["url"], "--weight", "0",
+                                *common], run_dir)
+        start_process("loadgen", "include.canary.loadgen",
+                      ["--url", router["url"], "--requests-file", requests_file, "--rate", str(rate),
+                       "--concurrency", str(concurrency), "--ttl", str(ttl),
+                       "--stats-file", str(run_dir / "loadgen-stats.json")], run_dir)
+    except Exception:
+        stop_stack(run_dir)
+        raise
+    state = _read_state(run_dir)
+    return {"run_dir": str(run_dir), "router_url": router["url"], "champion_url": champion["url"],
+            "challenger_url": challenger["url"],
+            "processes": {n: {"pid": p["pid"], "port": p["port"]} for n, p in state["processes"].items()}}

@@ -1,0 +1,170 @@
+"""The weighted router in front of champion and challenger: the embedded stand-in for a load balancer.
+
+``POST /predict`` goes to the challenger with probability ``weight``% and to the champion otherwise
+(the ELB ``ForwardConfig`` / SageMaker variant-weight semantics). The router times every upstream
+call and keeps a sequence-numbered record per request, so the analysis can read *exactly* the
+requests of one bake window for both models (same window, same load: a fair comparison).
+
+Admin API (loopback only):
+    GET  /admin/counts?since=SEQ    per-model request and error counts since SEQ (cheap; the trigger polls it)
+    GET  /admin/metrics?since=SEQ   the raw records since SEQ: [seq, unix_time, model, ok, latency_ms]
+    POST /admin/weights {"challenger": PCT}   shift traffic; returns the sequence number it took effect at
+    POST /admin/shutdown
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import logging
+import random
+import threading
+import time
+from collections import deque
+from urllib.parse import parse_qs, urlparse
+
+from include.canary.httpbase import JsonHandler, Server, serve, shutdown_soon
+
+log = logging.getLogger("canary.router")
+
+MODELS = ("champion", "challenger")
+
+
+class Ledger:
+    """Thread-safe request records and the current weight. Bounded: old records fall off."""
+
+    def __init__(self, weight: int, seed: int, maxlen: int = 500_000) -> None:
+        self.weight = weight
+        self.records: deque[tuple[int, float, str, bool, float]] = deque(maxlen=maxlen)
+        self.seq = 0
+        self._lock = threading.Lock()
+        self._rng = random.Random(seed)
+
+    def choose(self) -> tuple[str, int]:
+        """Pick the model and number the request *when it is routed*: a request routed before a
+        weight change never lands in the window after it, however long it takes to complete."""
+        with self._lock:
+            self.seq += 1
+            return ("challenger" if self._rng.random() * 100 < self.weight else "champion"), self.seq
+
+    def record(self, seq: int, model: str, ok: bool, latency_ms: float) -> None:
+        with self._lock:
+            self.records.append((seq, time.time(), model, ok, round(latency_ms, 3)))
+
+    def add(self, model: str, ok: bool, latency_ms: float) -> None:
+        """Route-and-record in one go (tests and tools that bypass HTTP)."""
+        _, seq = self.choose()
+        self.record(seq, model, ok, latency_ms)
+
+    def set_weight(self, weight: int) -> int:
+        with self._lock:
+            self.weight = weight
+            return self.seq
+
+    def since(self, seq: int) -> list[tuple[int, float, str, bool, float]]:
+        with self._lock:
+            return [r for r in self.records if r[0] > seq]
+
+    def counts(self, seq: int) -> dict:
+        out = {m: {"n": 0, "errors": 0} for m in MODELS}
+        for _, _, model, ok, _ in self.since(seq):
+            out[model]["n"] += 1
+            out[model]["errors"] += 0 if ok else 1
+        with self._lock:
+            return {"next": self.seq, "weight": self.weight, **out}
+
+
+def make_handler(ledger: Ledger, upstreams: dict[str, tuple[str, int]], timeout: float) -> type[JsonHandler]:
+    local = threading.local()  # one keep-alive connection per (handler thread, upstream)
+
+    def forward(model: str, body: bytes) -> tuple[int, bytes]:
+        conns = local.__dict__.setdefault("conns", {})
+        for attempt in (1, 2):  # a kept-alive socket may have been closed by the server: retry once
+            conn = conns.get(model)
+            if conn is None:
+                conn = conns[model] = http.client.HTTPConnection(*upstreams[model], timeout=timeout)
+            try:
+                conn.request("POST", "/predict", body=body, headers={"Content-Type": "application/json"})
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            except (ConnectionError, http.client.HTTPException, OSError):
+                conn.close()
+                conns.pop(model, None)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:
+            url = urlparse(self.path)
+            since = int(parse_qs(url.query).get("since", ["0"])[0])
+            if url.path == "/health":
+                self.send_json(200, {"status": "ok", "weight": ledger.weight})
+            elif url.path == "/admin/counts":
+                self.send_json(200, ledger.counts(since))
+            elif url.path == "/admin/metrics":
+                records = ledger.since(since)
+                self.send_json(200, {"next": max((r[0] for r in records), default=since),
+                                     "weight": ledger.weight, "records": records})
+            else:
+                self.send_json(404, {"error": f"no route {url.path}"})
+
+        def do_POST(self) -> None:
+            if self.path == "/predict":
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                model, seq = ledger.choose()
+                start = time.perf_counter()
+                try:
+                    status, payload = forward(model, body)
+                except (ConnectionError, http.client.HTTPException, OSError) as exc:
+                    status, payload = 502, f'{{"error": "upstream {model} unreachable: {exc}"}}'.encode()
+                ledger.record(seq, model, status < 500, (time.perf_counter() - start) * 1000)
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.send_header("X-Canary-Model", model)
+                self.end_headers()
+                self.wfile.write(payload)
+            elif self.path == "/admin/weights":
+                weight = int(self.read_json()["challenger"])
+                if not 0 <= weight <= 100:
+                    self.send_json(400, {"error": "challenger weight must be 0..100"})
+                    return
+                seq = ledger.set_weight(weight)
+                log.info("challenger weight -> %s%% at seq %s", weight, seq)
+                self.send_json(200, {"weight": weight, "seq": seq})
+            elif self.path == "/admin/shutdown":
+                self.send_json(200, {"status": "stopping"})
+                shutdown_soon(self.server)
+            else:
+                self.send_json(404, {"error": f"no route {self.path}"})
+
+    return Handler
+
+
+def _hostport(url: str) -> tuple[str, int]:
+    parsed = urlparse(url)
+    return parsed.hostname or "127.0.0.1", int(parsed.port or 80)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--champion", required=True, help="champion base URL")
+    parser.add_argument("--challenger", required=True, help="challenger base URL")
+    parser.add_argument("--weight", type=int, default=0, help="initial challenger weight in percent")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ready-file")
+    parser.add_argument("--ttl", type=float, default=3600.0)
+    parser.add_argument("--timeout", type=float, default=10.0, help="upstream timeout in seconds")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s router %(levelname)s %(message)s")
+    ledger = Ledger(args.weight, args.seed)
+    upstreams = {"champion": _hostport(args.champion), "challenger": _hostport(args.challenger)}
+    server = Server(("127.0.0.1", args.port), make_handler(ledger, upstreams, args.timeout))
+    serve(server, args.ready_file, args.ttl)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""A model server process: ``POST /predict``, ``GET /health``, ``POST /admin/shutdown``.
+
+Run as ``python -m include.canary.servers --model-dir DIR --role challenger --ready-file F``.
+The model is a registry version already downloaded (and sha256-verified) by the setup task.
+
+Fault injection (for tests and drills): ``--error-rate`` answers that share of predictions with
+HTTP 500, ``--added-latency-ms`` sleeps before answering. Both can also come from the environment
+(``GENAI_CANARY_ERROR_RATE``, ``GENAI_CANARY_ADDED_LATENCY_MS``) so a drill needs no code change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from include.canary.httpbase import JsonHandler, Server, serve, shutdown_soon
+
+log = logging.getLogger("canary.server")
+
+Predictor = Callable[[list[str]], list[dict]]
+
+
+def load_predictor(model_dir: str | Path) -> Predictor:
+    """A ``texts -> [{"label", "score"}]`` function for the model in ``model_dir``.
+
+    ``canary_demo`` artifacts load with numpy; a Hugging Face sequence classifier (a folder with
+    ``config.json`` naming ``architectures``, as the sentiment pipeline registers) loads with
+    transformers, imported only then.
+    """
+    model_dir = Path(model_dir)
+    config = json.loads((model_dir / "config.json").read_text())
+    if config.get("kind") == "hashed_logreg":
+        from include.canary import model
+
+        return model.load(model_dir).predict
+    if config.get("architectures"):
+        from transformers import pipeline
+
+        clf = pipeline("text-classification", model=str(model_dir), tokenizer=str(model_dir), device=-1)
+
+        def predict(texts: list[str]) -> list[dict]:
+            return [{"label": r["label"], "score": round(float(r["score"]), 4)} for r in clf(texts, truncation=True)]
+
+        return predict
+    raise ValueError(f"{model_dir}: unknown model format (config.json has neither kind nor architectures)")
+
+
+class Faults:
+    """Injected faults; a seeded RNG so a drill's error count is reproducible."""
+
+    def __init__(self, error_rate: float, added_latency_ms: float, seed: int) -> None:
+        self.error_rate = max(0.0, min(1.0, error_rate))
+        self.added_latency_s = max(0.0, added_latency_ms) / 1000.0
+        # A string seed: integer seeds 0.. start with long runs of high draws (Random(0) gives no
+        # value below 0.2 in its first 24), which would make a 20% drill look healthy at first.
+        self._rng = random.Random(f"faults-{seed}")
+        self._lock = threading.Lock()
+
+    def should_fail(self) -> bool:
+        if self.error_rate <= 0:
+            return False
+        with self._lock:
+            return self._rng.random() < self.error_rate
+
+
+def make_handler(predict: Predictor, identity: dict, faults: Faults) -> type[JsonHandler]:
+    lock = threading.Lock()  # numpy/torch inference is not re-entrant for every model type
+
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:
+            if self.path == "/health":
+                self.send_json(200, {"status": "ok", **identity})
+            else:
+                self.send_json(404, {"error": f"no route {self.path}"})
+
+        def do_POST(self) -> None:
+            if self.path == "/admin/shutdown":
+                self.send_json(200, {"status": "stopping"})
+                shutdown_soon(self.server)
+                return
+            if self.path != "/predict":
+                self.send_json(404, {"error": f"no route {self.path}"})
+                return
+            try:
+                body = self.read_json()
+                texts = body["texts"] if "texts" in body else [body["text"]]
+            except (ValueError, KeyError, TypeError) as exc:
+                self.send_json(400, {"error": f"expected JSON with 'text' or 'texts': {exc}"})
+                return
+            if faults.added_latency_s:
+                time.sleep(faults.added_latency_s)
+            if faults.should_fail():
+                self.send_json(500, {"error": "injected fault", **identity})
+                return
+            with lock:
+                preds = predict(texts)
+            self.send_json(200, {"predictions": preds, **identity})
+
+    return Handler
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--role", required=True, help="champion or challenger (reported by /health)")
+    parser.add_argument("--model-ref", default="", help="registry reference, reported by /health")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--ready-file")
+    parser.add_argument("--ttl", type=float, default=3600.0)
+    parser.add_argument("--error-rate", type=float, default=float(os.environ.get("GENAI_CANARY_ERROR_RATE", 0)))
+    parser.add_argument("--added-latency-ms", type=float,
+                        default=float(os.environ.get("GENAI_CANARY_ADDED_LATENCY_MS", 0)))
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.role} %(levelname)s %(message)s")
+    predict = load_predictor(args.model_dir)
+    predict(["warm-up"])  # first call pays lazy initialisation outside the measured window
+    identity = {"role": args.role, "model": args.model_ref}
+    faults = Faults(args.error_rate, args.added_latency_ms, args.seed)
+    server = Server(("127.0.0.1", args.port), make_handler(predict, identity, faults))
+    log.info("serving %s (error_rate=%s, added_latency_ms=%s)", args.model_ref, args.error_rate, args.added_latency_ms)
+    serve(server, args.ready_file, args.ttl)
+
+
+if __name__ == "__main__":
+    main()
