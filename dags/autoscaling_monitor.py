@@ -37,9 +37,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, dag, task
+
 from gpu.operators import GPUJobOperator
 from gpu.sensors import GPUUtilizationSensor
-
 from include.platform import assets
 
 #: The pool the batch tasks run in; the default action resizes it.
@@ -170,7 +170,6 @@ def autoscaling_monitor():
     @task(multiple_outputs=False)
     def gpu_admission(params=None) -> dict:
         from gpu import admission, nvml
-
         from include.platform.airflow_api import AirflowAPI
         from include.scaling.actions.pool import get_pool
 

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, TriggerRule, dag, task
-from canary.operators import CanaryRolloutOperator
 
+from canary.operators import CanaryRolloutOperator
 from include.platform import assets
 
 PARAMS = {

@@ -10,6 +10,7 @@ folder is on ``sys.path``).
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
+
 from gpu.links import GPUDashboardLink, GPUPoolLink
 
 

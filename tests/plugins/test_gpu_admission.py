@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import airflow  # noqa: F401 - puts the plugins folder on sys.path
 import pytest
+
 from gpu import admission, nvml
 
 

@@ -8,6 +8,7 @@ import sys
 import airflow  # noqa: F401 - puts the plugins folder on sys.path, as in every Airflow process
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+
 from gpu import nvml
 from gpu.operators import DEFAULT_GPU_TOLERATION, GPUJobOperator
 

@@ -7,6 +7,7 @@ import asyncio
 import airflow  # noqa: F401 - importing Airflow puts the plugins folder on sys.path (as in every Airflow process)
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
+
 from gpu import nvml
 from gpu.sensors import GPUUtilizationSensor
 from gpu.triggers import GPUUtilizationTrigger, condition_met, observed_value

@@ -1,0 +1,133 @@
+"""End to end: synthetic_data_generation trains, validates, gates and publishes (or rejects) for real.
+
+Small table (1,500 rows) and few epochs through Params keep each run short on 2 shared cores.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pendulum
+import pytest
+
+pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.slow]
+
+DAY = pendulum.datetime(2026, 11, 22, tz="UTC")
+ROWS = 1_500
+FAST = {"epochs": 40, "batch_size": 100, "rows_to_generate": 600, "dcr_rows": 200, "embedding_dim": 64,
+        "device": "cpu", "threads": 1,
+        # 1,200 training rows give a noisy hold-out AUC (~0.6): the usefulness ratio is checked, with slack.
+        "min_tstr_ratio": 0.5}
+
+
+def _states(dag_id: str, run_id: str) -> dict[str, str]:
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as s:
+        return {ti.task_id: ti.state for ti in s.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id)}
+
+
+@pytest.fixture
+def customers(lake):
+    from include.demo.writers import write_customers
+
+    write_customers(rows=ROWS, seed=7)
+    return lake
+
+
+def test_publish_path_writes_curated_set_augmented_table_card_and_report(dagbag, customers):
+    import pandas as pd
+
+    from include.platform import registry, warehouse
+
+    dag = dagbag.get_dag("synthetic_data_generation")
+    run = dag.test(logical_date=DAY, run_conf=FAST)
+    assert run.state == "success"
+    states = _states(dag.dag_id, run.run_id)
+    assert states["publish"] == "success" and states["reject"] == "skipped", states
+
+    lake = customers / "lake"
+    curated = lake / "curated" / "synthetic" / "2026-11-22"
+    synthetic = pd.read_parquet(curated / "synthetic.parquet")
+    assert len(synthetic) == 600
+    assert synthetic["customer_id"].str.startswith("syn-20261122-").all()
+    card = json.loads((curated / "dataset_card.json").read_text())
+    reports = lake / "reports" / "synthetic" / "2026-11-22"
+    metrics = json.loads((reports / "metrics.json").read_text())["headline"]
+    assert card["metrics"]["overall_quality"] == pytest.approx(metrics["overall_quality"])
+    assert card["metrics"]["overall_quality"] >= 0.8
+    assert card["generator"]["seed"] == 42 and card["generator"]["epochs"] == 40
+    assert card["rows"] == {"synthetic": 600, "real": ROWS, "written": ROWS + 600}
+    assert card["source"]["rows"] == ROWS and len(card["source"]["sha256"]) == 64
+
+    # Warehouse: original + synthetic rows.
+    assert warehouse.query("SELECT COUNT(*) AS n FROM customers_augmented")["n"].iloc[0] == ROWS + 600
+    # The candidate left quarantine; GX result and the report are stored with the run.
+    assert not (lake / "quarantine" / "synthetic" / "2026-11-22" / "candidate.parquet").exists()
+    gx = json.loads((reports / "gx_result.json").read_text())
+    assert gx["success"] is True and gx["statistics"]["evaluated_expectations"] > 20
+    for name in ("report.md", "marginals.png", "correlations.png", "metrics.png", "decision.json"):
+        assert (reports / name).stat().st_size > 500, name
+    assert "PUBLISHED" in (reports / "report.md").read_text()
+
+    # Registry: the generator is a safetensors artifact, published and champion.
+    mv = registry.resolve("synthetic_customers_tvae@champion")
+    assert set(mv.files) == {"model.safetensors", "config.json"} and mv.status == "published"
+
+    # The Asset event carries the dataset card.
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as s:
+        events = [e.extra for e in s.query(AssetEvent).all() if e.source_run_id == run.run_id]
+    assert len(events) == 1 and events[0]["metrics"]["overall_quality"] == card["metrics"]["overall_quality"]
+
+    # A rerun of the same day rewrites, never duplicates; same seed on CPU -> the same published rows.
+    run2 = dag.test(logical_date=DAY, run_conf=FAST)
+    assert run2.state == "success"
+    assert warehouse.query("SELECT COUNT(*) AS n FROM customers_augmented")["n"].iloc[0] == ROWS + 600
+    pd.testing.assert_frame_equal(pd.read_parquet(curated / "synthetic.parquet"), synthetic)
+
+
+def test_reject_path_publishes_nothing_and_records_reasons(dagbag, customers, monkeypatch):
+    """Unreachable quality threshold (Param) + a corrupted synthetic column (GX failure), in one run."""
+    from include.platform import registry, warehouse
+    from include.synthetic.tvae import TVAESynthesizer
+
+    real_sample = TVAESynthesizer.sample
+
+    def corrupted_sample(self, n, seed=None, batch_size=10_000):
+        # Fault injection around the real generator: 5 % of the ages become impossible.
+        frame = real_sample(self, n, seed=seed, batch_size=batch_size)
+        frame.loc[frame.index[: n // 20], "age"] = -1
+        return frame
+
+    monkeypatch.setattr(TVAESynthesizer, "sample", corrupted_sample)
+    dag = dagbag.get_dag("synthetic_data_generation")
+    run = dag.test(logical_date=DAY, run_conf=FAST | {"min_quality": 0.999, "epochs": 5})
+    assert run.state == "success"
+    states = _states(dag.dag_id, run.run_id)
+    assert states["reject"] == "success" and states["publish"] == "skipped", states
+    assert states["report"] == "success"
+
+    lake = customers / "lake"
+    assert not (lake / "curated" / "synthetic").exists()
+    assert not warehouse.table_exists("customers_augmented")
+    reports = lake / "reports" / "synthetic" / "2026-11-22"
+    rejection = json.loads((reports / "rejection.json").read_text())
+    failed = [c["name"] for c in rejection["failed_checks"]]
+    assert failed[:2] == ["gx_validation", "overall_quality"], failed
+    gx_reason = rejection["reasons"][0]
+    assert "expect_column_values_to_be_between failed on column 'age'" in gx_reason
+    assert "30 of 600 rows (5.0%) unexpected" in gx_reason and "e.g. [-1" in gx_reason
+    assert any("below the threshold 0.9990" in r for r in rejection["reasons"])
+    gx = json.loads((reports / "gx_result.json").read_text())
+    assert gx["success"] is False
+    quarantine = lake / "quarantine" / "synthetic" / "2026-11-22"
+    assert (quarantine / "candidate.parquet").exists()
+    assert json.loads((quarantine / "reasons.json").read_text())["reasons"] == rejection["reasons"]
+    report = (reports / "report.md").read_text()
+    assert "REJECTED" in report and "**FAIL**" in report
+    mv = registry.list_versions("synthetic_customers_tvae")[-1]
+    assert mv.status == "rejected" and "champion" not in registry.aliases("synthetic_customers_tvae")
