@@ -1,0 +1,1 @@
+"""The churn model the adaptive_retraining DAG retrains: data, safe model format, gate, analytics."""

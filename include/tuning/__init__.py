@@ -1,0 +1,1 @@
+"""Resumable Bayesian hyper-parameter search behind our own small interface (skopt underneath)."""

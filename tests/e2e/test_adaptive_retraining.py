@@ -1,0 +1,212 @@
+"""End to end: adaptive_retraining under dag.test() on seeded feature batches.
+
+Small on purpose (600-row batches, 3-4 search calls, 300 bootstrap resamples) so the whole file
+stays within a few minutes on a shared 2-core machine; every assertion is on real outputs: task
+states, registry aliases and statuses, warehouse rows, lake files.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+import pytest
+
+pytestmark = pytest.mark.usefixtures("airflow_db")
+
+DAY = pendulum.datetime(2026, 11, 22, tz="UTC")   # drifted batch
+STABLE_DAY = DAY - timedelta(days=1)              # stable batch
+DAG_ID = "adaptive_retraining"
+
+# Every key any test changes is listed here and every run passes FAST | overrides: dag.test() keeps
+# the params of the previous run on the session's (shared) DAG object for keys a conf leaves out.
+FAST = {
+    "run_date": "", "search_round": 1, "warm_start_trials": "", "force_retrain": False, "gate_metric": "log_loss",
+    "n_calls": 3, "n_initial_points": 2, "bootstrap_samples": 300, "max_search_rounds": 1,
+    # Cheaper trees keep each objective call around a second here; the declared space is otherwise unchanged.
+    "search_space": {"max_iter": [30, 120]},
+}
+GOOD_CHAMPION = {"learning_rate": 0.05, "max_iter": 120, "max_leaf_nodes": 8, "min_samples_leaf": 40,
+                 "l2_regularization": 0.0}
+
+
+@pytest.fixture
+def seeded(lake):
+    """Reference (1200 rows: the large-reference tests) + a stable and a drifted 600-row batch."""
+    from include.demo.writers import write_feature_batches
+
+    write_feature_batches(DAY.date(), rows=600, seed=42)
+    return lake
+
+
+def _champion(params=None):
+    from include.platform import storage
+    from include.retraining import pipeline
+
+    reference = storage.read_parquet(storage.lake_path("raw", "features", "reference", "reference.parquet"))
+    return pipeline.register_initial_champion(reference, params)
+
+
+def _states(run):
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as s:
+        return {ti.task_id: ti.state for ti in s.query(TaskInstance).filter_by(dag_id=DAG_ID, run_id=run.run_id)}
+
+
+def _tries(run, task_id):
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as s:
+        return s.query(TaskInstance).filter_by(dag_id=DAG_ID, run_id=run.run_id, task_id=task_id).one().try_number
+
+
+def _aliases():
+    from include.platform import registry
+
+    return registry.aliases("churn")
+
+
+def test_no_drift_takes_the_skip_path_and_still_produces_analytics(dagbag, seeded):
+    from include.platform import warehouse
+
+    first = _champion()
+    run = dagbag.get_dag(DAG_ID).test(logical_date=STABLE_DAY, run_conf=FAST)
+    assert run.state == "success"
+    states = _states(run)
+    assert states["skip_retraining"] == "success"
+    assert states["tune_challenger"] == "skipped" and states["quality_gate"] == "skipped"
+    assert states["join"] == "success" and states["analytics"] == "success"
+    assert _aliases() == {"champion": first.version}
+
+    day = STABLE_DAY.date().isoformat()
+    reports = seeded / "lake" / "reports" / DAG_ID / day
+    assert (reports / "drift" / "drift.md").exists()
+    assert len(list((reports / "drift" / "plots").glob("*.png"))) == 12  # 10 features + target + prediction
+    assert (reports / "analytics" / "analytics.md").exists()
+    scores = warehouse.query("SELECT count(*) AS n, min(model_version) AS v FROM churn_scores WHERE run_date = ?",
+                             [day])
+    assert scores["n"][0] == 600 and scores["v"][0] == first.version
+    decision = warehouse.query("SELECT retrain, reason FROM retraining_decisions WHERE run_date = ?", [day])
+    assert not decision["retrain"][0] and "no drift" in decision["reason"][0]
+
+
+def test_drift_retrains_promotes_then_cooldown_holds_next_day(dagbag, seeded):
+    from include.demo.customers import customer_table
+    from include.platform import registry, storage, warehouse
+
+    first = _champion()
+    dag = dagbag.get_dag(DAG_ID)
+    run = dag.test(logical_date=DAY, run_conf=FAST)
+    assert run.state == "success"
+    states = _states(run)
+    assert states["tune_challenger"] == "success" and states["promote_challenger"] == "success"
+    assert states["keep_champion"] == "skipped" and states["skip_retraining"] == "skipped"
+    assert states["analytics"] == "success"
+
+    versions = registry.list_versions("churn")
+    challenger = versions[-1]
+    assert challenger.status == "promoted" and challenger.metadata["run_date"] == DAY.date().isoformat()
+    assert challenger.metadata["search"]["n_evaluations"] == 3
+    assert {"holdout_log_loss", "holdout_roc_auc", "validation_log_loss"} <= set(challenger.metrics)
+    assert _aliases() == {"champion": challenger.version, "previous": first.version}
+    gate_row = warehouse.query("SELECT promote, improvement, ci_low FROM retraining_gate WHERE run_id = ?",
+                               [run.run_id])
+    assert gate_row["promote"][0] and gate_row["ci_low"][0] > 0
+    scored = warehouse.query("SELECT DISTINCT model_version FROM churn_scores WHERE run_date = ?",
+                             [DAY.date().isoformat()])
+    assert list(scored["model_version"]) == [challenger.version]  # analytics used the new champion
+
+    # Next day, another drifted batch: drift is detected, but the cool-down holds.
+    next_day = DAY + timedelta(days=1)
+    storage.write_parquet(storage.lake_path("raw", "features", next_day.date().isoformat(), "batch.parquet"),
+                          customer_table(600, seed=77, drift=0.6))
+    second = dag.test(logical_date=next_day, run_conf=FAST)
+    assert second.state == "success"
+    states = _states(second)
+    assert states["skip_retraining"] == "success" and states["tune_challenger"] == "skipped"
+    assert states["analytics"] == "success"
+    decision = warehouse.query("SELECT retrain, reason FROM retraining_decisions WHERE run_id = ?",
+                               [second.run_id])
+    assert not decision["retrain"][0] and "cool-down" in decision["reason"][0]
+    assert _aliases()["champion"] == challenger.version
+    assert len(registry.list_versions("churn")) == len(versions)
+
+
+def test_worse_challenger_is_not_promoted_and_says_why(dagbag, seeded):
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    from include.platform import registry, warehouse
+
+    champion = _champion(GOOD_CHAMPION)
+    # A search space that can only produce a nearly untrained model: a genuinely worse challenger.
+    conf = FAST | {"force_retrain": True, "gate_metric": "roc_auc", "max_search_rounds": 2,
+                   "search_space": {"max_iter": [1, 2], "learning_rate": [0.001, 0.002], "max_leaf_nodes": [4, 5]}}
+    run = dagbag.get_dag(DAG_ID).test(logical_date=STABLE_DAY, run_conf=conf)
+    assert run.state == "success"
+    states = _states(run)
+    assert states["keep_champion"] == "success" and states["promote_challenger"] == "skipped"
+    assert states["analytics"] == "success"
+    assert _aliases()["champion"] == champion.version
+
+    rejected = registry.list_versions("churn")[-1]
+    assert rejected.status == "rejected"
+    reasons = rejected.status_details["reasons"]
+    assert any("below the required" in r for r in reasons)
+    row = warehouse.query("SELECT promote, reasons, improvement FROM retraining_gate WHERE run_id = ?", [run.run_id])
+    assert not row["promote"][0] and row["improvement"][0] < 0 and "roc_auc" in row["reasons"][0]
+
+    # The article's "loop back to retrain" = a bounded follow-up run, warm-started from this round.
+    assert states["request_follow_up_search"] == "success"
+    with create_session() as s:
+        follow = s.query(DagRun).filter_by(dag_id=DAG_ID, run_id=f"follow_up__{run.run_id}").one()
+        assert follow.conf["search_round"] == 2 and follow.conf["run_date"] == STABLE_DAY.date().isoformat()
+        assert follow.conf["warm_start_trials"].endswith(".json")
+        follow_conf = dict(follow.conf)
+
+    # Run that round (dag.test() does not pick up queued runs): it continues the same search from
+    # round 1's points, is still rejected, and being the last round asks for no further one.
+    second = dagbag.get_dag(DAG_ID).test(logical_date=STABLE_DAY + timedelta(hours=1), run_conf=FAST | follow_conf)
+    assert second.state == "success"
+    states = _states(second)
+    assert states["keep_champion"] == "success" and states["request_follow_up_search"] == "skipped"
+    assert states["analytics"] == "success"
+    round_two = registry.list_versions("churn")[-1]
+    assert round_two.metadata["search_round"] == 2 and round_two.status == "rejected"
+    assert round_two.metadata["search"]["resumed_from"] == 3 and round_two.metadata["search"]["n_evaluations"] == 6
+    assert _aliases()["champion"] == champion.version
+
+
+def test_retry_in_the_middle_of_the_search_resumes(dagbag, seeded, monkeypatch):
+    from include.platform import registry, storage
+    from include.retraining import pipeline
+
+    _champion()
+    real = pipeline.evaluate_candidate
+    calls = {"n": 0}
+
+    def flaky(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the worker dies during the third objective call of the first try
+            raise RuntimeError("worker lost in the middle of the search")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "evaluate_candidate", flaky)
+    dag = dagbag.get_dag(DAG_ID)
+    dag.get_task("tune_challenger").retry_delay = timedelta(seconds=0)
+    dag.get_task("tune_challenger").retry_exponential_backoff = False
+    run = dag.test(logical_date=DAY, run_conf=FAST | {"n_calls": 4})
+    assert run.state == "success"
+    assert _tries(run, "tune_challenger") == 2
+
+    # 2 finished calls + 1 crashed call on try 1, then only the 2 missing calls on try 2.
+    assert calls["n"] == 5
+    version = registry.list_versions("churn")[-1]
+    search = version.metadata["search"]
+    assert search["resumed_from"] == 2 and search["n_new_evaluations"] == 2
+    assert search["n_evaluations"] == 4 and search["attempts"] == 2
+    trials = storage.read_json(storage.path_from_uri(version.metadata["trials_uri"]))
+    assert len(trials["x_iters"]) == 4
