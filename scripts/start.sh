@@ -33,10 +33,10 @@ setsid bash -c '
   airflow triggerer > "$GENAI_LOG_DIR/triggerer.log" 2>&1 &
   if [ "$AIRFLOW__CORE__EXECUTOR" = "CeleryExecutor" ]; then
     # Distributed mode (see README "Beyond one laptop"): N Celery workers on this machine, each with
-    # its own name (recorded as the task hostname) and pid file; logs stay in the shared logs/ folder.
+    # its own name (recorded as the task hostname); logs stay in the shared logs/ folder.
     for i in $(seq 1 "${GENAI_CELERY_WORKERS:-2}"); do
       GENAI_WORKER_NAME="worker$i" airflow celery worker -H "worker$i@%h" --skip-serve-logs \
-        --concurrency "${GENAI_CELERY_CONCURRENCY:-2}" --pid "$AIRFLOW_HOME/celery-worker-$i.pid" \
+        --concurrency "${GENAI_CELERY_CONCURRENCY:-2}" \
         > "$GENAI_LOG_DIR/celery-worker-$i.log" 2>&1 &
     done
   fi
@@ -62,7 +62,7 @@ if [ -z "$up" ]; then
 fi
 
 if [ ! -f "$AIRFLOW_HOME/.demo_seeded" ] && [ -z "${GENAI_SKIP_DEMO_SEED:-}" ]; then
-  echo "==> First start: triggering seed_demo_data so every pipeline has data to process"
+  echo "==> First start: triggering seed_demo_data (demo inputs) and train_sentiment_model (first champion)"
   if python scripts/first_run.py; then touch "$AIRFLOW_HOME/.demo_seeded"; fi
 fi
 

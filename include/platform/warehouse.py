@@ -249,11 +249,27 @@ def replace_rows(
     return len(frame)
 
 
+_QUOTED_OR_QMARK = re.compile(r"('(?:[^']|'')*')|\?")
+
+
+def adapt_placeholders(sql: str, hook: DbApiHook) -> str:
+    """Turn ``?`` placeholders into the engine's own (``%s`` for psycopg), outside quoted strings.
+
+    Pipelines write portable SQL with ``?`` (DuckDB's style); Postgres drivers expect ``%s``.
+    """
+    placeholder = getattr(hook, "placeholder", "?") or "?"
+    if placeholder == "?":
+        return sql
+    return _QUOTED_OR_QMARK.sub(lambda m: m.group(1) or placeholder, sql)
+
+
 def query(sql: str, parameters: Sequence[Any] | None = None, hook: DbApiHook | None = None) -> pd.DataFrame:
-    """Run a read query and return a DataFrame (empty frame with no rows)."""
+    """Run a read query and return a DataFrame (empty frame with no rows). Placeholders: ``?``."""
     import pandas as pd
 
     hook = hook or get_hook()
+    if parameters:
+        sql = adapt_placeholders(sql, hook)
     with connect(hook) as conn:
         cur = conn.cursor()
         cur.execute(sql, parameters or [])
@@ -262,8 +278,10 @@ def query(sql: str, parameters: Sequence[Any] | None = None, hook: DbApiHook | N
 
 
 def execute(sql: str, parameters: Sequence[Any] | None = None, hook: DbApiHook | None = None) -> None:
-    """Run one statement (DDL, a view definition, a delete) in its own transaction."""
+    """Run one statement (DDL, a view definition, a delete) in its own transaction. Placeholders: ``?``."""
     hook = hook or get_hook()
+    if parameters:
+        sql = adapt_placeholders(sql, hook)
     with connect(hook) as conn:
         conn.cursor().execute(sql, parameters or [])
 

@@ -61,3 +61,16 @@ def test_failed_transaction_rolls_back(lake):
         conn.cursor().execute("DELETE FROM t")
         raise RuntimeError("boom")
     assert warehouse.query("SELECT count(*) AS n FROM t")["n"].tolist() == [2]
+
+
+def test_question_mark_placeholders_are_adapted_per_engine():
+    class PgLike:
+        placeholder = "%s"
+
+    sql = "SELECT * FROM t WHERE a = ? AND b = 'why?' AND c <> ?"
+    assert warehouse.adapt_placeholders(sql, PgLike()) == "SELECT * FROM t WHERE a = %s AND b = 'why?' AND c <> %s"
+
+    class DuckLike:
+        placeholder = "?"
+
+    assert warehouse.adapt_placeholders(sql, DuckLike()) == sql

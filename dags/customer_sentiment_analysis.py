@@ -1,0 +1,200 @@
+"""
+### Customer sentiment analysis: feedback → validate → clean → batched transformer inference → warehouse → report
+
+The article's `customer_sentiment_analysis` pulls the day's customer feedback from storage into the
+warehouse, preprocesses it, runs it through a model and finishes with a SQL report. This DAG does
+exactly that, for real, on the embedded defaults (local lake + DuckDB) or on any cloud by configuration:
+
+1. **extract** — reads `raw/feedback/<date>/*.jsonl` from the lake (local, `s3://`, `gs://`,
+   `abfs://`), validates every line (id, customer_id, text, channel, created_at with time zone,
+   optional rating 1–5). Valid rows are upserted into `raw_feedback` by `id`; every invalid line goes
+   to `quarantine/sentiment/<date>/rejected.jsonl` and table `feedback_quarantine` with its file, line
+   number and the reason. No file for the day → everything downstream is *skipped* (not failed). Only
+   malformed lines → all quarantined, a warning is sent, and the run still succeeds.
+2. **prepare** — strips HTML and entities, collapses whitespace, drops exact duplicates (same
+   customer, same text), flags empty texts, truncates over-long ones to the model's token window
+   (at a token boundary), writes `feedback_clean`, sorts by token length and cuts the scorable rows into
+   chunks. The model alias (`sentiment@champion`) is resolved *once* here, so every chunk of a run uses
+   the same version even if a new champion is promoted meanwhile.
+3. **score_chunk** (transformers backend, default) — one mapped task per chunk (the task's map index
+   shows its row range): the registry model, batched and length-sorted under `torch.inference_mode()`,
+   threads pinned, GPU when present; `auto` precision picks dynamic int8 only when the champion's
+   registered int8 macro-F1 is within 0.01 of fp32.
+   **llm_classify** (LLM backend) — the same chunks through `@task.llm` of the common-ai provider
+   with a structured `Literal["negative", "neutral", "positive"]` output, against the connection named
+   by Param `llm_conn_id` (OpenAI, Anthropic, Bedrock, Vertex, Azure OpenAI, any OpenAI-compatible host).
+4. **load** — upserts `sentiment_results` keyed by `(feedback_id, model_version)`: reruns never
+   duplicate. With a BigQuery warehouse connection the article's GCS → BigQuery load runs instead
+   (Parquet in the `gs://` lake → load job → MERGE on the same key).
+5. **report** — SQL report `sentiment_daily_report` (share by channel, change of the negative share
+   vs the 7-day average) and `sentiment_negative_themes` (most negative themes by keyword), plus
+   `reports/sentiment/<date>/report.md` with a PNG chart.
+
+Runs daily (no catch-up) and whenever new feedback files land (Asset `raw_feedback`).
+The offline champion comes from DAG `train_sentiment_model`. See docs/customer_sentiment_analysis.md.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import (
+    AssetOrTimeSchedule,
+    CronTriggerTimetable,
+    Param,
+    TriggerRule,
+    dag,
+    get_current_context,
+    task,
+)
+
+from include.platform import assets
+from include.platform.runtime import run_date
+from include.sentiment.llm import SYSTEM_PROMPT, ChunkSentiment
+
+PARAMS = {
+    "backend": Param("transformers", type="string", enum=["transformers", "llm"],
+                     description="transformers: the registry model on this worker. llm: a hosted LLM through "
+                                 "the connection in llm_conn_id (@task.llm)."),
+    "model": Param("", type="string",
+                   description="Model to score with: 'sentiment@champion', 'sentiment/3' or a Hugging Face Hub id. "
+                               "Empty = Variable genai_sentiment_model, else sentiment@champion."),
+    "precision": Param("auto", type="string", enum=["auto", "fp32", "int8"],
+                       description="auto: dynamic int8 on CPU only if the model's int8 macro-F1 is within 0.01 "
+                                   "of fp32 (measured at training), else fp32."),
+    "device": Param("auto", type="string", enum=["auto", "cpu"],
+                    description="auto: a GPU when the worker has one, else CPU."),
+    "batch_size": Param(32, type="integer", minimum=1, maximum=1024,
+                        description="Texts per forward pass (after sorting by token length)."),
+    "chunk_size": Param(256, type="integer", minimum=1, maximum=100_000,
+                        description="Rows per mapped scoring task: smaller = more parallel tasks."),
+    "max_tokens": Param(128, type="integer", minimum=8, maximum=512,
+                        description="Token window; longer texts are truncated (and flagged). The model's own "
+                                    "trained window wins when smaller."),
+    "threads": Param(2, type="integer", minimum=1, maximum=64,
+                     description="torch CPU threads per scoring task (match the worker's cores per task)."),
+    "llm_conn_id": Param("sentiment_llm", type="string",
+                         description="LLM backend: the pydantic-ai connection (pydanticai / Azure / Bedrock / "
+                                     "Vertex types) that holds the provider, key and model."),
+    "llm_model_id": Param("", type="string",
+                          description="LLM backend: model override such as 'openai:gpt-5-mini'; empty = the "
+                                      "connection's model."),
+}
+
+
+@dag(
+    dag_id="customer_sentiment_analysis",
+    dag_display_name="Customer sentiment analysis",
+    description="Daily customer feedback → validation/quarantine → transformer or LLM sentiment → warehouse → report.",
+    doc_md=__doc__,
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("0 2 * * *", timezone="UTC"),
+        assets=assets.RAW_FEEDBACK,
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["genai", "sentiment", "transformers", "llm", "warehouse"],
+    params=PARAMS,
+    default_args={"owner": "customer-insights", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
+)
+def customer_sentiment_analysis():
+    @task(multiple_outputs=False)
+    def extract(**context) -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from include.platform.notify import Alert, send_alert
+        from include.sentiment import pipeline
+
+        day = run_date(context)
+        counts = pipeline.extract(day)
+        if counts["lines"] == 0:
+            raise AirflowSkipException(f"no feedback lines under raw/feedback/{day}/ ({counts['files']} files): "
+                                       "nothing to score today")
+        if counts["valid"] == 0:
+            counts["warning"] = (f"all {counts['quarantined']} feedback lines of {day} are malformed; "
+                                 f"see {counts.get('quarantine_uri')}")
+            send_alert(Alert(subject=f"customer_sentiment_analysis {day}: every line quarantined",
+                             body=counts["warning"], severity="warning"), context)
+        return counts
+
+    @task
+    def prepare(extracted: dict, params=None, **context) -> list[dict]:
+        """Returns the chunks to map over (each names the resolved model version); counts go to XCom 'summary'."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from include.platform.settings import get_setting
+        from include.sentiment import CHAMPION_REF, pipeline
+
+        if extracted["valid"] == 0:
+            raise AirflowSkipException("no valid feedback to score (all lines quarantined)")
+        model_ref = params["model"] or get_setting("sentiment_model", CHAMPION_REF) or CHAMPION_REF
+        info = pipeline.prepare(run_date(context), extracted["valid_uri"], params["backend"], model_ref,
+                                params["max_tokens"], params["chunk_size"])
+        context["ti"].xcom_push(key="summary", value={k: v for k, v in info.items() if k != "chunks"})
+        return info["chunks"]
+
+    @task.branch
+    def choose_backend(params=None) -> str:
+        return "llm_classify" if params["backend"] == "llm" else "score_chunk"
+
+    # Pool "inference": batch-inference slots (resized by autoscaling_monitor); "llm_api": the hosted
+    # LLM's concurrent-request limit. Both are defined in airflow_settings.yaml.
+    @task(map_index_template="{{ chunk_label }}", pool="inference")
+    def score_chunk(chunk: dict, params=None, **context) -> str:
+        from include.sentiment import pipeline
+
+        get_current_context()["chunk_label"] = chunk["label"]
+        return pipeline.score_chunk(run_date(context), chunk, chunk["model_version"], params["precision"],
+                                    params["batch_size"], params["threads"], params["device"])
+
+    @task.llm(
+        llm_conn_id="{{ params.llm_conn_id }}",
+        model_id="{{ params.llm_model_id }}",
+        system_prompt=SYSTEM_PROMPT,
+        output_type=ChunkSentiment,
+        serialize_output=True,
+        map_index_template="{{ chunk_label }}",
+        pool="llm_api",
+    )
+    def llm_classify(chunk: dict) -> str:
+        from include.sentiment import pipeline
+
+        get_current_context()["chunk_label"] = chunk["label"]
+        return pipeline.llm_prompt(chunk)
+
+    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
+          outlets=[assets.SENTIMENT_RESULTS])
+    def load(chunks: list, score_uris=None, llm_outputs=None, params=None, **context) -> dict:
+        import pandas as pd
+
+        from include.platform import storage
+        from include.sentiment import pipeline
+
+        day = run_date(context)
+        if params["backend"] == "llm":
+            version = f"llm:{params['llm_conn_id']}:{params['llm_model_id'] or 'connection-model'}"
+            frame, problems = pipeline.llm_rows(chunks, list(llm_outputs or []), version)
+        else:
+            frames = [storage.read_parquet(storage.path_from_uri(u)) for u in (score_uris or [])]
+            frame, problems = pd.concat(frames, ignore_index=True), []
+        return pipeline.load(day, frame, problems) | {"backend": params["backend"]}
+
+    @task(multiple_outputs=False)
+    def report(extracted: dict, loaded: dict, **context) -> dict:
+        from include.sentiment import pipeline
+
+        prepared = context["ti"].xcom_pull(task_ids="prepare", key="summary") or {}
+        summary = extracted | {k: prepared.get(k, 0) for k in ("duplicates", "empty", "truncated")} | loaded
+        return pipeline.build_report(run_date(context), summary)
+
+    extracted = extract()
+    chunks = prepare(extracted)
+    branch = choose_backend()
+    scored = score_chunk.expand(chunk=chunks)
+    labeled = llm_classify.expand(chunk=chunks)
+    chunks >> branch >> [scored, labeled]
+    loaded = load(chunks, scored, labeled)
+    report(extracted, loaded)
+
+
+customer_sentiment_analysis()

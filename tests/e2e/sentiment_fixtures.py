@@ -1,0 +1,79 @@
+"""Shared by the sentiment e2e tests: the offline champion, trained ONCE per test session.
+
+Training is the expensive part (minutes on 2 shared cores), so the train_sentiment_model DAG runs
+once, in a private lake, with small settings; the registered version is downloaded to a session
+folder and re-registered as ``sentiment@champion`` in each test's own lake (a file copy).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pendulum
+import pytest
+
+# No hub here: transformers / huggingface_hub must never try the network (read at import time).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+TRAIN_DAY = pendulum.datetime(2026, 11, 20, tz="UTC")
+#: Small but honest: ~420 training rows, 2 epochs, top 2 layers, 2 threads; held-out is template-disjoint.
+FAST_TRAIN_CONF = {"examples": 600, "epochs": 2, "batch_size": 32, "learning_rate": 3e-4, "max_length": 64,
+                   "trainable_layers": 2, "threads": 2, "seed": 7, "min_macro_f1": 0.80}
+
+
+@dataclass(frozen=True)
+class TrainedChampion:
+    run_state: str
+    task_states: dict[str, str]
+    version: str
+    metrics: dict[str, float]
+    metadata: dict
+    aliases: dict[str, str]
+    local_dir: Path
+
+
+_CACHE: dict[str, TrainedChampion] = {}
+
+
+def task_states(dag_id: str, run_id: str) -> dict[str, str]:
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as s:
+        tis = s.query(TaskInstance).filter_by(dag_id=dag_id, run_id=run_id).all()
+        return {(ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"): ti.state for ti in tis}
+
+
+def _train(dagbag, root: Path) -> TrainedChampion:
+    from include.platform import registry
+
+    data = root / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIRFLOW_VAR_GENAI_DATA_DIR", str(data))
+        mp.delenv("AIRFLOW_VAR_GENAI_LAKE_ROOT", raising=False)
+        mp.delenv("AIRFLOW_VAR_GENAI_LAKE_CONN_ID", raising=False)
+        run = dagbag.get_dag("train_sentiment_model").test(logical_date=TRAIN_DAY, run_conf=FAST_TRAIN_CONF)
+        states = task_states("train_sentiment_model", run.run_id)
+        mv = registry.resolve("sentiment@champion")
+        _, local = registry.download("sentiment@champion", cache_dir=root / "champion")
+        return TrainedChampion(run_state=run.state, task_states=states, version=mv.version, metrics=mv.metrics,
+                               metadata=mv.metadata, aliases=registry.aliases("sentiment"), local_dir=local)
+
+
+@pytest.fixture(scope="session")
+def trained_sentiment(airflow_db, dagbag, tmp_path_factory) -> TrainedChampion:
+    if "champion" not in _CACHE:
+        _CACHE["champion"] = _train(dagbag, tmp_path_factory.mktemp("sentiment-train"))
+    return _CACHE["champion"]
+
+
+def install_champion(trained: TrainedChampion):
+    """Register the session's trained model as sentiment@champion in the current (per-test) lake."""
+    from include.platform import registry
+
+    return registry.register_model("sentiment", trained.local_dir, metrics=trained.metrics,
+                                   metadata=trained.metadata, alias="champion")
