@@ -40,9 +40,15 @@ export AIRFLOW__API_AUTH__JWT_SECRET="$(cat "$AIRFLOW_HOME/jwt_secret")"
 
 PIDFILE="$AIRFLOW_HOME/airflow.pgid"
 
+group_alive() {
+  # True while process group $1 has a live (non-zombie) member. Zombies are ignored: a killed
+  # process whose parent died waits for PID 1 to reap it, which some containers' init never does.
+  ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ {found = 1} END {exit !found}'
+}
+
 running_pgid() {
   # Prints the process-group id of a running stack started by `make start`, or nothing.
   [ -s "$PIDFILE" ] || return 0
   local pgid; pgid="$(cat "$PIDFILE")"
-  if pgrep -g "$pgid" >/dev/null 2>&1; then echo "$pgid"; fi
+  if group_alive "$pgid"; then echo "$pgid"; fi
 }

@@ -30,3 +30,10 @@ def test_replace_rows_on_postgres(pg_warehouse):
     assert rows.values.tolist() == [["a", 10, 0.5, 1.5], ["b", 20, None, 2.5]]
     with pytest.raises(warehouse.WarehouseError, match="no column"):
         warehouse.replace_rows(table, frame.assign(extra=1), ["id"])
+
+
+def test_question_mark_parameters_work_on_postgres(pg_warehouse):
+    table = pg_warehouse
+    warehouse.replace_rows(table, pd.DataFrame({"id": ["a", "b"], "batch": ["x", "y"]}), ["id"])
+    warehouse.execute(f"DELETE FROM {table} WHERE batch <> ?", ["x"])
+    assert warehouse.query(f"SELECT id FROM {table} WHERE batch = ?", ["x"])["id"].tolist() == ["a"]

@@ -25,7 +25,9 @@ def _get(url: str):
 
 
 def _group_alive(pgid: int) -> bool:
-    return subprocess.run(["pgrep", "-g", str(pgid)], capture_output=True).returncode == 0
+    """A live (non-zombie) process is left in the group."""
+    out = subprocess.run(["ps", "-eo", "pgid=,stat="], capture_output=True, text=True).stdout
+    return any(int(g) == pgid and not st.startswith("Z") for g, st in (line.split() for line in out.splitlines()))
 
 
 def test_make_start_serves_dags_and_make_stop_cleans_up(tmp_path):
