@@ -122,7 +122,9 @@ def test_budget_breach_alerts_names_the_driver_and_reruns_are_idempotent(dagbag,
     # finished (dag.test runs tasks one by one and commits each state).
     platform = rows[rows["x_Source"] == "airflow_platform"]
     assert "cloud_cost_report" in set(platform["x_DagId"])
-    assert (platform["cost"] > 0).all()
+    # Other DAGs' runs in the same session DB are priced too; skipped tasks cost nothing.
+    assert (platform["cost"] >= 0).all()
+    assert platform.loc[platform["x_DagId"] == "cloud_cost_report", "cost"].sum() > 0
 
     # Over the $1,000 default budget and anomalous: both alerts delivered, each naming the driver.
     subjects = [m["Subject"] for m in smtp_sink.messages]
