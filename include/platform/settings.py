@@ -33,20 +33,22 @@ SMTP_CONN_ID = "smtp_alerts"
 def get_setting(name: str, default: str | None = None) -> str | None:
     """Return Variable ``genai_<name>`` (env, DB or secrets backend), else ``default``.
 
+    An empty value counts as unset: ``airflow_settings.yaml`` lists every setting with ``""`` so
+    users can see and fill them, and "" must mean "use the default", not "the empty string".
     Outside a running task (unit tests, scripts) only the environment and secrets backends are
     consulted; a missing metadata DB is not an error here because every setting has a default.
     """
     key = f"genai_{name}"
-    env_value = os.environ.get(f"AIRFLOW_VAR_{key.upper()}")
-    if env_value is not None:
-        return env_value
-    try:
-        from airflow.sdk import Variable
+    value = os.environ.get(f"AIRFLOW_VAR_{key.upper()}")
+    if value is None:
+        try:
+            from airflow.sdk import Variable
 
-        return Variable.get(key, default=default)
-    except Exception as exc:  # noqa: BLE001 - no task context / no DB: fall back to the default
-        log.debug("Variable %s unavailable (%s); using default %r", key, exc, default)
-        return default
+            value = Variable.get(key, default=None)
+        except Exception as exc:  # noqa: BLE001 - no task context / no DB: fall back to the default
+            log.debug("Variable %s unavailable (%s); using default %r", key, exc, default)
+            value = None
+    return default if value is None or value.strip() == "" else value
 
 
 def data_dir() -> Path:

@@ -33,3 +33,8 @@ def test_airflow_settings_yaml_applies_and_reapplies(airflow_db):
         assert (conn.conn_type, conn.host) == ("duckdb", "data/warehouse.duckdb")
         pools = {p.pool: p.slots for p in session.query(Pool)}
     assert pools["gpu"] == 1 and pools["llm_api"] == 2
+
+
+def test_empty_variable_means_default(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_SENTIMENT_BASE_MODEL", "")
+    assert get_setting("sentiment_base_model", "local:all-minilm-l6-v2") == "local:all-minilm-l6-v2"
