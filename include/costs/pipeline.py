@@ -115,7 +115,7 @@ def read_rows(day: date, lookback_days: int) -> pd.DataFrame:
     start, end = window(day, lookback_days)
     cols = ", ".join(focus.TABLE_COLUMNS)
     hook = warehouse.get_hook()
-    ph = getattr(hook, "placeholder", None) or "?"
+    ph = "?"  # warehouse.query adapts it per engine
     frame = warehouse.query(
         f"SELECT {cols} FROM {focus.TABLE} WHERE ChargePeriodStart >= CAST({ph} AS TIMESTAMPTZ) "
         f"AND ChargePeriodStart < CAST({ph} AS TIMESTAMPTZ)",

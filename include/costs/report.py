@@ -132,7 +132,7 @@ def count_units(spec: dict[str, Any], lo: date, hi: date, frame: pd.DataFrame) -
     if date_col is None:
         how += " (all rows: no date column)"
     else:
-        ph = getattr(warehouse.get_hook(), "placeholder", None) or "?"
+        ph = "?"  # warehouse.query adapts it per engine
         where.append(f"CAST({date_col} AS DATE) BETWEEN CAST({ph} AS DATE) AND CAST({ph} AS DATE)")
         params = [lo.isoformat(), hi.isoformat()]
         how += f" by {date_col}"

@@ -255,11 +255,14 @@ _QUOTED_OR_QMARK = re.compile(r"('(?:[^']|'')*')|\?")
 def adapt_placeholders(sql: str, hook: DbApiHook) -> str:
     """Turn ``?`` placeholders into the engine's own (``%s`` for psycopg), outside quoted strings.
 
-    Pipelines write portable SQL with ``?`` (DuckDB's style); Postgres drivers expect ``%s``.
+    Pipelines write portable SQL with ``?`` (DuckDB's style) only. For ``%s``-style drivers every
+    literal ``%`` (``LIKE '%word%'``) is doubled first, since those drivers read ``%`` everywhere.
     """
     placeholder = getattr(hook, "placeholder", "?") or "?"
     if placeholder == "?":
         return sql
+    if "%" in placeholder:
+        sql = sql.replace("%", "%%")
     return _QUOTED_OR_QMARK.sub(lambda m: m.group(1) or placeholder, sql)
 
 

@@ -54,8 +54,8 @@ def _naive_utc(series: pd.Series) -> pd.Series:
 
 
 def _placeholder() -> str:
-    """The warehouse driver's parameter marker (``?`` DuckDB, ``%s`` Postgres)."""
-    return getattr(warehouse.get_hook(), "placeholder", "?") or "?"
+    """Parameter marker for our SQL: always ``?``; warehouse.query/execute adapt it per engine."""
+    return "?"
 
 
 # --------------------------------------------------------------------------------------------- extract

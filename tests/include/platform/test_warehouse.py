@@ -74,3 +74,11 @@ def test_question_mark_placeholders_are_adapted_per_engine():
         placeholder = "?"
 
     assert warehouse.adapt_placeholders(sql, DuckLike()) == sql
+
+
+def test_percent_literals_survive_pyformat_drivers():
+    class PgLike:
+        placeholder = "%s"
+
+    sql = "SELECT * FROM t WHERE text LIKE '%late%' AND d = ?"
+    assert warehouse.adapt_placeholders(sql, PgLike()) == "SELECT * FROM t WHERE text LIKE '%%late%%' AND d = %s"
