@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.emulators"]
+pytest_plugins = ["tests.fixtures.emulators", "tests.fixtures.services_local"]
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:

@@ -4,18 +4,10 @@ records the decision, fans the work out into that many batches; a dry run change
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import signal
-import subprocess
-import time
 from pathlib import Path
 
 import pendulum
 import pytest
-import requests
-
-from tests.fixtures.emulators import BIN, free_port
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.slow]
 
@@ -24,44 +16,9 @@ PENDING = 25  # requests waiting; target 10 per replica -> 3 replicas
 QUEUED = 4  # task instances queued in the inference pool; target 1 per replica -> 4 replicas
 
 
-@pytest.fixture(scope="module")
-def api_server(airflow_db, tmp_path_factory):
-    """``airflow api-server`` on a free port, same AIRFLOW_HOME and metadata DB as the tests."""
-    port = free_port()
-    jwt_secret = secrets.token_hex(16)
-    env = {**os.environ, "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-           "AIRFLOW__API_AUTH__JWT_SECRET": jwt_secret}
-    log_path = tmp_path_factory.mktemp("api") / "api-server.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([str(BIN / "airflow"), "api-server", "--apps", "core", "--workers", "1",
-                                 "-H", "127.0.0.1", "-p", str(port)],
-                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"api-server exited: {log_path.read_text()[-3000:]}")
-            try:
-                if requests.get(f"{url}/api/v2/monitor/health", timeout=2).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"api-server not healthy after 180 s: {log_path.read_text()[-3000:]}")
-            time.sleep(1)
-        yield {"url": url, "jwt_secret": jwt_secret}
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-
-
 @pytest.fixture
-def monitor_env(api_server, lake, monkeypatch):
+def monitor_env(airflow_api_server, lake, monkeypatch):
+    api_server = airflow_api_server
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", api_server["url"])
     monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", api_server["jwt_secret"])
     from include.platform.airflow_api import AirflowAPI

@@ -7,85 +7,14 @@ from the demo writers; alerts go through the SMTP notifier to an aiosmtpd server
 
 from __future__ import annotations
 
-import email
 import json
-import os
-import signal
-import subprocess
-import time
-from collections.abc import Iterator
 
 import pendulum
 import pytest
-import requests
-
-from tests.fixtures.emulators import BIN, free_port
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.slow]
 
 DAY = pendulum.today("UTC")  # task durations are attributed to the day tasks ran: today under dag.test()
-
-
-@pytest.fixture(scope="module")
-def airflow_api_server(airflow_db) -> Iterator[str]:
-    """``airflow api-server`` on a free port, same AIRFLOW_HOME/DB, no login (all admins); stopped after."""
-    port = free_port()
-    env = dict(os.environ, AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
-               AIRFLOW__API_AUTH__JWT_SECRET=os.environ.get("AIRFLOW__API_AUTH__JWT_SECRET", "cost-report-e2e"))
-    log = open(os.path.join(str(airflow_db), "api-server.log"), "wb")  # noqa: SIM115 - closed in finally
-    proc = subprocess.Popen([str(BIN / "airflow"), "api-server", "--port", str(port), "--host", "127.0.0.1",
-                             "--apps", "core", "--workers", "1"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"api-server exited with {proc.returncode}; see {log.name}")
-            try:
-                if requests.get(f"{url}/auth/token", timeout=2).ok:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"api-server not ready after 120 s; see {log.name}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        # Its own session: stop the whole process group (uvicorn workers included).
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
-
-
-@pytest.fixture
-def smtp_sink(monkeypatch):
-    from aiosmtpd.controller import Controller
-    from aiosmtpd.handlers import Sink
-
-    class Collect(Sink):
-        def __init__(self):
-            self.messages = []
-
-        async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
-            self.messages.append(email.message_from_bytes(envelope.content))
-            return "250 OK"
-
-    handler = Collect()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    monkeypatch.setenv("AIRFLOW_CONN_SMTP_ALERTS", json.dumps({
-        "conn_type": "smtp", "host": "127.0.0.1", "port": controller.port, "login": "", "password": "",
-        "extra": {"disable_tls": True, "disable_ssl": True}}))
-    monkeypatch.setenv("AIRFLOW_VAR_GENAI_ALERT_EMAILS", "finops@example.com")
-    try:
-        yield handler
-    finally:
-        controller.stop()
 
 
 def _html(message) -> str:
@@ -107,7 +36,8 @@ def test_budget_breach_alerts_names_the_driver_and_reruns_are_idempotent(dagbag,
     from include.demo.writers import write_cost_exports
     from include.platform import warehouse
 
-    monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", airflow_api_server)
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", airflow_api_server["url"])
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", airflow_api_server["jwt_secret"])
     write_cost_exports(DAY.date())  # 35 days of FOCUS exports, spike on Amazon SageMaker today
 
     dag = dagbag.get_dag("cloud_cost_report")
@@ -133,7 +63,7 @@ def test_budget_breach_alerts_names_the_driver_and_reruns_are_idempotent(dagbag,
     assert "Amazon SageMaker" in budget_mail["Subject"]
     assert "Driver: Amazon SageMaker (AWS)" in _html(budget_mail)
     assert any("Cost anomaly" in s and "Amazon SageMaker" in s for s in subjects)
-    assert smtp_sink.messages[0]["To"] == "finops@example.com"
+    assert smtp_sink.messages[0]["To"] == "ml-team@example.com"
 
     folder = lake / "lake" / "reports" / "cost" / DAY.date().isoformat()
     assert {"report.md", "summary.json", "daily_by_provider.png"} <= {p.name for p in folder.iterdir()}
@@ -162,7 +92,8 @@ def test_under_budget_and_normal_day_sends_no_alert(dagbag, lake, airflow_api_se
     from include.demo.writers import write_cost_exports
     from include.platform import warehouse
 
-    monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", airflow_api_server)
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", airflow_api_server["url"])
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", airflow_api_server["jwt_secret"])
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_COST_DAILY_BUDGET_USD", "5000")  # the Variable, not the Param
     write_cost_exports(DAY.date())  # spike is on DAY; the day before is ordinary
     yesterday = DAY.subtract(days=1)
