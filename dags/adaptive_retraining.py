@@ -123,7 +123,7 @@ def _day(params, context):
         "owner": "ml-platform",
         "retries": 2,
         "retry_delay": pendulum.duration(seconds=30),
-        "retry_exponential_backoff": True,
+        "retry_exponential_backoff": 2.0,
     },
 )
 def adaptive_retraining():

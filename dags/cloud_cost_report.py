@@ -74,7 +74,7 @@ PARAMS = {
     tags=["finops", "costs", "focus", "alerts"],
     params=PARAMS,
     default_args={"owner": "finops", "retries": 2, "retry_delay": pendulum.duration(minutes=2),
-                  "retry_exponential_backoff": True},
+                  "retry_exponential_backoff": 2.0},
 )
 def cloud_cost_report():
     @task

@@ -78,6 +78,14 @@ PARAMS = {
     "llm_model_id": Param("", type="string",
                           description="LLM backend: model override such as 'openai:gpt-5-mini'; empty = the "
                                       "connection's model."),
+    "llm_timeout_s": Param(60, type="number", minimum=1, maximum=600,
+                           description="LLM backend: seconds one request may take before it is abandoned and "
+                                       "retried."),
+    "llm_max_retries": Param(4, type="integer", minimum=0, maximum=10,
+                             description="LLM backend: retries of one request inside a task (429 / 5xx / timeout), "
+                                         "with the client's exponential backoff and the server's Retry-After. When "
+                                         "they run out, the task itself is retried (exponential backoff, up to 4 "
+                                         "times)."),
 }
 
 
@@ -96,6 +104,8 @@ PARAMS = {
     tags=["genai", "sentiment", "transformers", "llm", "warehouse"],
     params=PARAMS,
     default_args={"owner": "customer-insights", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
+    # Templates render to Python objects, so Params like llm_timeout_s reach the LLM client as numbers.
+    render_template_as_native_obj=True,
 )
 def customer_sentiment_analysis():
     @task(multiple_outputs=False)
@@ -139,6 +149,12 @@ def customer_sentiment_analysis():
 
     # Pool "inference": batch-inference slots (resized by autoscaling_monitor); "llm_api": the hosted
     # LLM's concurrent-request limit. Both are defined in airflow_settings.yaml.
+    #
+    # Rate limits and timeouts are absorbed in two layers. Inside a task, the provider's client retries
+    # one request (429, 5xx, timeout) llm_max_retries times with exponential backoff, honouring
+    # Retry-After, while the task keeps its llm_api slot, so retries never add concurrency. When a
+    # burst outlasts that, the task fails and Airflow retries it after 5 s, 10 s, 20 s, 40 s (doubling,
+    # capped at 5 min). Every attempt is in the task log ("Retrying request to /chat/completions").
     @task(map_index_template="{{ chunk_label }}", pool="inference")
     def score_chunk(chunk: dict, params=None, **context) -> str:
         from include.sentiment import pipeline
@@ -153,8 +169,13 @@ def customer_sentiment_analysis():
         system_prompt=SYSTEM_PROMPT,
         output_type=ChunkSentiment,
         serialize_output=True,
+        model_settings={"timeout": "{{ params.llm_timeout_s }}", "max_retries": "{{ params.llm_max_retries }}"},
         map_index_template="{{ chunk_label }}",
         pool="llm_api",
+        retries=4,
+        retry_delay=pendulum.duration(seconds=5),
+        retry_exponential_backoff=2.0,
+        max_retry_delay=pendulum.duration(minutes=5),
     )
     def llm_classify(chunk: dict) -> str:
         from include.sentiment import pipeline
