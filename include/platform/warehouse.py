@@ -271,13 +271,32 @@ def query(sql: str, parameters: Sequence[Any] | None = None, hook: DbApiHook | N
     import pandas as pd
 
     hook = hook or get_hook()
+    written = sql
     if parameters:
         sql = adapt_placeholders(sql, hook)
     with connect(hook) as conn:
         cur = conn.cursor()
         cur.execute(sql, parameters or [])
-        names = [d[0] for d in cur.description]
+        names = restore_case([d[0] for d in cur.description], written)
         return pd.DataFrame(cur.fetchall(), columns=names)
+
+
+def restore_case(names: Sequence[str], sql: str) -> list[str]:
+    """Result column names as the query spelled them.
+
+    Postgres (and Redshift) fold unquoted identifiers to lower case, Snowflake to upper case, so
+    ``SELECT BilledCost ...`` comes back as ``billedcost`` there and as ``BilledCost`` on DuckDB.
+    Code reading ``frame["BilledCost"]`` must work on every warehouse: a name that appears in the
+    SQL text with other casing (as a whole word) takes that spelling; anything else is unchanged.
+    """
+    out = []
+    for name in names:
+        if re.search(rf"(?<![\w\"]){re.escape(name)}(?![\w\"])", sql):
+            out.append(name)
+            continue
+        match = re.search(rf"(?<![\w\"]){re.escape(name)}(?![\w\"])", sql, flags=re.IGNORECASE)
+        out.append(match.group(0) if match else name)
+    return out
 
 
 def execute(sql: str, parameters: Sequence[Any] | None = None, hook: DbApiHook | None = None) -> None:

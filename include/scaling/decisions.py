@@ -33,12 +33,10 @@ def history(action: str, target: str, since: datetime, exclude_run_id: str) -> l
     """Raw recommendations of earlier runs for the same action/target since ``since``."""
     if not warehouse.table_exists(TABLE):
         return []
-    hook = warehouse.get_hook()
-    ph = hook.placeholder
-    frame = warehouse.query(
-        f"SELECT decided_at, recommendation FROM {TABLE} WHERE action = {ph} AND target = {ph} "
-        f"AND decided_at >= {ph} AND run_id <> {ph} ORDER BY decided_at",
-        [action, target, since, exclude_run_id], hook=hook)
+    frame = warehouse.query(  # "?" everywhere: warehouse.query adapts it to the engine's own marker
+        f"SELECT decided_at, recommendation FROM {TABLE} WHERE action = ? AND target = ? "
+        "AND decided_at >= ? AND run_id <> ? ORDER BY decided_at",
+        [action, target, since, exclude_run_id])
     return [Recommendation(pd.Timestamp(r.decided_at).to_pydatetime(), int(r.recommendation))
             for r in frame.itertuples(index=False)]
 

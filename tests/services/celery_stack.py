@@ -6,17 +6,14 @@ proves is what a user gets from the README's "Beyond one laptop" recipe.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import subprocess
-import time
-import urllib.error
-import urllib.parse
-import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tests.fixtures.local_stack import StackClient
 
 ROOT = Path(__file__).resolve().parents[2]
 PG = "postgres@127.0.0.1:5432"
@@ -34,7 +31,7 @@ def _admin_sql(statement: str) -> None:
 
 
 @dataclass
-class CeleryStack:
+class CeleryStack(StackClient):
     root: Path
     port: int
     env: dict[str, str]
@@ -48,48 +45,6 @@ class CeleryStack:
     @property
     def data(self) -> Path:
         return self.root / "data"
-
-    def request(self, method: str, path: str, body: dict | None = None):
-        req = urllib.request.Request(f"{self.api}/{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None,
-                                     headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(req, timeout=60) as resp:
-            raw = resp.read()
-            return json.loads(raw) if raw else None
-
-    def wait_parsed(self, dag_id: str, timeout: float = 300) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                self.request("GET", f"dags/{dag_id}")
-                return
-            except urllib.error.HTTPError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(2)
-
-    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
-        self.wait_parsed(dag_id)
-        self.request("PATCH", f"dags/{dag_id}", {"is_paused": False})
-        run = self.request("POST", f"dags/{dag_id}/dagRuns", {"logical_date": None, "conf": conf or {}})
-        return run["dag_run_id"]
-
-    def run_state(self, dag_id: str, run_id: str) -> str:
-        return self.request("GET", f"dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}")["state"]
-
-    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
-        return self.request("GET", f"dags/{dag_id}/dagRuns/{urllib.parse.quote(run_id)}/taskInstances"
-                            "?limit=1000")["task_instances"]
-
-    def wait_run(self, dag_id: str, run_id: str, timeout: float = 900) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.run_state(dag_id, run_id)
-            if state in ("success", "failed"):
-                return state
-            time.sleep(3)
-        raise TimeoutError(f"{dag_id} {run_id} still running after {timeout}s: "
-                           f"{[(t['task_id'], t['state']) for t in self.task_instances(dag_id, run_id)]}")
 
     def worker_processes(self, index: int) -> list:
         """Celery worker ``index``'s main process and every descendant (pool, task supervisors, tasks).

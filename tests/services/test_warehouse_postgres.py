@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pandas as pd
@@ -37,3 +38,66 @@ def test_question_mark_parameters_work_on_postgres(pg_warehouse):
     warehouse.replace_rows(table, pd.DataFrame({"id": ["a", "b"], "batch": ["x", "y"]}), ["id"])
     warehouse.execute(f"DELETE FROM {table} WHERE batch <> ?", ["x"])
     assert warehouse.query(f"SELECT id FROM {table} WHERE batch = ?", ["x"])["id"].tolist() == ["a"]
+
+
+def test_cost_pipeline_on_postgres(postgres_url, monkeypatch, lake):
+    """cloud_cost_report's steps on a Postgres warehouse: FOCUS load, analysis, report, idempotent rerun.
+
+    Postgres folds unquoted mixed-case FOCUS names (``BilledCost``) to lower case; the pipeline must
+    read them back under the names it wrote (found when the Celery suite ran this DAG on Postgres)."""
+    from datetime import UTC, datetime
+
+    import psycopg2
+
+    from include.costs import focus, pipeline
+    from include.demo.writers import write_cost_exports
+
+    db = f"genai_cost_{uuid.uuid4().hex[:8]}"
+    admin = psycopg2.connect(postgres_url.rsplit("/", 1)[0] + "/postgres")
+    admin.autocommit = True
+    admin.cursor().execute(f"CREATE DATABASE {db}")
+    try:
+        monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", postgres_url.rsplit("/", 1)[0] + f"/{db}")
+        day = datetime.now(UTC).date()
+        write_cost_exports(day)
+        params = {"lookback_days": 35, "daily_budget_usd": None, "cost_metric": "BilledCost",
+                  "anomaly_z_threshold": 3.5, "baseline_weeks": 4, "min_impact_usd": 100.0}
+        for _rerun in range(2):  # the second pass is a rerun of the same day: nothing duplicates
+            extracted = [pipeline.extract_source("focus_files", day, 35)]
+            loaded = pipeline.load_focus_rows(extracted, day)
+            assert loaded["rows_written"] == 350 and loaded["quarantined"] == 0, loaded
+            rows = pipeline.read_rows(day, 35)
+            assert len(rows) == 350 and {"BilledCost", "x_Source", "ChargePeriodStart"} <= set(rows.columns)
+        findings = pipeline.analyze_day(day, params)
+        assert findings["anomaly"]["is_anomaly"] and "Amazon SageMaker" in json.dumps(findings["anomaly"]["driver"])
+        out = pipeline.write_cost_report(day, loaded, findings, params)
+        assert out["total"] > 0 and "FOCUS 1.2 validation:" in (lake / "lake" / "reports" / "cost" / day.isoformat()
+                                                                 / "report.md").read_text()
+        n = warehouse.query(f"SELECT COUNT(*) AS n FROM {focus.TABLE}")["n"][0]
+        assert n == 350
+    finally:
+        admin.cursor().execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+        admin.close()
+
+
+def test_scaling_decisions_history_on_postgres(postgres_url, monkeypatch, lake):
+    """autoscaling_monitor's decision log on Postgres: recorded rows come back as history (it once
+    built SQL with the driver's own ``%s`` marker, which the warehouse then escaped: found by the
+    Celery suite)."""
+    from datetime import UTC, datetime, timedelta
+
+    from include.scaling import decisions
+    from include.scaling.policy import Decision
+
+    monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", postgres_url)
+    target = f"pool-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    try:
+        for i, rec in enumerate((3, 5)):
+            d = Decision(timestamp=now - timedelta(minutes=10 - i), current_replicas=1, recommendation=rec,
+                         desired_replicas=rec, direction="up", driver="queue_depth", explanation=["test"])
+            decisions.record(f"run-{target}-{i}", d, {}, "pool", target, dry_run=True, status="decided")
+        past = decisions.history("pool", target, now - timedelta(hours=1), exclude_run_id=f"run-{target}-1")
+        assert [p.replicas for p in past] == [3]
+    finally:
+        warehouse.execute(f"DELETE FROM {decisions.TABLE} WHERE target = ?", [target])

@@ -82,3 +82,19 @@ def test_percent_literals_survive_pyformat_drivers():
 
     sql = "SELECT * FROM t WHERE text LIKE '%late%' AND d = ?"
     assert warehouse.adapt_placeholders(sql, PgLike()) == "SELECT * FROM t WHERE text LIKE '%%late%%' AND d = %s"
+
+
+@pytest.mark.parametrize(("returned", "expected"), [
+    (["billedcost", "x_source", "n"], ["BilledCost", "x_Source", "n"]),  # Postgres / Redshift fold to lower
+    (["BILLEDCOST", "X_SOURCE", "N"], ["BilledCost", "x_Source", "n"]),  # Snowflake folds to upper
+    (["BilledCost", "x_Source", "n"], ["BilledCost", "x_Source", "n"]),  # DuckDB keeps the spelling
+])
+def test_result_columns_keep_the_spelling_of_the_query(returned, expected):
+    sql = "SELECT BilledCost, x_Source, COUNT(*) AS n FROM focus_costs WHERE ChargePeriodStart >= ?"
+    assert warehouse.restore_case(returned, sql) == expected
+
+
+def test_restore_case_leaves_names_the_query_did_not_spell_and_quoted_ones():
+    assert warehouse.restore_case(["id", "billedcost"], "SELECT * FROM t") == ["id", "billedcost"]
+    # a quoted "Mixed" column really is lower case on the server when written "billedcost": no guessing
+    assert warehouse.restore_case(["billedcost"], 'SELECT "billedcost", BilledCostX FROM t') == ["billedcost"]
