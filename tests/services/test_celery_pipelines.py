@@ -51,71 +51,6 @@ def test_seed_demo_data_runs_on_both_workers(stack):
     _record(stack, "seed_demo_data", run_id)
 
 
-def _kill_worker(stack: CeleryStack, index: int) -> int:
-    """SIGKILL every process of one worker at once, as a machine failure would."""
-    procs = stack.worker_processes(index)
-    for proc in procs:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    psutil.wait_procs(procs, timeout=10)
-    return len(procs)
-
-
-def _wait_running(stack: CeleryStack, dag_id: str, run_id: str, task_id: str, timeout: float = 600) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        for ti in stack.task_instances(dag_id, run_id):
-            if ti["task_id"] == task_id and ti["state"] == "running" and ti.get("hostname"):
-                return ti["hostname"]
-        time.sleep(0.5)
-    raise AssertionError(f"{task_id} was never seen running")
-
-
-def test_worker_loss_mid_task_is_retried_on_the_other_worker(stack):
-    """Kill the worker that is training the synthetic-data generator (a long task): the task is
-    retried on the other worker, the run succeeds, and its outputs exist exactly once."""
-    import psycopg2
-
-    if not (stack.data / "lake" / "raw" / "customers" / "customers.parquet").exists():
-        seed = stack.trigger("seed_demo_data", {"customer_rows": 2_000, "feedback_per_day": 10})
-        assert stack.wait_run("seed_demo_data", seed) == "success"
-    conf = {"epochs": 150, "rows_to_generate": 500, "threads": 1, "min_quality": 0.0, "min_tstr_ratio": 0.0,
-            "min_dcr_protection_vs_holdout": 0.0, "min_dcr_overfitting_protection": 0.0,
-            "max_exact_copy_rate": 1.0}
-    run_id = stack.trigger("synthetic_data_generation", conf)
-    victim = _wait_running(stack, "synthetic_data_generation", run_id, "train_generator")
-    time.sleep(3)  # well inside training, before it can register anything
-    index = 1 if victim.endswith("-worker1") else 2
-    assert _kill_worker(stack, index) >= 2  # main process + at least the running task
-
-    assert stack.wait_run("synthetic_data_generation", run_id, timeout=1200) == "success"
-    tis = {t["task_id"]: t for t in stack.task_instances("synthetic_data_generation", run_id)}
-    train = tis["train_generator"]
-    assert train["try_number"] >= 2, train
-    assert not train["hostname"].endswith(f"-worker{index}"), (victim, train["hostname"])
-    assert tis["publish"]["state"] == "success"
-    _record(stack, "synthetic_data_generation", run_id)
-    # Unpausing also created the latest scheduled (weekly) run; let every run finish, then each run
-    # must have registered exactly one generator: the killed attempt left no half-registered version.
-    runs = [r["dag_run_id"] for r in stack.request("GET", "dags/synthetic_data_generation/dagRuns")["dag_runs"]]
-    for other in runs:
-        stack.wait_run("synthetic_data_generation", other, timeout=1200)
-    versions = list((stack.data / "lake" / "models" / "synthetic_customers_tvae" / "versions").iterdir())
-    assert len(versions) == len(runs), (versions, runs)
-    conn = psycopg2.connect(stack.env["AIRFLOW_CONN_WAREHOUSE_DEFAULT"])
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT count(*), count(DISTINCT customer_id), sum(CASE WHEN is_synthetic THEN 0 ELSE 1 END) "
-                    "FROM customers_augmented")
-        total, distinct, real_rows = cur.fetchone()
-    finally:
-        conn.close()
-    # No duplicates, every real customer once; the synthetic part is the last publishing run's sample.
-    assert total == distinct and real_rows == 2_000, (total, distinct, real_rows)
-
-
 # ------------------------------------------------------------------ every other pipeline, through the scheduler
 def _sql(stack: CeleryStack, statement: str, params: tuple = ()):
     """Rows from the Postgres warehouse (the stack's ``warehouse_default``), read with psycopg2."""
@@ -138,6 +73,7 @@ def _states(stack: CeleryStack, dag_id: str, run_id: str) -> dict[str, list[str]
 
 
 RUNS_RECORD = Path(__file__).resolve().parents[2] / "artifacts" / "services" / "celery_runs.json"
+WORKERS_SEEN: set[str] = set()
 
 
 def _record(stack: CeleryStack, dag_id: str, run_id: str) -> None:
@@ -150,6 +86,8 @@ def _record(stack: CeleryStack, dag_id: str, run_id: str) -> None:
              "workers": sorted({t["hostname"].rsplit("-", 1)[-1] for t in tis if t.get("hostname")}),
              "task_instances": len(tis),
              "task_retries": {k: v for k, v in stack.retries(dag_id, run_id).items() if v}}
+    if dag_id != "seed_demo_data":
+        WORKERS_SEEN.update(entry["workers"])
     RUNS_RECORD.parent.mkdir(parents=True, exist_ok=True)
     runs = json.loads(RUNS_RECORD.read_text()) if RUNS_RECORD.exists() else []
     RUNS_RECORD.write_text(json.dumps([r for r in runs if r["run_id"] != run_id or r["dag_id"] != dag_id]
@@ -258,3 +196,75 @@ def test_autoscaling_monitor_dry_run_records_its_decision(stack):
     # "unchanged" when the scheduled run that unpausing created already scaled to the same size.
     assert len(rows) == 1 and rows[0][0] in ("dry_run", "unchanged") and rows[0][1] in (True, 1), rows
     assert "decision:" in rows[0][3]
+
+
+def test_pipelines_ran_on_both_workers(stack):
+    """Across the pipeline runs above (seeding aside), tasks landed on both workers, so a task that
+    needed another task's local temp files or process state would have met a worker without them."""
+    assert WORKERS_SEEN >= {"worker1", "worker2"}, WORKERS_SEEN
+
+
+# ------------------------------------------------------------------ worker loss (last: it kills a worker)
+def _kill_worker(stack: CeleryStack, index: int) -> int:
+    """SIGKILL every process of one worker at once, as a machine failure would."""
+    procs = stack.worker_processes(index)
+    for proc in procs:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(procs, timeout=10)
+    return len(procs)
+
+
+def _wait_running(stack: CeleryStack, dag_id: str, run_id: str, task_id: str, timeout: float = 600) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for ti in stack.task_instances(dag_id, run_id):
+            if ti["task_id"] == task_id and ti["state"] == "running" and ti.get("hostname"):
+                return ti["hostname"]
+        time.sleep(0.5)
+    raise AssertionError(f"{task_id} was never seen running")
+
+
+def test_worker_loss_mid_task_is_retried_on_the_other_worker(stack):
+    """Kill the worker that is training the synthetic-data generator (a long task): the task is
+    retried on the other worker, the run succeeds, and its outputs exist exactly once."""
+    import psycopg2
+
+    if not (stack.data / "lake" / "raw" / "customers" / "customers.parquet").exists():
+        seed = stack.trigger("seed_demo_data", {"customer_rows": 2_000, "feedback_per_day": 10})
+        assert stack.wait_run("seed_demo_data", seed) == "success"
+    conf = {"epochs": 150, "rows_to_generate": 500, "threads": 1, "min_quality": 0.0, "min_tstr_ratio": 0.0,
+            "min_dcr_protection_vs_holdout": 0.0, "min_dcr_overfitting_protection": 0.0,
+            "max_exact_copy_rate": 1.0}
+    run_id = stack.trigger("synthetic_data_generation", conf)
+    victim = _wait_running(stack, "synthetic_data_generation", run_id, "train_generator")
+    time.sleep(3)  # well inside training, before it can register anything
+    index = 1 if victim.endswith("-worker1") else 2
+    assert _kill_worker(stack, index) >= 2  # main process + at least the running task
+
+    assert stack.wait_run("synthetic_data_generation", run_id, timeout=1200) == "success"
+    tis = {t["task_id"]: t for t in stack.task_instances("synthetic_data_generation", run_id)}
+    train = tis["train_generator"]
+    assert train["try_number"] >= 2, train
+    assert not train["hostname"].endswith(f"-worker{index}"), (victim, train["hostname"])
+    assert tis["publish"]["state"] == "success"
+    _record(stack, "synthetic_data_generation", run_id)
+    # Unpausing also created the latest scheduled (weekly) run; let every run finish, then each run
+    # must have registered exactly one generator: the killed attempt left no half-registered version.
+    runs = [r["dag_run_id"] for r in stack.request("GET", "dags/synthetic_data_generation/dagRuns")["dag_runs"]]
+    for other in runs:
+        stack.wait_run("synthetic_data_generation", other, timeout=1200)
+    versions = list((stack.data / "lake" / "models" / "synthetic_customers_tvae" / "versions").iterdir())
+    assert len(versions) == len(runs), (versions, runs)
+    conn = psycopg2.connect(stack.env["AIRFLOW_CONN_WAREHOUSE_DEFAULT"])
+    try:
+        cur = conn.cursor()
+        cur.execute("SELECT count(*), count(DISTINCT customer_id), sum(CASE WHEN is_synthetic THEN 0 ELSE 1 END) "
+                    "FROM customers_augmented")
+        total, distinct, real_rows = cur.fetchone()
+    finally:
+        conn.close()
+    # No duplicates, every real customer once; the synthetic part is the last publishing run's sample.
+    assert total == distinct and real_rows == 2_000, (total, distinct, real_rows)
