@@ -18,6 +18,7 @@ from typing import Any
 
 from include.canary.analysis import Sample
 from include.platform import storage
+from include.platform.charts import png_bytes
 
 
 def _path(report_uri: str, *parts: str):
@@ -128,9 +129,7 @@ def _plots(steps: list[dict[str, Any]], policy: dict[str, Any]) -> tuple[bytes, 
     ax.set_title("Latency per step (boxes: window samples)")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    latency = io.BytesIO()
-    fig.savefig(latency, format="png", dpi=100)
-    plt.close(fig)
+    latency = png_bytes(fig)
 
     fig, ax = plt.subplots(figsize=(7, 4))
     w = 0.38
@@ -145,10 +144,7 @@ def _plots(steps: list[dict[str, Any]], policy: dict[str, Any]) -> tuple[bytes, 
     ax.set_title("Error rate per step")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    errors = io.BytesIO()
-    fig.savefig(errors, format="png", dpi=100)
-    plt.close(fig)
-    return latency.getvalue(), errors.getvalue()
+    return latency, png_bytes(fig)
 
 
 def write_report(report_uri: str, *, model: str, champion_version: str, challenger_version: str,

@@ -11,7 +11,6 @@ never an error, because pipelines are deployed one at a time.
 from __future__ import annotations
 
 import calendar
-import io
 import json
 import logging
 import re
@@ -23,6 +22,7 @@ import pandas as pd
 
 from include.costs.anomaly import AnomalyResult, describe
 from include.platform import storage
+from include.platform.charts import png_bytes
 
 log = logging.getLogger(__name__)
 
@@ -160,15 +160,6 @@ def unit_economics(frame: pd.DataFrame, day: date, specs: list[dict[str, Any]], 
     return out
 
 
-def _png(fig: Any) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return buf.getvalue()
-
-
 def charts(frame: pd.DataFrame, day: date, movers: pd.DataFrame, budget: float) -> dict[str, bytes]:
     """PNG charts: daily cost stacked by provider (with the budget line), top services, movers."""
     import matplotlib
@@ -190,14 +181,14 @@ def charts(frame: pd.DataFrame, day: date, movers: pd.DataFrame, budget: float) 
     ax.set_title("Daily cost by provider")
     ax.tick_params(axis="x", rotation=90, labelsize=7)
     ax.legend(fontsize=8)
-    out["daily_by_provider.png"] = _png(fig)
+    out["daily_by_provider.png"] = png_bytes(fig, tight=True)
 
     top = by_service(frame, day).head(10)[::-1]
     fig, ax = plt.subplots(figsize=(8, 4))
     ax.barh([f"{s} ({p})" for p, s in zip(top["ProviderName"], top["ServiceName"], strict=True)], top["cost"])
     ax.set_xlabel("USD")
     ax.set_title(f"Top services on {day.isoformat()}")
-    out["top_services.png"] = _png(fig)
+    out["top_services.png"] = png_bytes(fig, tight=True)
 
     if not movers.empty:
         fig, ax = plt.subplots(figsize=(8, 3.5))
@@ -205,7 +196,7 @@ def charts(frame: pd.DataFrame, day: date, movers: pd.DataFrame, budget: float) 
         ax.barh(movers["ServiceName"][::-1], movers["delta"][::-1], color=colors)
         ax.set_xlabel("USD, last 7 days vs previous 7")
         ax.set_title("Top movers")
-        out["top_movers.png"] = _png(fig)
+        out["top_movers.png"] = png_bytes(fig, tight=True)
     return out
 
 

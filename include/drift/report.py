@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from include.drift.detect import DriftResult
 from include.platform import storage
+from include.platform.charts import png_bytes
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def markdown_table(result: DriftResult) -> str:
     return "\n".join(lines)
 
 
-def plot_column(reference: pd.Series, current: pd.Series, numeric: bool, drifted: bool, path: Path) -> None:
+def plot_column(reference: pd.Series, current: pd.Series, numeric: bool, drifted: bool) -> bytes:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -57,8 +56,7 @@ def plot_column(reference: pd.Series, current: pd.Series, numeric: bool, drifted
     ax.set_title(f"{reference.name}{' (drifted)' if drifted else ''}", color="red" if drifted else "black")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
+    return png_bytes(fig, dpi=80)
 
 
 def write_report(
@@ -74,22 +72,19 @@ def write_report(
     """Write ``drift.md``, ``drift.json`` and ``plots/<column>.png`` under ``dest``; return their URIs."""
     written: dict[str, str] = {}
     frame = result.frame()
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp_dir = Path(tmp)
-        plots = []
-        for _, row in frame.iterrows():
-            name = row["column"]
-            if row["role"] == "prediction":
-                if prediction_scores is None:
-                    continue
-                ref_s = pd.Series(prediction_scores[0], name="prediction")
-                cur_s = pd.Series(prediction_scores[1], name="prediction")
-            else:
-                ref_s, cur_s = reference[name], current[name]
-            local = tmp_dir / f"{name}.png"
-            plot_column(ref_s, cur_s, row["column_type"] == "numeric", bool(row["drifted"]), local)
-            storage.upload_file(local, dest / "plots" / local.name)
-            plots.append(name)
+    plots = []
+    for _, row in frame.iterrows():
+        name = row["column"]
+        if row["role"] == "prediction":
+            if prediction_scores is None:
+                continue
+            ref_s = pd.Series(prediction_scores[0], name="prediction")
+            cur_s = pd.Series(prediction_scores[1], name="prediction")
+        else:
+            ref_s, cur_s = reference[name], current[name]
+        png = plot_column(ref_s, cur_s, row["column_type"] == "numeric", bool(row["drifted"]))
+        storage.write_bytes(dest / "plots" / f"{name}.png", png)
+        plots.append(name)
     summary = result.summary()
     body = [
         f"# {title}",

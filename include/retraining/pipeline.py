@@ -19,6 +19,7 @@ import pandas as pd
 from include.demo.customers import TARGET
 from include.drift import cooldown, detect, report
 from include.platform import registry, storage, warehouse
+from include.platform.charts import png_bytes
 from include.retraining import data, gate
 from include.retraining.churn_model import DEFAULT_PARAMS, ID_COLUMN, ChurnModel
 from include.tuning import search
@@ -242,11 +243,7 @@ def _write_search_report(day: date, result: search.SearchResult, space: SearchSp
     ax.legend(fontsize=7)
     fig.tight_layout()
     dest = report_dir(day, "search")
-    with tempfile.TemporaryDirectory() as tmp:
-        local = f"{tmp}/convergence.png"
-        fig.savefig(local, dpi=80)
-        storage.upload_file(local, dest / f"convergence-{_safe_key(run_id)}.png")
-    plt.close(fig)
+    storage.write_bytes(dest / f"convergence-{_safe_key(run_id)}.png", png_bytes(fig, dpi=80))
     table = pd.DataFrame(result.trials)
     lines = [f"# Hyper-parameter search {day.isoformat()} ({run_id})", "",
              f"- {result.n_evaluations} points ({result.n_new_evaluations} new in attempt {result.attempts}, "
@@ -346,10 +343,7 @@ def analytics(day: date, inputs: dict[str, Any]) -> dict[str, Any]:
     ax.set_title(f"Churn by plan, {day.isoformat()} (model v{mv.version})")
     ax.legend(fontsize=7)
     fig.tight_layout()
-    with tempfile.TemporaryDirectory() as tmp:
-        fig.savefig(f"{tmp}/churn_by_plan.png", dpi=80)
-        storage.upload_file(f"{tmp}/churn_by_plan.png", dest / "churn_by_plan.png")
-    plt.close(fig)
+    storage.write_bytes(dest / "churn_by_plan.png", png_bytes(fig, dpi=80))
     metrics = gate.metrics(batch[TARGET].to_numpy(), risk)
     top = scores.nlargest(10, "churn_risk")[[ID_COLUMN, "plan", "region", "churn_risk"]]
     lines = [f"# Churn analytics {day.isoformat()}", "",

@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from include.platform.charts import png_bytes
 from include.scaling.policy import Observation, PolicyConfig, Recommendation, decide
 
 log = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def summarize(result: pd.DataFrame) -> dict[str, Any]:
             .value_counts().to_dict()}
 
 
-def chart(result: pd.DataFrame, png_path: str, title: str) -> str:
+def chart(result: pd.DataFrame, title: str) -> bytes:
     """Three panels sharing the time axis: replicas, queue backlog, cumulative cost."""
     import matplotlib
 
@@ -130,9 +131,7 @@ def chart(result: pd.DataFrame, png_path: str, title: str) -> str:
     fig.suptitle(title)
     fig.autofmt_xdate()
     fig.tight_layout()
-    fig.savefig(png_path, dpi=90)
-    plt.close(fig)
-    return png_path
+    return png_bytes(fig, dpi=90)
 
 
 def markdown(summary: dict[str, Any], cfg: PolicyConfig, trace_uri: str, png_name: str,
@@ -169,17 +168,12 @@ Scale events: {summary['scale_events']}. Steps where a limit shaped the decision
 def run_report(trace: pd.DataFrame, cfg: PolicyConfig, out_dir: Any, trace_uri: str,
                throughput_per_replica: float = 16.0) -> dict[str, Any]:
     """Replay, chart and write ``what-if.png``, ``what-if.md``, ``what-if.csv`` under ``out_dir``."""
-    import tempfile
-    from pathlib import Path
-
     from include.platform import storage
 
     result = replay(trace, cfg, throughput_per_replica)
     summary = summarize(result)
-    with tempfile.TemporaryDirectory() as tmp:
-        png = chart(result, str(Path(tmp) / "what-if.png"),
-                    f"What-if: policy vs recorded replicas ({summary['steps']} steps)")
-        storage.upload_file(png, out_dir / "what-if.png")
+    storage.write_bytes(out_dir / "what-if.png",
+                        chart(result, f"What-if: policy vs recorded replicas ({summary['steps']} steps)"))
     storage.write_text(out_dir / "what-if.md", markdown(summary, cfg, trace_uri, "what-if.png", throughput_per_replica))
     storage.write_text(out_dir / "what-if.csv", result.to_csv(index=False))
     storage.write_json(out_dir / "summary.json", summary)

@@ -7,12 +7,12 @@ once, with its most recent score, even when several model versions scored it.
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
 
+from include.platform.charts import png_bytes
 from include.sentiment import LABELS
 
 #: Keywords that name what customers talk about (the product's aspects); a negative message that
@@ -107,10 +107,7 @@ def render_chart(daily: pd.DataFrame, day: date) -> bytes:
     ax.set_title(f"Customer sentiment by channel, {day.isoformat()}")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    plt.close(fig)
-    return buf.getvalue()
+    return png_bytes(fig)
 
 
 def _pct(value: Any) -> str:

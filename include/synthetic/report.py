@@ -6,24 +6,15 @@ that embeds them, so the folder renders as-is in any Git/S3/Blob browser.
 
 from __future__ import annotations
 
-import io
 import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from include.platform.charts import png_bytes
 from include.synthetic.metrics import correlation_matrix
 from include.synthetic.schema import TableSchema
-
-
-def _figure_bytes(fig: Any) -> bytes:
-    import matplotlib.pyplot as plt
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    plt.close(fig)
-    return buf.getvalue()
 
 
 def marginals_png(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema) -> bytes:
@@ -57,7 +48,7 @@ def marginals_png(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSche
     axes.flat[0].legend(fontsize=7)
     fig.suptitle("Real vs synthetic marginals")
     fig.tight_layout()
-    return _figure_bytes(fig)
+    return png_bytes(fig, dpi=90, tight=True)
 
 
 def correlations_png(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableSchema) -> bytes:
@@ -77,7 +68,7 @@ def correlations_png(real: pd.DataFrame, synthetic: pd.DataFrame, schema: TableS
         ax.set_title(f"Pearson correlation: {title}")
         fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
-    return _figure_bytes(fig)
+    return png_bytes(fig, dpi=90, tight=True)
 
 
 def metrics_png(checks: list[dict[str, Any]], headline: dict[str, Any]) -> bytes:
@@ -102,7 +93,7 @@ def metrics_png(checks: list[dict[str, Any]], headline: dict[str, Any]) -> bytes
     table.set_fontsize(9)
     table.scale(1, 1.3)
     ax.set_title("Synthetic data gate")
-    return _figure_bytes(fig)
+    return png_bytes(fig, dpi=90, tight=True)
 
 
 def _fmt(value: Any) -> str:

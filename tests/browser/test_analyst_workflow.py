@@ -9,9 +9,7 @@ Selectors (data-testid, roles, visible text) were read from the live Airflow 3.3
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -27,13 +25,6 @@ CHROME_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-ru
 pytestmark = pytest.mark.slow
 
 
-def _api(url: str, method: str = "GET", body: dict | None = None):
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read())
-
-
 @pytest.fixture
 def stack(tmp_path):
     """`make start` on a free port (first-start runs skipped: the test seeds through the trigger form
@@ -41,21 +32,20 @@ def stack(tmp_path):
     if not CHROMIUM.exists():
         pytest.skip("/usr/bin/chromium is missing: run `make tools` (scripts/install_browser.sh)")
     with local_stack(tmp_path, first_start_seed=False) as s:
-        yield s.url
+        yield s
 
 
 def test_analyst_workflow_in_chromium(stack):
     from playwright.sync_api import expect, sync_playwright
 
-    api = f"{stack}/api/v2"
     deadline = time.monotonic() + 240
     while True:  # the dag-processor parses every file in dags/ after start-up
-        dags = {d["dag_id"]: d for d in _api(f"{api}/dags?limit=100")["dags"]}
+        dags = {d["dag_id"]: d for d in stack.request("GET", "dags?limit=100")["dags"]}
         expected = {p.stem for p in (ROOT / "dags").glob("*.py") if not p.name.startswith("_")}
         if DAG_ID in dags and len(dags) >= len(expected) or time.monotonic() > deadline:
             break
         time.sleep(3)
-    assert _api(f"{api}/importErrors")["total_entries"] == 0
+    assert stack.request("GET", "importErrors")["total_entries"] == 0
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as p:
@@ -64,7 +54,7 @@ def test_analyst_workflow_in_chromium(stack):
         page.set_default_timeout(60_000)
         try:
             # (1) DAG list: every DAG with its tags, no import-error banner.
-            page.goto(f"{stack}/dags")
+            page.goto(f"{stack.url}/dags")
             expect(page.get_by_role("heading", name=f"{len(dags)} Dags")).to_be_visible()
             for dag_id, dag in dags.items():
                 card = page.get_by_test_id("dag-card").filter(has=page.locator(f'a[href="/dags/{dag_id}"]'))
@@ -82,14 +72,14 @@ def test_analyst_workflow_in_chromium(stack):
             card = page.get_by_test_id("dag-card").filter(has=page.locator(f'a[href="/dags/{DAG_ID}"]'))
             card.get_by_test_id("toggle-pause").click()
             for _ in range(30):
-                if not _api(f"{api}/dags/{DAG_ID}")["is_paused"]:
+                if not stack.request("GET", f"dags/{DAG_ID}")["is_paused"]:
                     break
                 time.sleep(1)
-            assert _api(f"{api}/dags/{DAG_ID}")["is_paused"] is False
+            assert stack.request("GET", f"dags/{DAG_ID}")["is_paused"] is False
             page.screenshot(path=str(SHOTS / "2-unpaused.png"))
 
             # (3) Trigger form with the Params and their descriptions.
-            page.goto(f"{stack}/dags/{DAG_ID}")
+            page.goto(f"{stack.url}/dags/{DAG_ID}")
             page.get_by_role("button", name="Trigger Dag").first.click()
             dialog = page.get_by_role("dialog")
             expect(dialog).to_be_visible()
@@ -107,17 +97,17 @@ def test_analyst_workflow_in_chromium(stack):
             deadline = time.monotonic() + 420
             runs = []
             while time.monotonic() < deadline:
-                runs = _api(f"{api}/dags/{DAG_ID}/dagRuns?order_by=-run_after&limit=5")["dag_runs"]
+                runs = stack.request("GET", f"dags/{DAG_ID}/dagRuns?order_by=-run_after&limit=5")["dag_runs"]
                 if runs and runs[0]["state"] in ("success", "failed"):
                     break
                 time.sleep(5)
             assert runs and runs[0]["state"] == "success", runs[:1]
-            page.goto(f"{stack}/dags/{DAG_ID}/runs")
+            page.goto(f"{stack.url}/dags/{DAG_ID}/runs")
             expect(page.get_by_text("success").first).to_be_visible()
             page.screenshot(path=str(SHOTS / "4-run-success.png"))
 
             # (5) The DAG's docs: doc_md rendered.
-            page.goto(f"{stack}/dags/{DAG_ID}")
+            page.goto(f"{stack.url}/dags/{DAG_ID}")
             page.get_by_role("button", name="Dag Docs").click()
             expect(page.get_by_role("dialog").get_by_text("Seed demo data").first).to_be_visible()
             page.screenshot(path=str(SHOTS / "5-dag-docs.png"))

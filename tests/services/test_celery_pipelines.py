@@ -230,11 +230,7 @@ def _wait_running(stack: CeleryStack, dag_id: str, run_id: str, task_id: str, ti
 def test_worker_loss_mid_task_is_retried_on_the_other_worker(stack):
     """Kill the worker that is training the synthetic-data generator (a long task): the task is
     retried on the other worker, the run succeeds, and its outputs exist exactly once."""
-    import psycopg2
-
-    if not (stack.data / "lake" / "raw" / "customers" / "customers.parquet").exists():
-        seed = stack.trigger("seed_demo_data", {"customer_rows": 2_000, "feedback_per_day": 10})
-        assert stack.wait_run("seed_demo_data", seed) == "success"
+    _ensure_seeded(stack)
     conf = {"epochs": 150, "rows_to_generate": 500, "threads": 1, "min_quality": 0.0, "min_tstr_ratio": 0.0,
             "min_dcr_protection_vs_holdout": 0.0, "min_dcr_overfitting_protection": 0.0,
             "max_exact_copy_rate": 1.0}
@@ -258,13 +254,7 @@ def test_worker_loss_mid_task_is_retried_on_the_other_worker(stack):
         stack.wait_run("synthetic_data_generation", other, timeout=1200)
     versions = list((stack.data / "lake" / "models" / "synthetic_customers_tvae" / "versions").iterdir())
     assert len(versions) == len(runs), (versions, runs)
-    conn = psycopg2.connect(stack.env["AIRFLOW_CONN_WAREHOUSE_DEFAULT"])
-    try:
-        cur = conn.cursor()
-        cur.execute("SELECT count(*), count(DISTINCT customer_id), sum(CASE WHEN is_synthetic THEN 0 ELSE 1 END) "
-                    "FROM customers_augmented")
-        total, distinct, real_rows = cur.fetchone()
-    finally:
-        conn.close()
+    total, distinct, real_rows = _sql(stack, "SELECT count(*), count(DISTINCT customer_id), "
+                                             "sum(CASE WHEN is_synthetic THEN 0 ELSE 1 END) FROM customers_augmented")[0]
     # No duplicates, every real customer once; the synthetic part is the last publishing run's sample.
     assert total == distinct and real_rows == 2_000, (total, distinct, real_rows)

@@ -20,6 +20,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from include.canary.backends.base import target_kwargs
 from include.canary.backends.cloudwatch import now_marker
 
 REQUIRED = ("subscription_id", "resource_group", "workspace", "endpoint_name", "champion_deployment",
@@ -45,12 +46,7 @@ class AzureMLBackend:
 
     @classmethod
     def from_target(cls, conn_id: str | None, target: dict[str, Any]) -> AzureMLBackend:
-        missing = [k for k in REQUIRED if not target.get(k)]
-        if missing:
-            from include.canary.backends import BackendError
-
-            raise BackendError(f"Azure ML target needs {missing} (got {sorted(target)})")
-        return cls(conn_id, **{k: target[k] for k in REQUIRED})
+        return cls(conn_id, **target_kwargs("Azure ML", target, REQUIRED, optional=()))
 
     # -- requests (pure) ---------------------------------------------------------------------
     def get_request(self):

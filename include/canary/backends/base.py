@@ -29,3 +29,18 @@ class TrafficBackend(Protocol):
 
     def wait_spec(self, start: Any) -> dict[str, Any]:
         """What the bake trigger may poll to end a bake early (``counts_url``), or ``{}``."""
+
+
+def target_kwargs(label: str, target: dict[str, Any], required: tuple[str, ...],
+                  optional: tuple[str, ...] = ("metrics_period",)) -> dict[str, Any]:
+    """A cloud backend's constructor arguments from the DAG's ``target`` Param.
+
+    A missing or empty required key is a ``BackendError`` that names it, so the analyst sees which
+    key to add to ``target`` instead of a ``TypeError`` from a constructor.
+    """
+    missing = [k for k in required if not target.get(k)]
+    if missing:
+        from include.canary.backends import BackendError  # the package imports this module
+
+        raise BackendError(f"{label} target needs {missing} (got {sorted(target)})")
+    return {k: target[k] for k in (*required, *optional) if k in target}

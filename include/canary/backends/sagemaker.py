@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from include.canary.backends.base import target_kwargs
 from include.canary.backends.cloudwatch import metric_queries, now_marker, window_samples
 
 REQUIRED = ("endpoint_name", "champion_variant", "challenger_variant")
@@ -30,12 +31,7 @@ class SageMakerBackend:
 
     @classmethod
     def from_target(cls, conn_id: str, target: dict[str, Any]) -> SageMakerBackend:
-        missing = [k for k in REQUIRED if not target.get(k)]
-        if missing:
-            from include.canary.backends import BackendError
-
-            raise BackendError(f"SageMaker target needs {missing} (got {sorted(target)})")
-        return cls(conn_id, **{k: target[k] for k in (*REQUIRED, "metrics_period") if k in target})
+        return cls(conn_id, **target_kwargs("SageMaker", target, REQUIRED))
 
     def _client(self, service: str) -> Any:
         from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook

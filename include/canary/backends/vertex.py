@@ -17,6 +17,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from include.canary.backends.base import target_kwargs
 from include.canary.backends.cloudwatch import now_marker
 
 REQUIRED = ("project", "location", "endpoint_id", "champion_deployed_model_id", "challenger_deployed_model_id")
@@ -35,12 +36,7 @@ class VertexBackend:
 
     @classmethod
     def from_target(cls, conn_id: str | None, target: dict[str, Any]) -> VertexBackend:
-        missing = [k for k in REQUIRED if not target.get(k)]
-        if missing:
-            from include.canary.backends import BackendError
-
-            raise BackendError(f"Vertex AI target needs {missing} (got {sorted(target)})")
-        return cls(conn_id, **{k: target[k] for k in (*REQUIRED, "metrics_period") if k in target})
+        return cls(conn_id, **target_kwargs("Vertex AI", target, REQUIRED))
 
     @property
     def endpoint_name(self) -> str:
