@@ -29,6 +29,7 @@ os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
 
 from airflow.sdk import ObjectStoragePath  # noqa: E402
 
+from include.platform.paths import ensure_under, safe_join  # noqa: E402
 from include.platform.settings import data_dir, get_setting  # noqa: E402
 
 if TYPE_CHECKING:
@@ -63,16 +64,22 @@ def zone(name: str) -> ObjectStoragePath:
 
 
 def lake_path(zone_name: str, *parts: str) -> ObjectStoragePath:
-    """``lake_path("raw", "feedback", "2026-11-22")`` → ``<root>/raw/feedback/2026-11-22``."""
-    path = zone(zone_name)
-    for part in parts:
-        path = path / str(part).strip("/")
-    return path
+    """``lake_path("raw", "feedback", "2026-11-22")`` → ``<root>/raw/feedback/2026-11-22``.
+
+    Every part goes through the path guard (:mod:`include.platform.paths`): ``..``, absolute or
+    encoded parts raise ``PathRefused`` and the result is proven to lie inside the zone.
+    """
+    return safe_join(zone(zone_name), *parts)
 
 
-def path_from_uri(uri: str) -> ObjectStoragePath:
-    """Rebuild a path passed through XCom as a URI, bound to the lake connection."""
-    return _fresh(ObjectStoragePath(uri, conn_id=get_setting("lake_conn_id") or None))
+def path_from_uri(uri: str, zone_name: str | None = None) -> ObjectStoragePath:
+    """Rebuild a path passed through XCom (or a Param) as a URI, bound to the lake connection.
+
+    The path must lie inside the lake (inside ``zone_name`` when given): a URI is data, and data
+    must not be able to point a task at any file on the worker.
+    """
+    path = _fresh(ObjectStoragePath(uri, conn_id=get_setting("lake_conn_id") or None))
+    return ensure_under(zone(zone_name) if zone_name else lake_root(), path)
 
 
 def _ensure_parent(path: ObjectStoragePath) -> None:
