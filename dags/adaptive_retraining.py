@@ -50,6 +50,7 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from include.platform import assets
+from include.platform.notify import task_failure_alert
 
 DAG_ID = "adaptive_retraining"
 
@@ -120,6 +121,7 @@ def _day(params, context):
     tags=["retraining", "drift", "mlops"],
     params=PARAMS,
     default_args={
+        "on_failure_callback": task_failure_alert,
         "owner": "ml-platform",
         "retries": 2,
         "retry_delay": pendulum.duration(seconds=30),

@@ -41,6 +41,7 @@ from airflow.sdk import Param, dag, task
 from gpu.operators import GPUJobOperator
 from gpu.sensors import GPUUtilizationSensor
 from include.platform import assets
+from include.platform.notify import task_failure_alert
 
 #: The pool the batch tasks run in; the default action resizes it.
 BATCH_POOL = "inference"
@@ -121,7 +122,8 @@ def _process_batch(uris: list[str], day: str, batch_index: int) -> dict:
     max_active_runs=1,
     tags=["scaling", "gpu", "platform"],
     params=PARAMS,
-    default_args={"owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
+    default_args={"on_failure_callback": task_failure_alert,
+                  "owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
 )
 def autoscaling_monitor():
     @task(multiple_outputs=False)

@@ -30,6 +30,7 @@ from airflow.sdk import Param, TriggerRule, dag, task
 
 from canary.operators import CanaryRolloutOperator
 from include.platform import assets
+from include.platform.notify import task_failure_alert
 
 PARAMS = {
     "model_name": Param("canary_demo", type="string",
@@ -95,7 +96,8 @@ PARAMS = {
     max_active_runs=1,
     tags=["models", "deployment", "canary"],
     params=PARAMS,
-    default_args={"owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args={"on_failure_callback": task_failure_alert,
+                  "owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=10)},
 )
 def canary_deploy():
     @task(multiple_outputs=True)

@@ -34,6 +34,7 @@ import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
 from include.platform import assets
+from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
 
 SOURCES = ["airflow_platform", "focus_files", "aws_cost_explorer", "azure_cost_management", "gcp_billing_export"]
@@ -73,7 +74,8 @@ PARAMS = {
     max_active_runs=1,
     tags=["finops", "costs", "focus", "alerts"],
     params=PARAMS,
-    default_args={"owner": "finops", "retries": 2, "retry_delay": pendulum.duration(minutes=2),
+    default_args={"on_failure_callback": task_failure_alert,
+                  "owner": "finops", "retries": 2, "retry_delay": pendulum.duration(minutes=2),
                   "retry_exponential_backoff": 2.0},
 )
 def cloud_cost_report():

@@ -48,6 +48,7 @@ from airflow.sdk import (
 )
 
 from include.platform import assets
+from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
 from include.sentiment.llm import SYSTEM_PROMPT, ChunkSentiment
 
@@ -103,7 +104,8 @@ PARAMS = {
     max_active_runs=1,
     tags=["genai", "sentiment", "transformers", "llm", "warehouse"],
     params=PARAMS,
-    default_args={"owner": "customer-insights", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
+    default_args={"on_failure_callback": task_failure_alert,
+                  "owner": "customer-insights", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
     # Templates render to Python objects, so Params like llm_timeout_s reach the LLM client as numbers.
     render_template_as_native_obj=True,
 )

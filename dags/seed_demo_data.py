@@ -23,6 +23,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from include.platform import assets
+from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
 
 PARAMS = {
@@ -51,7 +52,8 @@ PARAMS = {
     max_active_runs=1,
     tags=["demo", "platform"],
     params=PARAMS,
-    default_args={"owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=10)},
+    default_args={"on_failure_callback": task_failure_alert,
+                  "owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=10)},
 )
 def seed_demo_data():
     @task(outlets=[assets.RAW_FEEDBACK])

@@ -28,6 +28,7 @@ import pendulum
 from airflow.sdk import Param, TriggerRule, dag, task
 
 from include.platform import assets
+from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
 
 PARAMS = {
@@ -80,7 +81,8 @@ PARAMS = {
     max_active_runs=1,
     tags=["genai", "synthetic-data", "great-expectations", "pytorch"],
     params=PARAMS,
-    default_args={"owner": "data-science", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
+    default_args={"on_failure_callback": task_failure_alert,
+                  "owner": "data-science", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
 )
 def synthetic_data_generation():
     @task(multiple_outputs=False, execution_timeout=pendulum.duration(hours=2))

@@ -26,6 +26,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from include.platform import assets
+from include.platform.notify import task_failure_alert
 
 PARAMS = {
     "base_model": Param("", type="string",
@@ -61,7 +62,8 @@ PARAMS = {
     max_active_runs=1,
     tags=["genai", "sentiment", "training", "models"],
     params=PARAMS,
-    default_args={"owner": "customer-insights", "retries": 2, "retry_delay": pendulum.duration(minutes=1)},
+    default_args={"on_failure_callback": task_failure_alert,
+                  "owner": "customer-insights", "retries": 2, "retry_delay": pendulum.duration(minutes=1)},
 )
 def train_sentiment_model():
     @task(multiple_outputs=False)

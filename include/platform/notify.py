@@ -62,3 +62,26 @@ def send_alert(alert: Alert, context: dict[str, Any] | None = None) -> list[str]
         ).notify(context)
         delivered.append("email")
     return delivered
+
+
+def task_failure_alert(context: dict[str, Any]) -> None:
+    """``on_failure_callback`` of every DAG: one alert per failed task, through the same channels.
+
+    A callback must never raise (Airflow would log it and the alert would be lost silently), so
+    delivery problems are logged here instead.
+    """
+    ti = context.get("ti") or context.get("task_instance")
+    dag_id = getattr(ti, "dag_id", "?")
+    task_id = getattr(ti, "task_id", "?")
+    run_id = getattr(ti, "run_id", "?")
+    exc = context.get("exception")
+    alert = Alert(
+        subject=f"Task failed: {dag_id}.{task_id}",
+        body=f"DAG {dag_id}, task {task_id}, run {run_id}, try {getattr(ti, 'try_number', '?')}\n"
+             f"Error: {exc!r}\nLog: {getattr(ti, 'log_url', '')}",
+        severity="critical",
+    )
+    try:
+        send_alert(alert, context)
+    except Exception:  # noqa: BLE001 - a callback that raises loses the alert; log instead
+        log.exception("could not deliver the failure alert for %s.%s", dag_id, task_id)

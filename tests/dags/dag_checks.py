@@ -112,6 +112,9 @@ def integrity_problems(dagbag) -> list[str]:
         owners = {t.owner for t in dag.tasks}
         if not owners or owners & {"airflow", "", None}:
             problems.append(f"{where}: tasks need an owner other than the default 'airflow' (default_args['owner'])")
+        no_alert = sorted(t.task_id for t in dag.tasks if not t.on_failure_callback)
+        if no_alert:
+            problems.append(f"{where}: no failure notifier (default_args['on_failure_callback']) on {no_alert}")
         low_retries = sorted(t.task_id for t in dag.tasks if (t.retries or 0) < 2)
         if low_retries:
             problems.append(f"{where}: retries < 2 on {low_retries}")

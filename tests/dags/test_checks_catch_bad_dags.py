@@ -11,7 +11,8 @@ import pendulum
 from airflow.sdk import dag, task
 
 @dag(dag_id="fine", schedule=None, start_date=pendulum.datetime(2026, 1, 1), tags=["t"],
-     description="d", doc_md="doc", default_args={"owner": "me", "retries": 2})
+     description="d", doc_md="doc", default_args={"owner": "me", "retries": 2,
+                                                 "on_failure_callback": lambda context: None})
 def fine():
     @task
     def t():
@@ -59,7 +60,7 @@ def test_undocumented_dag_is_named_with_each_missing_rule(airflow_db, tmp_path):
     folder = _folder(tmp_path, undocumented_dag=UNDOCUMENTED)
     text = "\n".join(integrity_problems(load_dagbag(folder)))
     for expected in ("no tags", "no doc_md", "no description", "owner", "retries < 2",
-                     "Param 'n' has no description"):
+                     "no failure notifier", "Param 'n' has no description"):
         assert expected in text, text
     assert "undocumented_dag.py" in text
 
