@@ -66,3 +66,27 @@ def resolve_project_path(path: str) -> str:
         return path
     p = Path(path)
     return str(p if p.is_absolute() else PROJECT_DIR / p)
+
+
+def allowed_values(kind: str, defaults: tuple[str, ...] | list[str]) -> list[str]:
+    """The allow-list for a Param that grants reach: ``defaults`` plus Variable ``genai_allowed_<kind>``.
+
+    The Variable is a comma-separated list an operator sets (``AIRFLOW_VAR_GENAI_ALLOWED_POOLS=batch_inference,gpu``);
+    analysts who trigger a DAG can pick only what it lists, so a trigger form cannot resize
+    ``default_pool`` or point a task at an arbitrary connection.
+    """
+    extra = [v.strip() for v in (get_setting(f"allowed_{kind}", "") or "").split(",") if v.strip()]
+    return list(dict.fromkeys([*defaults, *extra]))
+
+
+def check_allowed(kind: str, value: str, defaults: tuple[str, ...] | list[str]) -> str:
+    """Return ``value`` if the allow-list for ``kind`` holds it, else fail at once naming the Variable."""
+    from include.platform.errors import ConfigError
+
+    allowed = allowed_values(kind, defaults)
+    if value not in allowed:
+        raise ConfigError(
+            f"{kind[:-1] if kind.endswith('s') else kind} {value!r} is not allowed here (allowed: {allowed})",
+            f"pick one of those, or have an operator add it to Variable genai_allowed_{kind}",
+        )
+    return value
