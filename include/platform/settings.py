@@ -35,20 +35,46 @@ def get_setting(name: str, default: str | None = None) -> str | None:
 
     An empty value counts as unset: ``airflow_settings.yaml`` lists every setting with ``""`` so
     users can see and fill them, and "" must mean "use the default", not "the empty string".
-    Outside a running task (unit tests, scripts) only the environment and secrets backends are
-    consulted; a missing metadata DB is not an error here because every setting has a default.
+
+    Inside a running task a missing Variable means the default (the Task SDK's ``Variable.get``
+    returns it for VARIABLE_NOT_FOUND), but any error the lookup raises — a secrets backend that
+    denies access, a broken backend config — propagates: falling back to the default there once
+    sent one worker's lake to its local disk while the others wrote to S3. Outside a task (unit
+    tests, scripts, no metadata DB) only the environment and secrets backends can answer, and a
+    failed lookup still means the default, because every setting has one.
     """
     key = f"genai_{name}"
     value = os.environ.get(f"AIRFLOW_VAR_{key.upper()}")
     if value is None:
-        try:
-            from airflow.sdk import Variable
-
-            value = Variable.get(key, default=None)
-        except Exception as exc:  # noqa: BLE001 - no task context / no DB: fall back to the default
-            log.debug("Variable %s unavailable (%s); using default %r", key, exc, default)
-            value = None
+        value = _variable_or_none(key, default)
     return default if value is None or value.strip() == "" else value
+
+
+def in_task() -> bool:
+    """True while task code runs under the Task SDK (a worker, or ``dag.test()``'s in-process runner).
+
+    Both set ``task_runner.SUPERVISOR_COMMS`` for the task's duration (``dag.test()`` through
+    ``set_supervisor_comms``); the SDK itself uses the same test to pick its secrets backends.
+    """
+    try:
+        from airflow.sdk.execution_time import task_runner
+    except ImportError:
+        return False
+    return getattr(task_runner, "SUPERVISOR_COMMS", None) is not None
+
+
+def _variable_or_none(key: str, default: str | None) -> str | None:
+    try:
+        from airflow.sdk import Variable
+
+        return Variable.get(key, default=None)
+    except Exception as exc:
+        if in_task():
+            exc.add_note(f"while reading Variable {key} (a genai setting): not falling back to {default!r} "
+                         "inside a task; fix the secrets backend or its permissions")
+            raise
+        log.debug("Variable %s unavailable outside a task (%s); using default %r", key, exc, default)
+        return None
 
 
 def data_dir() -> Path:

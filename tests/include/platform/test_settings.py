@@ -38,3 +38,116 @@ def test_airflow_settings_yaml_applies_and_reapplies(airflow_db):
 def test_empty_variable_means_default(monkeypatch):
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_SENTIMENT_BASE_MODEL", "")
     assert get_setting("sentiment_base_model", "local:all-minilm-l6-v2") == "local:all-minilm-l6-v2"
+
+
+# -- a Variable backend error inside a task propagates; outside a task it means the default --------
+class DenyingSecretsBackend:
+    """A secrets backend (configured through ``AIRFLOW__SECRETS__BACKEND``, as in a deployment) that
+    denies every ``genai_lake*`` Variable, as AWS Secrets Manager does without IAM permission, and
+    knows no other Variable."""
+
+    def _set_connection_class(self, conn_class):  # the SDK calls this on every backend it loads
+        self._connection_class = conn_class
+
+    def get_conn_value(self, conn_id):  # noqa: ARG002 - secrets backend interface
+        return None
+
+    def get_connection(self, conn_id):  # noqa: ARG002 - secrets backend interface
+        return None
+
+    def get_config(self, key):  # noqa: ARG002 - secrets backend interface
+        return None
+
+    def get_variable(self, key, team_name=None):  # noqa: ARG002 - secrets backend interface
+        from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
+
+        if key.startswith("genai_lake"):
+            raise AirflowSecretsBackendAccessDenied(f"access to secret {key} denied (test backend)")
+        return None
+
+
+@pytest.fixture
+def denying_backend(monkeypatch):
+    from airflow.sdk.configuration import clear_secrets_backends_cache
+
+    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", f"{__name__}.DenyingSecretsBackend")
+    clear_secrets_backends_cache()
+    yield
+    monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND")
+    clear_secrets_backends_cache()
+
+
+def test_backend_error_outside_a_task_means_the_default(lake, denying_backend):
+    from include.platform.settings import in_task
+
+    assert in_task() is False
+    assert get_setting("lake_root", "fallback") == "fallback"
+
+
+#: A tiny DAG written into its own bundle: dag.test() only runs DAGs it can serialize from a bundle.
+PROBE_DAG = '''
+import json, os
+import pendulum
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="genai_test_settings_backend_denied", schedule=None,
+     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False, default_args={"retries": 0})
+def genai_test_settings_backend_denied():
+    @task
+    def write_to_lake():
+        from include.platform import storage
+
+        storage.write_text(storage.lake_path("raw", "denied.txt"), "must not land on local disk")
+
+    @task
+    def probe():
+        from include.platform.settings import get_setting, in_task
+
+        record = {"in_task": in_task(), "unknown": get_setting("not_a_real_setting", "dflt")}
+        try:
+            get_setting("lake_root", "file:///tmp/fallback")
+        except Exception as exc:
+            record.update(error=type(exc).__name__, message=str(exc), notes=getattr(exc, "__notes__", []))
+        with open(os.environ["GENAI_TEST_PROBE_FILE"], "w") as fh:
+            json.dump(record, fh)
+
+    write_to_lake()
+    probe()
+
+
+genai_test_settings_backend_denied()
+'''
+
+
+def test_backend_error_inside_a_task_propagates(airflow_db, lake, denying_backend, tmp_path, monkeypatch):
+    """Under dag.test() (SUPERVISOR_COMMS set) a denied Variable fails the task; nothing lands on local disk."""
+    import json
+
+    import pendulum
+    from airflow.dag_processing.dagbag import DagBag
+
+    from tests.e2e.sentiment_fixtures import task_states
+
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    (bundle / "probe_dag.py").write_text(PROBE_DAG)
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST", json.dumps([
+        {"name": "dags-folder", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle", "kwargs": {}},
+        {"name": "genai-settings-test", "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+         "kwargs": {"path": str(bundle)}},
+    ]))
+    probe_file = tmp_path / "probe.json"
+    monkeypatch.setenv("GENAI_TEST_PROBE_FILE", str(probe_file))
+
+    dag = DagBag(dag_folder=str(bundle)).get_dag("genai_test_settings_backend_denied")
+    run = dag.test(logical_date=pendulum.datetime(2026, 1, 2, tz="UTC"))
+
+    assert task_states(dag.dag_id, run.run_id) == {"write_to_lake": "failed", "probe": "success"}
+    assert run.state == "failed"
+    assert not (lake / "lake").exists() or not any((lake / "lake").rglob("*")), "wrote to the local fallback lake"
+    record = json.loads(probe_file.read_text())
+    assert record["in_task"] is True and record["unknown"] == "dflt"  # not found still means the default
+    assert record["error"] == "AirflowSecretsBackendAccessDenied"
+    assert "genai_lake_root denied" in record["message"]
+    assert any("not falling back" in n and "genai_lake_root" in n for n in record["notes"])
