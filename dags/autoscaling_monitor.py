@@ -8,7 +8,10 @@ fans the waiting work out over that many parallel batches.
 1. **collect_metrics**: CPU and memory of the worker (psutil), GPU utilisation and free memory
    (NVML, the counters DCGM exporter publishes; none on a CPU-only machine), queue depth = queued +
    running task instances per pool/queue from the Airflow REST API (what KEDA's Airflow scaler
-   counts), and pending work = objects under a lake prefix (`raw/requests/pending` by default).
+   counts), and pending work = objects under a lake prefix (`raw/requests/pending` by default; only
+   prefixes under `raw/requests/` that an operator allowed, since processed objects are deleted there).
+   Without an API server (`make run` without `make start`) the queue metric is marked unavailable
+   with the reason and the run goes on.
 2. **decide**: the Kubernetes HPA algorithm as a pure, unit-tested function:
    `desired = ceil(current × metric / target)` per metric, tolerance 0.1, the largest proposal wins,
    scale-down stabilisation window (the highest recommendation of the last N seconds), step limits
@@ -18,7 +21,10 @@ fans the waiting work out over that many parallel batches.
    at once under Admin → Pools). `action=kubernetes` patches a Deployment's replicas or its HPA's bounds
    (cncf-kubernetes hook); `action=aws` registers an Application Auto Scaling target floor and a
    target-tracking policy (amazon provider). `dry_run=true` decides, explains and records, but
-   changes nothing.
+   changes nothing. Without an API server the pool action is skipped and recorded as `skipped` with
+   the reason. Pools, connection ids and prefixes come from allow-lists (Variables
+   `genai_allowed_pools`, `genai_allowed_connections`, `genai_allowed_source_prefixes`); `default_pool`
+   is never resized.
 4. **gpu_admission**: sizes the `gpu` pool from free GPU memory / per-task footprint, so GPU tasks
    queue instead of running out of memory.
 5. **wait_for_gpu_headroom**: the article's "wait for optimal conditions" sensor, deferrable (no worker
@@ -45,6 +51,13 @@ from include.platform.notify import task_failure_alert
 
 #: The pool the batch tasks run in; the default action resizes it.
 BATCH_POOL = "inference"
+#: A mapped batch that runs longer than this is failed (and retried) instead of holding its slot forever.
+BATCH_TIMEOUT = pendulum.duration(minutes=30)
+
+# The same patterns include.scaling.guards checks at run time (kept literal here: no include import at parse).
+PENDING_PREFIX_PATTERN = r"^raw/requests/[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*/?$"
+POOL_PATTERN = r"^(?!default_pool$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$"
+CONN_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$"
 
 PARAMS = {
     "dry_run": Param(False, type="boolean",
@@ -52,11 +65,16 @@ PARAMS = {
     "action": Param("pool", type="string", enum=["pool", "kubernetes", "aws"],
                     description="Where the decision is applied: an Airflow pool (default, local), a Kubernetes "
                                 "Deployment/HPA, or an AWS Application Auto Scaling target."),
-    "pool_name": Param(BATCH_POOL, type="string", description="Pool resized by action=pool."),
-    "queue_pools": Param([BATCH_POOL], type="array",
-                         description="Pools whose queued + running task instances count as queue depth."),
-    "pending_prefix": Param("raw/requests/pending", type="string",
-                            description="Lake prefix (zone/...) whose objects are pending work."),
+    "pool_name": Param(BATCH_POOL, type="string", pattern=POOL_PATTERN,
+                       description="Pool resized by action=pool: one of the project's pools (inference, gpu; "
+                                   "more via Variable genai_allowed_pools), never default_pool."),
+    "queue_pools": Param([BATCH_POOL], type="array", items={"type": "string", "pattern": POOL_PATTERN},
+                         description="Pools whose queued + running task instances count as queue depth "
+                                     "(inference, gpu, llm_api; more via Variable genai_allowed_pools)."),
+    "pending_prefix": Param("raw/requests/pending", type="string", pattern=PENDING_PREFIX_PATTERN,
+                            description="Lake prefix under raw/requests/ whose objects are pending work; processed "
+                                        "objects are removed from it. Others via Variable "
+                                        "genai_allowed_source_prefixes."),
     "min_replicas": Param(1, type="integer", minimum=0, description="Never scale below this."),
     "max_replicas": Param(8, type="integer", minimum=1, description="Never scale above this."),
     "target_queue_per_replica": Param(4.0, type="number", minimum=0,
@@ -81,16 +99,19 @@ PARAMS = {
                                    description="$ per replica-hour (e.g. one GPU worker)."),
     "max_cost_per_hour": Param(8.0, type=["number", "null"], minimum=0,
                                description="$ per hour ceiling for the scaled fleet (null = none)."),
-    "kubernetes_conn_id": Param("kubernetes_default", type="string", description="For action=kubernetes."),
+    "kubernetes_conn_id": Param("kubernetes_default", type="string", pattern=CONN_ID_PATTERN,
+                                description="For action=kubernetes (others via Variable genai_allowed_connections)."),
     "k8s_namespace": Param("genai", type="string", description="For action=kubernetes."),
     "k8s_name": Param("batch-inference", type="string", description="Deployment (or HPA) name."),
     "k8s_mode": Param("deployment", type="string", enum=["deployment", "hpa"],
                       description="Patch the Deployment's replicas, or the bounds of the HPA that owns it."),
-    "aws_conn_id": Param("aws_default", type="string", description="For action=aws."),
+    "aws_conn_id": Param("aws_default", type="string", pattern=CONN_ID_PATTERN,
+                         description="For action=aws (others via Variable genai_allowed_connections)."),
     "aws_resource_id": Param("service/genai/batch-inference", type="string",
                              description="Application Auto Scaling ResourceId (ECS service or SageMaker variant)."),
     "aws_kind": Param("ecs", type="string", enum=["ecs", "sagemaker"], description="Scalable target kind."),
-    "gpu_pool": Param("gpu", type="string", description="Pool whose slots follow free GPU memory / footprint."),
+    "gpu_pool": Param("gpu", type="string", pattern=POOL_PATTERN,
+                      description="Pool whose slots follow free GPU memory / footprint (allow-listed like pool_name)."),
     "gpu_task_footprint_mib": Param(8192, type="integer", minimum=1,
                                     description="GPU memory one GPU task needs (weights + activations), MiB."),
     "gpu_util_threshold": Param(90.0, type="number", minimum=0, maximum=100,
@@ -104,11 +125,11 @@ PARAMS = {
 }
 
 
-def _process_batch(uris: list[str], day: str, batch_index: int) -> dict:
+def _process_batch(uris: list[str], day: str, batch_index: int, prefix: str = "raw/requests/pending") -> dict:
     """Runs inside GPUJobOperator with CUDA_VISIBLE_DEVICES pinned (or empty on CPU)."""
     from include.scaling.batches import process
 
-    return process(uris, day, batch_index)
+    return process(uris, day, batch_index, prefix)
 
 
 @dag(
@@ -129,30 +150,30 @@ def autoscaling_monitor():
     @task(multiple_outputs=False)
     def collect_metrics(params=None) -> dict:
         from include.platform.airflow_api import AirflowAPI
-        from include.scaling.metrics import collect
+        from include.scaling import monitor
 
-        metrics = collect(AirflowAPI.from_settings(), params["queue_pools"] or None, params["pending_prefix"])
-        metrics.pop("gpu_snapshot", None)
-        return metrics
+        return monitor.collect_metrics(params, AirflowAPI.from_settings())
 
     @task(multiple_outputs=False)
     def decide(metrics: dict, params=None, run_id=None, dag_run=None) -> dict:
         from include.platform.airflow_api import AirflowAPI
-        from include.scaling import actions, decisions
+        from include.scaling import actions, decisions, guards, monitor
         from include.scaling.policy import Observation, config_from_params
         from include.scaling.policy import decide as hpa_decide
 
+        guards.check_params(params)
         now = dag_run.run_after or dag_run.logical_date
         cfg = config_from_params(params)
         target = actions.target_name(params)
-        current = actions.current_replicas(params, AirflowAPI.from_settings() if params["action"] == "pool" else None)
+        current, current_note = monitor.current_replicas(
+            params, AirflowAPI.from_settings() if params["action"] == "pool" else None)
         obs = Observation(timestamp=now, current_replicas=current, queue_depth=metrics["queue_depth"],
                           pending_objects=metrics["pending_objects"], gpu_utilization=metrics["gpu_util_mean"],
                           cpu_percent=metrics["cpu_percent"], memory_percent=metrics["memory_percent"])
         past = decisions.history(params["action"], target,
                                  decisions.window_start(now, max(cfg.scale_down_stabilization_s,
                                                                  cfg.scale_up_stabilization_s)), run_id)
-        decision = hpa_decide(obs, cfg, past)
+        decision = monitor.annotate(hpa_decide(obs, cfg, past), metrics, current_note)
         print(f"Scaling decision for {params['action']}:{target}\n  " + "\n  ".join(decision.explanation))
         decisions.record(run_id, decision, metrics, params["action"], target, params["dry_run"], status="decided")
         return {**decision.to_dict(), "target": target}
@@ -160,28 +181,27 @@ def autoscaling_monitor():
     @task(multiple_outputs=False)
     def scale(decision: dict, metrics: dict, params=None, run_id=None) -> dict:
         from include.platform.airflow_api import AirflowAPI
-        from include.scaling import actions, decisions
+        from include.scaling import decisions, guards, monitor
 
+        guards.check_params(params)
+        dry_run = bool(params["dry_run"])
         api = AirflowAPI.from_settings() if params["action"] == "pool" else None
-        result = actions.apply(params, int(decision["desired_replicas"]), bool(params["dry_run"]), api)
+        result = monitor.apply_decision(params, int(decision["desired_replicas"]), dry_run, api)
+        details = {**result, "unavailable": metrics.get("unavailable") or {}}
         decisions.record(run_id, decisions.decision_from_dict(decision), metrics, params["action"],
-                         decision["target"], params["dry_run"], status=result["status"],
-                         applied_replicas=None if params["dry_run"] else int(result.get("after", 0)), details=result)
+                         decision["target"], dry_run, status=result["status"],
+                         applied_replicas=monitor.applied_replicas(result, dry_run), details=details)
         return result
 
     @task(multiple_outputs=False)
     def gpu_admission(params=None) -> dict:
-        from gpu import admission, nvml
+        from gpu import admission
         from include.platform.airflow_api import AirflowAPI
-        from include.scaling.actions.pool import get_pool
+        from include.scaling import guards
 
-        api = AirflowAPI.from_settings()
-        pool = get_pool(api, params["gpu_pool"])
-        running = int(pool["running_slots"]) if pool else 0
-        decision = admission.decide(nvml.probe(), params["gpu_pool"], params["gpu_task_footprint_mib"],
-                                    running_tasks=running)
-        print(f"GPU admission for pool {decision.pool}: {decision.reason}")
-        return admission.apply(api, decision, dry_run=bool(params["dry_run"]))
+        targets = guards.check_params(params)
+        return admission.admit(AirflowAPI.from_settings(), targets.gpu_pool, params["gpu_task_footprint_mib"],
+                               dry_run=bool(params["dry_run"]))
 
     wait_for_gpu_headroom = GPUUtilizationSensor(
         task_id="wait_for_gpu_headroom",
@@ -196,17 +216,19 @@ def autoscaling_monitor():
     @task(multiple_outputs=False)
     def plan_batches(decision: dict, params=None, **context) -> list[dict]:
         from include.platform.runtime import run_date
+        from include.scaling import guards
         from include.scaling.batches import split
         from include.scaling.metrics import list_pending
 
+        prefix = guards.check_params(params).pending_prefix
         if params["dry_run"]:
             print("Dry run: no batches are started")
             return []
-        uris = list_pending(params["pending_prefix"])
+        uris = list_pending(prefix)
         batches = split(uris, int(decision["desired_replicas"]))
         day = run_date(context).isoformat()
         print(f"{len(uris)} pending object(s) -> {len(batches)} batch(es) for {decision['desired_replicas']} replicas")
-        return [{"uris": b, "day": day, "batch_index": i} for i, b in enumerate(batches)]
+        return [{"uris": b, "day": day, "batch_index": i, "prefix": prefix} for i, b in enumerate(batches)]
 
     @task(multiple_outputs=False, inlets=[assets.METRIC_TRACES])
     def what_if(params=None, **context) -> dict:
@@ -244,6 +266,7 @@ def autoscaling_monitor():
         python_callable=_process_batch,
         no_gpu_policy="cpu",
         max_active_tis_per_dagrun=8,
+        execution_timeout=BATCH_TIMEOUT,
         map_index_template="batch {{ task.op_kwargs['batch_index'] }}",
     ).expand(op_kwargs=batches)
     what_if()

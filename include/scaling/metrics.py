@@ -6,16 +6,25 @@
 * Queue depth: queued + running task instances per pool and per queue, from the Airflow REST API
   (the same count KEDA's Airflow scaler queries, ``state IN ('running','queued')``), read through the
   API because Airflow 3 task code may not query the metadata DB.
-* Pending work: objects waiting under a lake prefix (the article's ``pending/`` bucket prefix).
+* Pending work: objects waiting under a lake prefix (the article's ``pending/`` bucket prefix),
+  confined to ``raw/requests/<...>`` by :mod:`include.scaling.guards`.
+
+A metric that cannot be read (no API server under ``make run``/``airflow dags test``) is ``None``
+and its reason is kept under ``unavailable``: the policy ignores a ``None`` metric, and the decision
+row says why it was not measured instead of the run failing.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections import Counter
 from typing import Any
 
 from include.platform import storage
+from include.platform.airflow_api import AirflowAPIUnavailable, api_path
+from include.platform.paths import ensure_under, safe_local_join
+from include.scaling import guards
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +84,8 @@ def queue_depth(api: Any, pools: list[str] | None = None) -> dict[str, Any]:
     by_pool: Counter[str] = Counter()
     by_queue: Counter[str] = Counter()
     by_state: Counter[str] = Counter()
-    for ti in api.paginate("dags/~/dagRuns/~/taskInstances", "task_instances", state=list(QUEUE_STATES)):
+    for ti in api.paginate(api_path("dags", "~", "dagRuns", "~", "taskInstances"), "task_instances",
+                           state=list(QUEUE_STATES)):
         by_pool[ti.get("pool") or "default_pool"] += 1
         by_queue[ti.get("queue") or "default"] += 1
         by_state[ti.get("state") or "unknown"] += 1
@@ -84,15 +94,26 @@ def queue_depth(api: Any, pools: list[str] | None = None) -> dict[str, Any]:
 
 
 def lake_prefix(prefix: str) -> Any:
-    """``raw/requests/pending`` -> the ObjectStoragePath of that prefix in the lake."""
-    parts = [p for p in prefix.strip("/").split("/") if p]
-    if not parts:
-        raise ValueError("pending prefix must start with a lake zone, e.g. raw/requests/pending")
-    return storage.lake_path(parts[0], *parts[1:])
+    """``raw/requests/pending`` -> its ObjectStoragePath, after :func:`guards.pending_prefix` (ConfigError)."""
+    segments = guards.pending_prefix(prefix).split("/")
+    area = storage.lake_path(*guards.REQUESTS_AREA)
+    root = ensure_under(area, storage.lake_path(segments[0], *segments[1:]))
+    if _is_local(root):  # a symlinked folder on the way must not lead out of the requests area
+        safe_local_join(area.path, *segments[len(guards.REQUESTS_AREA):])
+    return root
+
+
+def _is_local(path: Any) -> bool:
+    return path.protocol in ("file", "local", "")
+
+
+def _is_symlink(path: Any) -> bool:
+    """A local symlink may point anywhere on the worker; object stores have none."""
+    return _is_local(path) and os.path.islink(path.path)
 
 
 def list_pending(prefix: str, limit: int | None = None) -> list[str]:
-    """URIs of the objects under ``prefix`` (recursive, hidden/temp files excluded), sorted."""
+    """URIs of the objects under ``prefix`` (recursive; hidden/temp files and symlinks excluded), sorted."""
     root = lake_prefix(prefix)
     if not root.exists():
         return []
@@ -102,6 +123,9 @@ def list_pending(prefix: str, limit: int | None = None) -> list[str]:
         node = stack.pop()
         for child in node.iterdir():
             if child.name.startswith("."):
+                continue
+            if _is_symlink(child):
+                log.warning("Ignoring symlink %s under the pending prefix (it may point outside the lake)", child)
                 continue
             if child.is_dir():
                 stack.append(child)
@@ -113,13 +137,18 @@ def list_pending(prefix: str, limit: int | None = None) -> list[str]:
 
 def collect(api: Any, pools: list[str] | None, pending_prefix: str | None, sample_seconds: float = 1.0) -> dict[str, Any]:
     """Every metric in one JSON-safe dict (what the DAG passes through XCom)."""
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"unavailable": {}}
     out.update(host_metrics(sample_seconds))
     out.update(gpu_metrics())
-    out["queue"] = queue_depth(api, pools)
+    try:
+        out["queue"] = queue_depth(api, pools)
+    except AirflowAPIUnavailable as exc:
+        log.warning("queue depth not measured: %s", exc)
+        out["queue"] = {"total": None, "by_pool": {}, "by_queue": {}, "by_state": {}}
+        out["unavailable"]["queue_depth"] = str(exc)
     out["queue_depth"] = out["queue"]["total"]
     out["pending_objects"] = len(list_pending(pending_prefix)) if pending_prefix else None
-    log.info("Metrics: cpu %.1f%%, memory %.1f%%, GPU %s, queue %d (%s), pending objects %s",
+    log.info("Metrics: cpu %.1f%%, memory %.1f%%, GPU %s, queue %s (%s), pending objects %s",
              out["cpu_percent"], out["memory_percent"],
              f"{out['gpu_util_mean']:.1f}% over {out['gpu_count']}" if out["gpu_available"] else
              f"none ({out['gpu_reason']})", out["queue_depth"], out["queue"]["by_pool"], out["pending_objects"])

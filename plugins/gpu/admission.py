@@ -8,11 +8,14 @@ A task cannot span devices, so each device contributes ``floor(free / footprint)
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from gpu import nvml
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -71,3 +74,24 @@ def apply(api: Any, decision: AdmissionDecision, dry_run: bool = False) -> dict[
 
     return resize_pool(api, decision.pool, decision.slots, dry_run=dry_run,
                        description="GPU admission - slots follow free GPU memory / per-task footprint")
+
+
+def admit(api: Any, pool: str, footprint_mib: float, dry_run: bool = False,
+          snapshot: nvml.GPUSnapshot | None = None) -> dict[str, Any]:
+    """Read the pool's running tasks, decide its slots from NVML, resize it; skipped without an API server.
+
+    The pool's running slots come from the REST API too, so with no server there is nothing to
+    read or resize: the step returns ``status="skipped"`` with the reason instead of failing the run.
+    """
+    from include.platform.airflow_api import AirflowAPIUnavailable
+    from include.scaling.actions.pool import get_pool
+
+    try:
+        current = get_pool(api, pool)
+    except AirflowAPIUnavailable as exc:
+        log.warning("GPU admission for pool %s skipped: %s", pool, exc)
+        return {"action": "pool", "target": pool, "status": "skipped", "reason": str(exc), "dry_run": dry_run}
+    running = int(current["running_slots"]) if current else 0
+    decision = decide(snapshot or nvml.probe(), pool, footprint_mib, running_tasks=running)
+    log.info("GPU admission for pool %s: %s", decision.pool, decision.reason)
+    return apply(api, decision, dry_run=dry_run)

@@ -6,8 +6,15 @@ logic" should go. This one does the allocation:
 * **Local worker** (default): read NVML, pick ``gpu_count`` devices that are idle enough
   (``max_utilization_percent``) and have room (``min_free_memory_mib``), pin them with
   ``CUDA_VISIBLE_DEVICES`` (by UUID, so NVML and CUDA agree on which device is which) and run a
-  Python callable or a shell command. Airflow 3 runs every task in a fresh process, so CUDA is not
+  Python callable or a command. Airflow 3 runs every task in a fresh process, so CUDA is not
   yet initialised when the variable is set.
+
+  A command is an **argv list, never a shell string**: its elements are templated one by one, so a
+  Param holding ``x; rm -rf ~`` stays one literal argument. It runs in its own process group with a
+  timeout (``command_timeout``, default the task's ``execution_timeout``, else one hour); at the
+  timeout — or when Airflow kills the task — the whole group is terminated (SIGTERM, then SIGKILL
+  after ``kill_grace_s``), so children a job spawned (data loaders, ``torchrun`` workers) do not
+  outlive it holding GPUs.
 * **Kubernetes** (``kubernetes=True``): build a ``KubernetesPodOperator`` whose container asks for
   ``nvidia.com/gpu`` (requests = limits, as extended resources require), tolerates the usual GPU
   node taint and lands on GPU nodes through a node selector; the device plugin then pins the GPUs.
@@ -21,11 +28,14 @@ pool to queue them before they start instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import shlex
+import signal
 import socket
 import subprocess
+import time
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 from typing import Any
 
 from airflow.sdk import BaseOperator
@@ -35,6 +45,11 @@ from gpu import nvml
 from gpu.links import PLACEMENT_XCOM_KEY, GPUDashboardLink, GPUPoolLink
 
 NO_GPU_POLICIES = ("cpu", "fail", "skip")
+
+#: Command timeout when neither ``command_timeout`` nor ``execution_timeout`` is set.
+DEFAULT_COMMAND_TIMEOUT_S = 3600.0
+#: Seconds between SIGTERM and SIGKILL when a command's process group is stopped.
+DEFAULT_KILL_GRACE_S = 10.0
 
 #: The taint GPU node pools carry on GKE/EKS/AKS and with the NVIDIA GPU operator.
 DEFAULT_GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
@@ -93,13 +108,79 @@ def build_gpu_pod_operator(
     )
 
 
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes of group ``pgid``, from ``/proc``; ``[pgid]``-or-empty where there is none.
+
+    ``killpg(pgid, 0)`` also succeeds for zombies, and an orphan whose container has no reaping
+    init stays a zombie for good, so a signal probe alone would wait out every grace period.
+    """
+    proc_root = "/proc"
+    if not os.path.isdir(proc_root):  # pragma: no cover - not Linux
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return []
+        return [pgid]
+    members = []
+    for entry in os.listdir(proc_root):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"{proc_root}/{entry}/stat") as fh:
+                stat = fh.read()
+        except OSError:  # exited meanwhile
+            continue
+        fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp ...
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
+            members.append(int(entry))
+    return members
+
+
+def kill_process_group(pgid: int, grace_s: float = DEFAULT_KILL_GRACE_S,
+                       reap: Callable[[], Any] | None = None) -> bool:
+    """SIGTERM every process of group ``pgid``, SIGKILL what is left after ``grace_s``; True if any was signalled.
+
+    The command runs as its own session leader, so its pid is the group id and every child it
+    forks (unless it starts a session of its own) is in the group, even after the leader exits.
+    ``grace_s=0`` sends SIGKILL at once. ``reap`` (``proc.poll``) collects the leader once it exits.
+    """
+    if not group_members(pgid):
+        return False
+    if grace_s > 0:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        while time.monotonic() < deadline:
+            if reap is not None:
+                reap()
+            if not group_members(pgid):
+                return True
+            time.sleep(0.05)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)
+    return True
+
+
+def _drain(proc: subprocess.Popen) -> tuple[str, str]:
+    """Collect what a killed command wrote; a grandchild that escaped the group may hold the pipes open."""
+    try:
+        return proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return "", "(output not collected: a process outside the group kept the pipes open)"
+
+
 class GPUJobOperator(BaseOperator):
     """Run ``python_callable`` or ``command`` on ``gpu_count`` free GPUs (see the module docstring).
 
     :param gpu_count: GPUs the job needs (0 = CPU job that still goes through the same code path).
     :param python_callable: called with ``*op_args, **op_kwargs`` (local mode only); its return value
         (JSON-serialisable) is in the result under ``result``.
-    :param command: a shell string or an argv list; required in Kubernetes mode.
+    :param command: an argv list (``["python", "job.py", "{{ params.x }}"]``), each element templated
+        and passed as one argument; no shell. Required in Kubernetes mode.
+    :param command_timeout: seconds (or a timedelta) a local command may run before its process
+        group is killed; templated. Default: ``execution_timeout``, else one hour.
+    :param kill_grace_s: seconds between SIGTERM and SIGKILL for the process group.
     :param env: extra environment variables for the job.
     :param max_utilization_percent: a device busier than this is not "free".
     :param min_free_memory_mib: a device with less free memory is not "free" (the job's footprint).
@@ -109,7 +190,7 @@ class GPUJobOperator(BaseOperator):
         gpu_resource: the pod's settings (see ``build_gpu_pod_operator``).
     """
 
-    template_fields = ("command", "op_args", "op_kwargs", "env", "no_gpu_policy", "image")
+    template_fields = ("command", "op_args", "op_kwargs", "env", "no_gpu_policy", "image", "command_timeout")
     operator_extra_links = (GPUPoolLink(), GPUDashboardLink())
     ui_color = "#76b900"
 
@@ -120,7 +201,9 @@ class GPUJobOperator(BaseOperator):
         python_callable: Callable[..., Any] | None = None,
         op_args: Sequence[Any] | None = None,
         op_kwargs: dict[str, Any] | None = None,
-        command: str | Sequence[str] | None = None,
+        command: Sequence[str] | None = None,
+        command_timeout: float | str | timedelta | None = None,
+        kill_grace_s: float = DEFAULT_KILL_GRACE_S,
         env: dict[str, str] | None = None,
         max_utilization_percent: float = 10.0,
         min_free_memory_mib: float = 0.0,
@@ -143,11 +226,16 @@ class GPUJobOperator(BaseOperator):
             raise ValueError(f"{self.task_id}: Kubernetes mode runs a container: set image= and command=")
         if gpu_count < 0:
             raise ValueError(f"{self.task_id}: gpu_count must be >= 0")
+        if isinstance(command, (str, bytes)):
+            raise ValueError(f"{self.task_id}: command must be an argv list such as ['python', 'job.py', '--n', "
+                             "'3'], not a string: no shell runs it, so nothing in it can be interpreted")
         self.gpu_count = gpu_count
         self.python_callable = python_callable
         self.op_args = list(op_args or [])
         self.op_kwargs = dict(op_kwargs or {})
-        self.command = command
+        self.command = list(command) if command is not None else None
+        self.command_timeout = command_timeout
+        self.kill_grace_s = kill_grace_s
         self.env = dict(env or {})
         self.max_utilization_percent = max_utilization_percent
         self.min_free_memory_mib = min_free_memory_mib
@@ -164,9 +252,19 @@ class GPUJobOperator(BaseOperator):
 
     # ----------------------------------------------------------------------------- Kubernetes
     def _argv(self) -> list[str]:
-        if isinstance(self.command, str):
-            return shlex.split(self.command)
+        if isinstance(self.command, str):  # a template that rendered the whole list into one string
+            raise AirflowFailException(f"{self.task_id}: command rendered to a string; give an argv list")
         return [str(c) for c in (self.command or [])]
+
+    def timeout_seconds(self) -> float:
+        """``command_timeout`` (rendered), else ``execution_timeout``, else one hour; must be > 0."""
+        value: Any = self.command_timeout
+        if value is None or value == "":
+            value = self.execution_timeout or DEFAULT_COMMAND_TIMEOUT_S
+        seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+        if seconds <= 0:
+            raise AirflowFailException(f"{self.task_id}: command_timeout must be > 0 seconds, got {value!r}")
+        return seconds
 
     def build_pod_operator(self) -> Any:
         """The KubernetesPodOperator this task runs in Kubernetes mode (exposed for tests/inspection)."""
@@ -226,17 +324,7 @@ class GPUJobOperator(BaseOperator):
         job_env = {**self.env, "CUDA_VISIBLE_DEVICES": placement["cuda_visible_devices"],
                    "CUDA_DEVICE_ORDER": "PCI_BUS_ID"}
         if self.command is not None:
-            argv = self.command if isinstance(self.command, str) else self._argv()
-            self.log.info("Running %s with CUDA_VISIBLE_DEVICES=%r", argv, job_env["CUDA_VISIBLE_DEVICES"])
-            proc = subprocess.run(argv, shell=isinstance(argv, str), env={**os.environ, **job_env},  # noqa: S602
-                                  capture_output=True, text=True, check=False)
-            for line in (proc.stdout or "").splitlines():
-                self.log.info("%s", line)
-            for line in (proc.stderr or "").splitlines():
-                self.log.warning("%s", line)
-            if proc.returncode != 0:
-                raise AirflowException(f"command exited with {proc.returncode}: {(proc.stderr or '')[-500:]}")
-            return {"returncode": proc.returncode, "stdout_tail": (proc.stdout or "")[-2000:]}
+            return self._run_command(self._argv(), job_env)
         saved = {k: os.environ.get(k) for k in job_env}
         os.environ.update(job_env)
         try:
@@ -247,6 +335,39 @@ class GPUJobOperator(BaseOperator):
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+
+    def _run_command(self, argv: list[str], job_env: dict[str, str]) -> dict[str, Any]:
+        """Run ``argv`` (no shell) in a new session; kill its process group at the timeout or on any error."""
+        if not argv:
+            raise AirflowFailException(f"{self.task_id}: command is empty")
+        timeout = self.timeout_seconds()
+        self.log.info("Running %s (timeout %.0f s) with CUDA_VISIBLE_DEVICES=%r", argv, timeout,
+                      job_env["CUDA_VISIBLE_DEVICES"])
+        proc = subprocess.Popen(argv, env={**os.environ, **job_env}, stdout=subprocess.PIPE,  # noqa: S603
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_process_group(proc.pid, self.kill_grace_s, reap=proc.poll)
+            stdout, stderr = _drain(proc)
+            self._log_output(stdout, stderr)
+            raise AirflowException(f"command {argv[0]!r} still running after {timeout:.0f} s: its process group "
+                                   f"{proc.pid} was killed (raise command_timeout if the job needs longer)") from None
+        except BaseException:  # task killed (execution_timeout, SIGTERM): take the job's processes with it
+            kill_process_group(proc.pid, self.kill_grace_s, reap=proc.poll)
+            raise
+        finally:
+            kill_process_group(proc.pid, 0.0)  # whatever it left running in the background
+        self._log_output(stdout, stderr)
+        if proc.returncode != 0:
+            raise AirflowException(f"command exited with {proc.returncode}: {(stderr or '')[-500:]}")
+        return {"returncode": proc.returncode, "stdout_tail": (stdout or "")[-2000:]}
+
+    def _log_output(self, stdout: str | None, stderr: str | None) -> None:
+        for line in (stdout or "").splitlines():
+            self.log.info("%s", line)
+        for line in (stderr or "").splitlines():
+            self.log.warning("%s", line)
 
     @staticmethod
     def _record_placement(context: Any, value: dict[str, Any]) -> None:

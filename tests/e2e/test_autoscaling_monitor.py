@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pendulum
 import pytest
 
@@ -131,3 +132,51 @@ def test_autoscaling_monitor_resizes_pool_records_and_fans_out(dagbag, lake, mon
     gpu_pool = api.get("pools/gpu")  # GPU admission: no GPU -> 1 slot kept for CPU fallback runs
     assert gpu_pool["slots"] == 1 and "GPU admission" in gpu_pool["description"]
     assert Path(report / "summary.json").exists()
+
+
+def _xcom(run_id: str, task_id: str):
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as s:
+        value = s.query(XComModel).filter_by(dag_id="autoscaling_monitor", run_id=run_id, task_id=task_id,
+                                             key="return_value").one().value
+    return value if isinstance(value, dict) else json.loads(value)
+
+
+def test_without_an_api_server_the_monitor_degrades_and_succeeds(dagbag, lake, monkeypatch):
+    """`make run DAG=autoscaling_monitor` without `make start`: no REST API answers. The run succeeds: queue
+    depth marked unavailable with the reason, pool action and GPU admission skipped and recorded, work drained."""
+    from include.platform import warehouse
+    from include.scaling.batches import write_requests
+    from include.scaling.metrics import lake_prefix, list_pending
+    from tests.fixtures.emulators import free_port
+
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", closed)
+    monkeypatch.delenv("AIRFLOW_CONN_AIRFLOW_API", raising=False)
+    write_requests(lake_prefix("raw/requests/pending"), 12)  # target 10 per replica -> 2 replicas
+
+    run = dagbag.get_dag("autoscaling_monitor").test(
+        logical_date=DAY.add(days=3), run_conf={"dry_run": False, "what_if": "never", "target_queue_per_replica": 4.0})
+    assert run.state == "success"
+
+    metrics = _xcom(run.run_id, "collect_metrics")
+    assert metrics["queue_depth"] is None and closed in metrics["unavailable"]["queue_depth"]
+    row = warehouse.query("SELECT * FROM scaling_decisions WHERE run_id = ?", [run.run_id]).iloc[0]
+    assert (row["status"], bool(row["dry_run"]), row["desired_replicas"], row["driver"]) == \
+        ("skipped", False, 2, "pending_objects")
+    assert pd.isna(row["queue_depth"]) and pd.isna(row["applied_replicas"])  # not measured, nothing applied
+    details = json.loads(row["details"])
+    assert details["status"] == "skipped" and closed in details["reason"] and "run `make start`" in details["reason"]
+    assert "make start" in details["unavailable"]["queue_depth"]
+    assert "queue_depth not measured (ignored by the policy)" in row["explanation"]
+    assert "current replicas not read, assumed min_replicas = 1" in row["explanation"]
+    admission = _xcom(run.run_id, "gpu_admission")
+    assert admission["status"] == "skipped" and closed in admission["reason"]
+
+    tis = _tis("autoscaling_monitor", run.run_id)
+    assert sorted(tis["process_batch"]) == ["success", "success"] and tis["scale"] == ["success"]
+    assert list_pending("raw/requests/pending") == []
+    done = sorted((lake / "lake" / "curated" / "requests" / DAY.add(days=3).date().isoformat()).glob("batch-*.jsonl"))
+    assert sum(len(p.read_text().splitlines()) for p in done) == 12

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+import time
 
 import airflow  # noqa: F401 - puts the plugins folder on sys.path, as in every Airflow process
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from gpu import nvml
-from gpu.operators import DEFAULT_GPU_TOLERATION, GPUJobOperator
+from gpu.operators import DEFAULT_COMMAND_TIMEOUT_S, DEFAULT_GPU_TOLERATION, GPUJobOperator, group_members
 
 NO_GPU = nvml.GPUSnapshot(available=False, reason="NVML unavailable: NVMLError_LibraryNotFound")
 
@@ -67,7 +69,7 @@ def test_command_runs_with_pinned_environment():
                                  "os.environ['JOB']))"])
     out = op.execute({})
     assert out["result"]["returncode"] == 0 and "cvd=[] job=embed" in out["result"]["stdout_tail"]
-    failing = GPUJobOperator(task_id="bad", command="exit 3")
+    failing = GPUJobOperator(task_id="bad", command=[sys.executable, "-c", "raise SystemExit(3)"])
     with pytest.raises(AirflowException, match="exited with 3"):
         failing.execute({})
 
@@ -77,6 +79,8 @@ def test_constructor_rejects_ambiguous_jobs():
         GPUJobOperator(task_id="x")
     with pytest.raises(ValueError, match="image"):
         GPUJobOperator(task_id="y", kubernetes=True, command=["python", "x.py"])
+    with pytest.raises(ValueError, match="argv list"):  # no shell strings
+        GPUJobOperator(task_id="z", command="python job.py; rm -rf ~")
 
 
 def test_kubernetes_pod_spec_for_a_gpu_job():
@@ -106,7 +110,7 @@ def test_kubernetes_pod_spec_for_a_gpu_job():
 def test_kubernetes_pod_defaults_and_custom_tolerations():
     from kubernetes.client import ApiClient
 
-    op = GPUJobOperator(task_id="infer", kubernetes=True, image="img:1", command="python serve.py --batch 16",
+    op = GPUJobOperator(task_id="infer", kubernetes=True, image="img:1", command=["python", "serve.py", "--batch", "16"],
                         tolerations=[{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoExecute"}],
                         gpu_resource="amd.com/gpu", cpu=None, memory=None)
     body = ApiClient().sanitize_for_serialization(op.build_pod_operator().build_pod_request_obj(dry_run=True))
@@ -115,3 +119,83 @@ def test_kubernetes_pod_defaults_and_custom_tolerations():
     assert body["spec"]["tolerations"] == [{"key": "dedicated", "operator": "Equal", "value": "gpu",
                                             "effect": "NoExecute"}]
     assert body["spec"]["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+
+
+# ----------------------------------------------------------------------------- argv, timeout, process group
+_ECHO_ARGV = "import json, sys; print(json.dumps(sys.argv[1:]))"
+
+
+def test_command_runs_without_a_shell_so_injection_stays_a_literal_argument(tmp_path):
+    sentinel = tmp_path / "pwned"
+    payload = f"x; touch {sentinel} && echo $HOME `id`"
+    out = GPUJobOperator(task_id="argv", command=[sys.executable, "-c", _ECHO_ARGV, payload, "two words"]).execute({})
+    assert out["result"]["stdout_tail"].strip() == json.dumps([payload, "two words"])
+    assert not sentinel.exists()
+
+
+def _alive(pid: int) -> bool:
+    """Running and not a zombie (an orphan may stay a zombie where PID 1 does not reap)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+
+
+_SPAWN_AND_SLEEP = """
+import subprocess, sys, time
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+open(sys.argv[1], "w").write(f"{child.pid}")
+time.sleep(120)
+"""
+
+
+def test_sleeping_command_is_killed_at_the_timeout_with_its_children(tmp_path):
+    pids = tmp_path / "pids"
+    op = GPUJobOperator(task_id="sleepy", command=[sys.executable, "-c", _SPAWN_AND_SLEEP, str(pids)],
+                        command_timeout=2, kill_grace_s=2)
+    started = time.monotonic()
+    with pytest.raises(AirflowException, match="still running after 2 s: its process group .* was killed"):
+        op.execute({})
+    assert time.monotonic() - started < 10
+    child = int(pids.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child), "the job's child outlived the timeout"
+    assert group_members(child) == []
+
+
+def test_sigterm_ignoring_job_is_sigkilled_after_the_grace(tmp_path):
+    code = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('up', flush=True); time.sleep(60)"
+    op = GPUJobOperator(task_id="stubborn", command=[sys.executable, "-c", code], command_timeout=1.5,
+                        kill_grace_s=1)
+    started = time.monotonic()
+    with pytest.raises(AirflowException, match="still running"):
+        op.execute({})
+    assert 2.4 < time.monotonic() - started < 8  # timeout + grace, then SIGKILL
+
+
+def test_timeout_defaults_to_execution_timeout_and_is_templated():
+    from datetime import timedelta
+
+    assert GPUJobOperator(task_id="a", command=["true"]).timeout_seconds() == DEFAULT_COMMAND_TIMEOUT_S
+    op = GPUJobOperator(task_id="b", command=["true"], execution_timeout=timedelta(minutes=5))
+    assert op.timeout_seconds() == 300
+    assert "command_timeout" in GPUJobOperator.template_fields
+    with pytest.raises(AirflowFailException, match="> 0"):
+        GPUJobOperator(task_id="c", command=["true"], command_timeout="0").timeout_seconds()
+
+
+def test_templated_argv_elements_stay_single_arguments(tmp_path):
+    """A Param rendered (by Airflow's templater) into one argv element is one argument, whatever it holds."""
+    sentinel = tmp_path / "pwned"
+    op = GPUJobOperator(task_id="job", gpu_count=0,
+                        command=[sys.executable, "-c", _ECHO_ARGV, "{{ params.payload }}", "--flag"],
+                        command_timeout="{{ params.timeout }}")
+    payload = f"a b; touch {sentinel}; $(id)"
+    op.render_template_fields({"params": {"payload": payload, "timeout": 20}})
+    assert op.command[-2:] == [payload, "--flag"] and op.timeout_seconds() == 20
+    out = op.execute({})
+    assert json.loads(out["result"]["stdout_tail"]) == [payload, "--flag"]
+    assert not sentinel.exists()

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from include.costs.focus import empty_frame, normalize
+from include.platform.airflow_api import api_path
 from include.platform.settings import get_setting
 
 log = logging.getLogger(__name__)
@@ -112,31 +113,43 @@ def task_instances(api: Any, start: date, end: date) -> list[dict[str, Any]]:
     """Every task instance that started between ``start`` and ``end`` (inclusive days), all DAGs."""
     lo = datetime.combine(start, time.min).isoformat() + "Z"
     hi = datetime.combine(end + timedelta(days=1), time.min).isoformat() + "Z"
-    return list(api.paginate("dags/~/dagRuns/~/taskInstances", "task_instances",
+    return list(api.paginate(api_path("dags", "~", "dagRuns", "~", "taskInstances"), "task_instances",
                              start_date_gte=lo, start_date_lt=hi, order_by="id"))
 
 
 def fetch(start: date, end: date, api: Any = None, required: bool = False) -> pd.DataFrame:
-    """Platform cost rows for the window; with ``required=False`` an unreachable API logs and yields none.
+    """Platform cost rows for the window; with ``required=False`` a missing API server skips the source.
 
     The embedded default must work on a laptop where only ``airflow dags test`` runs (no API
-    server): losing the platform's few dollars is better than failing the whole cost report.
+    server): like a cloud source whose connection is missing, the source is *skipped* with the
+    reason in the log and in ``frame.attrs["status"]`` (shown in the report's "Data loaded" table),
+    rather than failing the whole cost report. Other HTTP errors degrade the same way; credentials
+    the API refuses raise :class:`~include.platform.errors.PermanentError` naming connection
+    ``airflow_api`` (a retry cannot fix them).
     """
-    import requests
-
-    from include.platform.airflow_api import AirflowAPI, AirflowAPIError
+    from include.platform.airflow_api import AirflowAPI, AirflowAPIError, AirflowAPIUnavailable
 
     api = api or AirflowAPI.from_settings()
     try:
         tis = task_instances(api, start, end)
-    except (requests.RequestException, AirflowAPIError) as exc:
+    except AirflowAPIUnavailable as exc:
         if required:
             raise
-        log.warning("Airflow REST API at %s unreachable (%s): platform cost left out of this run. "
-                    "Set connection 'airflow_api' or Variable genai_airflow_api_url.", api.base_url, exc)
-        frame = empty_frame()
-        frame.attrs["status"] = f"degraded: Airflow REST API at {api.base_url} unreachable"
-        return frame
+        log.warning("Source %s skipped: %s", SOURCE, exc)
+        return _without_rows(f"skipped: Airflow REST API at {api.base_url} not reachable (run `make start`, or "
+                             "set connection airflow_api / Variable genai_airflow_api_url)")
+    except AirflowAPIError as exc:
+        if required:
+            raise
+        log.warning("Source %s degraded: Airflow REST API at %s answered with an error (%s); platform cost "
+                    "left out of this run.", SOURCE, api.base_url, exc)
+        return _without_rows(f"degraded: Airflow REST API at {api.base_url} answered {exc.status_code}")
     log.info("Read %d task instances from %s", len(tis), api.base_url)
     account = get_setting("cost_platform_account", "genai-airflow") or "genai-airflow"
     return cost_rows(tis, rate_card(), account=account)
+
+
+def _without_rows(status: str) -> pd.DataFrame:
+    frame = empty_frame()
+    frame.attrs["status"] = status
+    return frame

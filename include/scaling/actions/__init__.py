@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from include.scaling import guards
+
 ACTIONS = ("pool", "kubernetes", "aws")
 
 
@@ -23,6 +25,16 @@ def target_name(params: dict[str, Any]) -> str:
     raise ValueError(f"unknown action {action!r}; use one of {ACTIONS}")
 
 
+def _k8s_conn(params: dict[str, Any]) -> str:
+    """The Param's connection id, allow-listed (``genai_allowed_connections``) before a hook sees it."""
+    return guards.connection(params["kubernetes_conn_id"], guards.DEFAULT_KUBERNETES_CONNECTIONS,
+                             "kubernetes_conn_id")
+
+
+def _aws_conn(params: dict[str, Any]) -> str:
+    return guards.connection(params["aws_conn_id"], guards.DEFAULT_AWS_CONNECTIONS, "aws_conn_id")
+
+
 def current_replicas(params: dict[str, Any], api: Any | None = None) -> int:
     action = params["action"]
     if action == "pool":
@@ -32,12 +44,12 @@ def current_replicas(params: dict[str, Any], api: Any | None = None) -> int:
     if action == "kubernetes":
         from include.scaling.actions import kubernetes
 
-        return kubernetes.current(params["kubernetes_conn_id"], params["k8s_namespace"], params["k8s_name"],
+        return kubernetes.current(_k8s_conn(params), params["k8s_namespace"], params["k8s_name"],
                                   params["k8s_mode"])
     if action == "aws":
         from include.scaling.actions import aws
 
-        return aws.current(params["aws_conn_id"], params["aws_resource_id"], params["aws_kind"],
+        return aws.current(_aws_conn(params), params["aws_resource_id"], params["aws_kind"],
                            default=int(params["min_replicas"]))
     raise ValueError(f"unknown action {action!r}; use one of {ACTIONS}")
 
@@ -51,11 +63,11 @@ def apply(params: dict[str, Any], desired: int, dry_run: bool, api: Any | None =
     if action == "kubernetes":
         from include.scaling.actions import kubernetes
 
-        return kubernetes.apply(params["kubernetes_conn_id"], params["k8s_namespace"], params["k8s_name"],
+        return kubernetes.apply(_k8s_conn(params), params["k8s_namespace"], params["k8s_name"],
                                 desired, int(params["max_replicas"]), params["k8s_mode"], dry_run=dry_run)
     if action == "aws":
         from include.scaling.actions import aws
 
-        return aws.apply(params["aws_conn_id"], params["aws_resource_id"], desired, int(params["max_replicas"]),
+        return aws.apply(_aws_conn(params), params["aws_resource_id"], desired, int(params["max_replicas"]),
                          params["aws_kind"], float(params["target_gpu_utilization"] or 70.0), dry_run=dry_run)
     raise ValueError(f"unknown action {action!r}; use one of {ACTIONS}")

@@ -4,6 +4,9 @@ A pool's slots are the number of tasks of that pool that may run at once, so res
 Airflow-native way to scale a worker class without a cluster: the effect is visible at once in the
 UI (Admin -> Pools) and in the scheduler's behaviour. ``PATCH /api/v2/pools/{name}`` with
 ``update_mask=slots`` changes nothing else; a missing pool is created (``POST /api/v2/pools``).
+
+Only pools :func:`include.scaling.guards.resizable_pool` allows are touched (never ``default_pool``),
+and the name is percent-encoded into the path (:func:`~include.platform.airflow_api.api_path`).
 """
 
 from __future__ import annotations
@@ -11,16 +14,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from include.platform.airflow_api import AirflowAPIError
+from include.platform.airflow_api import AirflowAPIError, api_path
+from include.scaling import guards
 
 log = logging.getLogger(__name__)
 
 
 def get_pool(api: Any, name: str) -> dict[str, Any] | None:
     try:
-        return api.get(f"pools/{name}")
+        return api.get(api_path("pools", name))
     except AirflowAPIError as exc:
-        if "-> 404" in str(exc):
+        if exc.status_code == 404:
             return None
         raise
 
@@ -32,6 +36,7 @@ def current(api: Any, name: str, default: int = 1) -> int:
 
 def resize_pool(api: Any, name: str, slots: int, dry_run: bool = False, description: str = "") -> dict[str, Any]:
     """Set ``name`` to ``slots`` (creating it when missing); returns before/after and what was done."""
+    name = guards.resizable_pool(name, "pool")
     if slots < 0 and slots != -1:
         raise ValueError(f"pool slots must be >= 0 (or -1 for unlimited), got {slots}")
     pool = get_pool(api, name)
@@ -51,6 +56,6 @@ def resize_pool(api: Any, name: str, slots: int, dry_run: bool = False, descript
     # update mask; send the current values back so only the slots change.
     body = {"pool": name, "slots": slots, "include_deferred": bool(pool.get("include_deferred", False)),
             "description": pool.get("description")}
-    updated = api.patch(f"pools/{name}", body, update_mask=["slots"])
+    updated = api.patch(api_path("pools", name), body, update_mask=["slots"])
     log.info("Resized pool %s: %s -> %s slots", name, before, updated.get("slots"))
     return {**result, "after": int(updated["slots"]), "status": "applied"}

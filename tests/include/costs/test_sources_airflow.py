@@ -48,16 +48,18 @@ def test_rate_card_variable_overrides_only_what_it_names(monkeypatch):
                                                               "gpu_hour": 3.0}
 
 
-def test_unreachable_api_degrades_with_a_warning(caplog):
+def test_unreachable_api_skips_the_source_with_the_reason(caplog):
     from datetime import date
 
-    from include.platform.airflow_api import AirflowAPI
+    from include.platform.airflow_api import AirflowAPI, AirflowAPIUnavailable
     from tests.fixtures.emulators import free_port
 
-    api = AirflowAPI(f"http://127.0.0.1:{free_port()}", timeout=2)  # nothing listens there
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    api = AirflowAPI(url, timeout=2)
     with caplog.at_level("WARNING"):
         frame = platform.fetch(date(2026, 11, 1), date(2026, 11, 22), api=api)
-    assert frame.empty and frame.attrs["status"].startswith("degraded")
-    assert "unreachable" in caplog.text
-    with pytest.raises(Exception):  # noqa: B017 - required=True surfaces the connection error itself
+    assert frame.empty and frame.attrs["status"].startswith(f"skipped: Airflow REST API at {url} not reachable")
+    assert "make start" in frame.attrs["status"]
+    assert "Source airflow_platform skipped" in caplog.text and url in caplog.text and "make start" in caplog.text
+    with pytest.raises(AirflowAPIUnavailable, match="make start"):  # required=True surfaces it
         platform.fetch(date(2026, 11, 1), date(2026, 11, 22), api=api, required=True)

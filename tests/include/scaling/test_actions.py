@@ -149,9 +149,13 @@ def _params(**kw) -> dict:
     return {**base, **kw}
 
 
-def test_dispatch_by_action_param(k8s_conn):
+def test_dispatch_by_action_param(k8s_conn, monkeypatch):
+    from include.platform.errors import ConfigError
     from include.scaling import actions
 
+    with pytest.raises(ConfigError, match="genai_allowed_connections"):  # not on the allow-list yet
+        actions.current_replicas(_params(action="kubernetes", kubernetes_conn_id=k8s_conn))
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_ALLOWED_CONNECTIONS", k8s_conn)  # what an operator sets
     params = _params(action="kubernetes", kubernetes_conn_id=k8s_conn)
     assert actions.target_name(params) == "genai/batch-inference"
     assert actions.current_replicas(params) == 2

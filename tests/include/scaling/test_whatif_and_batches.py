@@ -72,8 +72,12 @@ def test_pending_objects_split_and_process(lake):
     done = lake / "lake" / "curated" / "requests" / "2026-11-22"
     lines = [json.loads(x) for f in sorted(done.glob("*.jsonl")) for x in f.read_text().splitlines()]
     assert len(lines) == 7 and all(r["tokens"] > 3 and r["device"] == "cpu" for r in lines)
-    quarantined = json.loads(next((lake / "lake" / "quarantine" / "requests" / "2026-11-22").glob("*.json")).read_text())
-    assert "Expecting property name" in quarantined["reason"] or "prompt" in quarantined["reason"]
+    assert all(r["request"]["prompt"].startswith("Summarise customer ticket") for r in lines)  # kept before delete
+    qdir = lake / "lake" / "quarantine" / "requests" / "2026-11-22" / "nested"
+    assert (qdir / "broken.json").read_bytes() == b"{not json"  # byte-exact copy before the delete
+    reason = json.loads((qdir / "broken.json.reason.json").read_text())
+    assert reason["reason"].startswith("invalid JSON: Expecting property name") and reason["line"] == 1
+    assert reason["source"].endswith("raw/requests/pending/nested/broken.json") and reason["bytes"] == 9
     # Rerunning a batch whose objects are gone changes nothing (idempotent retries).
     assert batches.process(plan[0], "2026-11-22", 0)["processed"] == 0
 
