@@ -67,11 +67,11 @@ class PolicyConfig:
 
 @dataclass(frozen=True)
 class Observation:
-    """What the monitor saw at ``timestamp``. ``None`` = not measured (e.g. no GPU)."""
+    """What the monitor saw at ``timestamp``. ``None`` = not measured (no GPU, no API server for the queue)."""
 
     timestamp: datetime
     current_replicas: int
-    queue_depth: float = 0.0
+    queue_depth: float | None = 0.0
     pending_objects: float | None = None
     gpu_utilization: float | None = None
     cpu_percent: float | None = None

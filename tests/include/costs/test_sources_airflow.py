@@ -63,3 +63,19 @@ def test_unreachable_api_skips_the_source_with_the_reason(caplog):
     assert "Source airflow_platform skipped" in caplog.text and url in caplog.text and "make start" in caplog.text
     with pytest.raises(AirflowAPIUnavailable, match="make start"):  # required=True surfaces it
         platform.fetch(date(2026, 11, 1), date(2026, 11, 22), api=api, required=True)
+
+
+def test_cost_extract_step_skips_the_platform_source_without_an_api_server(lake, monkeypatch, caplog):
+    """What cloud_cost_report's extract task runs for airflow_platform under `make run` without `make start`."""
+    from datetime import date
+
+    from include.costs.pipeline import extract_source
+    from tests.fixtures.emulators import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", url)
+    monkeypatch.delenv("AIRFLOW_CONN_AIRFLOW_API", raising=False)
+    with caplog.at_level("WARNING"):
+        out = extract_source("airflow_platform", date(2026, 11, 22), 3)
+    assert out["status"].startswith(f"skipped: Airflow REST API at {url} not reachable") and out["rows"] == 0
+    assert "make start" in caplog.text

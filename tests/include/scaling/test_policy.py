@@ -153,3 +153,15 @@ def test_config_from_params_switches_targets_off_with_zero():
         "scale_down_max_percent": 50, "cost_per_replica_hour": 1.2, "max_cost_per_hour": None})
     assert cfg.target_pending_per_replica is None and cfg.target_cpu_percent is None
     assert cfg.target_gpu_utilization == 70.0 and cfg.max_cost_per_hour is None
+
+
+def test_unmeasured_queue_is_ignored_not_read_as_zero():
+    """No API server: queue_depth is None, so it neither drives nor vetoes the decision."""
+    from dataclasses import replace
+
+    cfg = replace(QUEUE_ONLY, target_pending_per_replica=10.0)
+    d = decide(obs(3, queue=None, pending_objects=25), cfg)
+    assert [p.metric for p in d.proposals] == ["pending_objects"]
+    assert (d.driver, d.desired_replicas) == ("pending_objects", 3)  # 25/3/10 = 0.83 -> ceil(2.5) = 3
+    only_queue = decide(obs(3, queue=None), QUEUE_ONLY)
+    assert (only_queue.driver, only_queue.desired_replicas) == ("none", 3)  # nothing measured: keep
