@@ -4,7 +4,7 @@ SHELL := /bin/bash
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 
-.PHONY: help venv tools lock start stop restart run test test-services bench lint clean
+.PHONY: help venv tools lock start stop restart run test test-services check-image bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ test: venv tools  ## lint + Astro parse test + the full offline suite
 test-services: venv  ## the service-backed suite (Postgres / Redis / Celery); skipped when they do not answer
 	@if [ -x scripts/test_services.sh ]; then scripts/test_services.sh $(ARGS); \
 	 else echo "no service-backed suite yet"; fi
+
+check-image: venv  ## the Docker image's Python set without Docker: clean venv, parse test, 3 DAG runs (~4 min)
+	@scripts/check_image_deps.sh
 
 bench: venv  ## run every benchmark in bench/ (figures in bench/results/)
 	@mkdir -p bench/results; set -e; for b in bench/*.py; do echo "==> $$b"; PYTHONPATH=$$PWD .venv/bin/python $$b; done
