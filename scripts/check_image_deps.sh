@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make check-image`: the Docker path without Docker. Installs what the Astro image installs
 # (apache-airflow 3.3.2 + requirements.txt + packages.txt; nothing from requirements/dev.in) into a
-# clean, throwaway venv, then runs the Astro parse test, an import of every include/ and plugins/
-# module, and real DAG runs. A package our code needs but requirements.txt forgets passes in .venv
+# clean venv, then imports everything our code imports (task bodies included), runs the Astro parse
+# test and three real DAG runs. A package our code needs but requirements.txt forgets passes in .venv
 # (which also holds the dev tools and their dependencies) and fails here. See docs/image-check.md.
 #
 # Env: IMAGE_CHECK_DIR=<dir> (work folder: venv, logs, lake; default ~/.cache/genai-airflow-pipelines/image-check),
