@@ -11,11 +11,11 @@ analysis; if it passes every step it is **promoted** (registry alias swap) and s
 | task | what it does |
 |---|---|
 | `plan` | resolves `<model>@champion` and `<model>@challenger` (bootstraps the `canary_demo` family on a fresh lake), records the requests to replay, validates the policy |
-| `start_stack` (setup) | embedded default: starts two model servers (`/predict`, `/health`) loaded from the registry, a weighted router and a load generator replaying recorded requests. With a cloud connection it only checks the endpoint |
+| `start_stack` (setup) | embedded default: starts two model servers (`/predict`, `/health`) loaded from the registry, a weighted router and a load generator replaying recorded requests; a retry first stops what an earlier try left; records host, pids and ports. With a cloud connection it only checks the endpoint |
 | `rollout` | per step: set the weight, **defer** to a trigger while traffic bakes (no worker slot held), analyse the window (thresholds + two-proportion z-test on errors + Mann-Whitney U on latency vs the champion); advance, re-bake, roll back or promote |
 | `record_outcome` | promote (`registry.promote`) or reject (`registry.set_status(..., "rejected", analysis)`), alert |
 | `write_report` | per-step metrics table, latency and error plots, decision: `reports/canary/<date>/<model>-v<n>/` |
-| `stop_stack` (teardown) | always runs: stops every process it started, checks no process or port is left |
+| `stop_stack` (teardown) | always runs: stops every process the setup recorded (on the host that started them, else fails loudly), checks no process or port is left; on a cloud, sends 100% back to the champion unless promoted |
 
 Traffic can be shifted on a cloud instead (same policy): set `backend_conn_id` to an `aws`
 (SageMaker variant weights or ELBv2 weighted target groups, as in the article),
@@ -122,36 +122,11 @@ def canary_deploy():
 
     @task(multiple_outputs=False)
     def start_stack(planned: dict, params=None, **context) -> dict:
-        """Embedded backend: start servers, router and load; each stops itself after its TTL as a last resort."""
-        if params["backend_conn_id"]:
-            from include.canary.backends import backend_for
+        """Embedded backend: start servers, router and load (stopping any stack an earlier try left);
+        record host, pids and ports for the teardown. Cloud: record the endpoint and its weights."""
+        from include.canary import lifecycle
 
-            backend = backend_for(params["backend_conn_id"], params["target"])
-            return {"mode": backend.kind, "weights_before": backend.current_weights()}
-        import re
-        from pathlib import Path
-
-        from include.canary import procs
-        from include.platform import registry, storage
-        from include.platform.settings import data_dir
-
-        model = planned["model"]
-        _, champion_dir = registry.download(f"{model}/{planned['champion']}")
-        _, challenger_dir = registry.download(f"{model}/{planned['challenger']}")
-        run_dir = Path(data_dir()) / "canary" / re.sub(r"[^A-Za-z0-9._-]+", "_", context["run_id"])
-        run_dir.mkdir(parents=True, exist_ok=True)
-        requests_file = run_dir / "requests.jsonl"
-        requests_file.write_text(storage.read_text(storage.path_from_uri(planned["requests_uri"])))
-        policy = planned["policy"]
-        # TTL: the longest the rollout may take, plus slack; a stack outliving it stops itself.
-        ttl = policy["max_step_seconds"] * len(policy["steps"]) * (policy["failure_limit"] + 1) + 600
-        return procs.start_stack(
-            run_dir, champion_dir=str(champion_dir), challenger_dir=str(challenger_dir),
-            champion_ref=f"{model}/{planned['champion']}", challenger_ref=f"{model}/{planned['challenger']}",
-            requests_file=str(requests_file), rate=params["load_rps"], concurrency=params["load_concurrency"],
-            ttl=ttl, challenger_error_rate=params["challenger_error_rate"],
-            challenger_added_latency_ms=params["challenger_added_latency_ms"],
-        ) | {"mode": "local"}
+        return lifecycle.start(planned, params, context["run_id"])
 
     @task(multiple_outputs=False, trigger_rule=TriggerRule.ALL_DONE)
     def record_outcome(planned: dict, params=None, **context) -> dict:
@@ -193,28 +168,12 @@ def canary_deploy():
                      registry_action=(recorded or {}).get("action", "not recorded"), when=planned["day"])
 
     @task(multiple_outputs=False)
-    def stop_stack(stack: dict, planned: dict, **context) -> dict:
-        """Teardown: stop everything, record traffic after the decision, fail loudly if anything is left."""
-        from include.canary import procs
-        from include.canary.backends.local import LocalRouterBackend
-        from include.platform import storage
+    def stop_stack(stack: dict, planned: dict, params=None, **context) -> dict:
+        """Teardown from the setup's record: stop the stack (same host only) or send cloud traffic back
+        to the champion unless promoted; fail loudly if anything is left."""
+        from include.canary import lifecycle
 
-        if stack.get("mode") != "local":
-            return {"mode": stack.get("mode"), "stopped": []}
-        outcome = context["ti"].xcom_pull(task_ids="rollout")
-        after = None
-        if outcome and outcome.get("decision_marker") is not None:
-            try:
-                after = LocalRouterBackend(stack["router_url"]).counts(outcome["decision_marker"])
-            except OSError as exc:
-                after = {"error": str(exc)}
-        stopped = procs.stop_stack(stack["run_dir"])
-        summary = {"mode": "local", "stopped": stopped, "after_decision": after}
-        storage.write_json(storage.path_from_uri(planned["report_uri"]) / "teardown.json", summary)
-        leftovers = [s for s in stopped if s["alive"] or s["port_in_use"]]
-        if leftovers:
-            raise RuntimeError(f"canary stack processes still alive or ports still bound: {leftovers}")
-        return summary
+        return lifecycle.stop(stack, planned["report_uri"], context["ti"].xcom_pull(task_ids="rollout"), params)
 
     planned = plan()
     stack = start_stack(planned)

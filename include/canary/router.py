@@ -5,10 +5,11 @@
 call and keeps a sequence-numbered record per request, so the analysis can read *exactly* the
 requests of one bake window for both models (same window, same load: a fair comparison).
 
-Admin API (loopback only):
+Admin API (the POSTs answer local clients only, 403 otherwise; bad input answers 400 JSON):
     GET  /admin/counts?since=SEQ    per-model request and error counts since SEQ (cheap; the trigger polls it)
     GET  /admin/metrics?since=SEQ   the raw records since SEQ: [seq, unix_time, model, ok, latency_ms]
-    POST /admin/weights {"challenger": PCT}   shift traffic; returns the sequence number it took effect at
+    POST /admin/weights {"challenger": PCT}   shift traffic (PCT an integer 0..100); returns the sequence
+                                    number it took effect at
     POST /admin/shutdown
 """
 
@@ -16,14 +17,23 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import logging
 import random
 import threading
 import time
 from collections import deque
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
-from include.canary.httpbase import JsonHandler, Server, serve, shutdown_soon
+from include.canary.httpbase import (
+    BadRequest,
+    JsonHandler,
+    Server,
+    add_limit_args,
+    limits_from_args,
+    serve,
+    shutdown_soon,
+)
 
 log = logging.getLogger("canary.router")
 
@@ -74,6 +84,14 @@ class Ledger:
             return {"next": self.seq, "weight": self.weight, **out}
 
 
+def parse_weight(body: dict) -> int:
+    """The challenger share from ``{"challenger": PCT}``: an integer 0..100 (not a bool, not 12.5)."""
+    weight = body.get("challenger")
+    if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:
+        raise BadRequest(f"'challenger' must be an integer 0..100, got {json.dumps(weight)[:40]}")
+    return weight
+
+
 def make_handler(ledger: Ledger, upstreams: dict[str, tuple[str, int]], timeout: float) -> type[JsonHandler]:
     local = threading.local()  # one keep-alive connection per (handler thread, upstream)
 
@@ -95,50 +113,58 @@ def make_handler(ledger: Ledger, upstreams: dict[str, tuple[str, int]], timeout:
         raise AssertionError("unreachable")
 
     class Handler(JsonHandler):
-        def do_GET(self) -> None:
-            url = urlparse(self.path)
-            since = int(parse_qs(url.query).get("since", ["0"])[0])
-            if url.path == "/health":
+        def handle_get(self) -> None:
+            path, query = self.query()
+            if path == "/health":
                 self.send_json(200, {"status": "ok", "weight": ledger.weight})
-            elif url.path == "/admin/counts":
-                self.send_json(200, ledger.counts(since))
-            elif url.path == "/admin/metrics":
+            elif path == "/admin/counts":
+                self.send_json(200, ledger.counts(self.query_int(query, "since")))
+            elif path == "/admin/metrics":
+                since = self.query_int(query, "since")
                 records = ledger.since(since)
                 self.send_json(200, {"next": max((r[0] for r in records), default=since),
                                      "weight": ledger.weight, "records": records})
             else:
-                self.send_json(404, {"error": f"no route {url.path}"})
+                self.send_json(404, {"error": f"no route {path}"})
 
-        def do_POST(self) -> None:
+        def handle_post(self) -> None:
             if self.path == "/predict":
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length)
-                model, seq = ledger.choose()
-                start = time.perf_counter()
-                try:
-                    status, payload = forward(model, body)
-                except (ConnectionError, http.client.HTTPException, OSError) as exc:
-                    status, payload = 502, f'{{"error": "upstream {model} unreachable: {exc}"}}'.encode()
-                ledger.record(seq, model, status < 500, (time.perf_counter() - start) * 1000)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.send_header("X-Canary-Model", model)
-                self.end_headers()
-                self.wfile.write(payload)
+                self.predict(self.read_body())
             elif self.path == "/admin/weights":
-                weight = int(self.read_json()["challenger"])
-                if not 0 <= weight <= 100:
-                    self.send_json(400, {"error": "challenger weight must be 0..100"})
-                    return
-                seq = ledger.set_weight(weight)
-                log.info("challenger weight -> %s%% at seq %s", weight, seq)
-                self.send_json(200, {"weight": weight, "seq": seq})
+                weight = parse_weight(self.read_json_object())
+                if self.local_only():
+                    seq = ledger.set_weight(weight)
+                    log.info("challenger weight -> %s%% at seq %s", weight, seq)
+                    self.send_json(200, {"weight": weight, "seq": seq})
             elif self.path == "/admin/shutdown":
-                self.send_json(200, {"status": "stopping"})
-                shutdown_soon(self.server)
+                self.read_body()
+                if self.local_only():
+                    self.send_json(200, {"status": "stopping"})
+                    shutdown_soon(self.server)
             else:
                 self.send_json(404, {"error": f"no route {self.path}"})
+
+        def local_only(self) -> bool:
+            """Shifting traffic or stopping the router is for the canary's own tasks, on this host."""
+            if self.client_is_local():
+                return True
+            self.send_json(403, {"error": "admin endpoints answer local clients only"})
+            return False
+
+        def predict(self, body: bytes) -> None:
+            model, seq = ledger.choose()
+            start = time.perf_counter()
+            try:
+                status, payload = forward(model, body)
+            except (ConnectionError, http.client.HTTPException, OSError) as exc:
+                status, payload = 502, json.dumps({"error": f"upstream {model} unreachable: {exc}"}).encode()
+            ledger.record(seq, model, status < 500, (time.perf_counter() - start) * 1000)
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("X-Canary-Model", model)
+            self.end_headers()
+            self.wfile.write(payload)
 
     return Handler
 
@@ -158,11 +184,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ttl", type=float, default=3600.0)
     parser.add_argument("--timeout", type=float, default=10.0, help="upstream timeout in seconds")
     parser.add_argument("--seed", type=int, default=0)
+    add_limit_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s router %(levelname)s %(message)s")
     ledger = Ledger(args.weight, args.seed)
     upstreams = {"champion": _hostport(args.champion), "challenger": _hostport(args.challenger)}
-    server = Server(("127.0.0.1", args.port), make_handler(ledger, upstreams, args.timeout))
+    server = Server((args.host, args.port), make_handler(ledger, upstreams, args.timeout), limits_from_args(args))
     serve(server, args.ready_file, args.ttl)
 
 

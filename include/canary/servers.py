@@ -20,7 +20,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from include.canary.httpbase import JsonHandler, Server, serve, shutdown_soon
+from include.canary.httpbase import (
+    BadRequest,
+    JsonHandler,
+    Server,
+    add_limit_args,
+    limits_from_args,
+    serve,
+    shutdown_soon,
+)
 
 log = logging.getLogger("canary.server")
 
@@ -70,30 +78,46 @@ class Faults:
             return self._rng.random() < self.error_rate
 
 
+MAX_TEXTS = 1024  # one request's batch; more is a client bug, not a workload
+
+
+def parse_texts(body: dict) -> list[str]:
+    """``{"text": str}`` or ``{"texts": [str, ...]}`` → the texts; :class:`BadRequest` otherwise."""
+    if "texts" in body:
+        texts = body["texts"]
+        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
+            raise BadRequest("'texts' must be a non-empty list of strings")
+        if len(texts) > MAX_TEXTS:
+            raise BadRequest(f"'texts' holds {len(texts)} items; at most {MAX_TEXTS} per request")
+        return texts
+    if isinstance(body.get("text"), str):
+        return [body["text"]]
+    raise BadRequest("expected a JSON object with 'text' (a string) or 'texts' (a list of strings)")
+
+
 def make_handler(predict: Predictor, identity: dict, faults: Faults) -> type[JsonHandler]:
     lock = threading.Lock()  # numpy/torch inference is not re-entrant for every model type
 
     class Handler(JsonHandler):
-        def do_GET(self) -> None:
+        def handle_get(self) -> None:
             if self.path == "/health":
                 self.send_json(200, {"status": "ok", **identity})
             else:
                 self.send_json(404, {"error": f"no route {self.path}"})
 
-        def do_POST(self) -> None:
+        def handle_post(self) -> None:
             if self.path == "/admin/shutdown":
+                self.read_body()
+                if not self.client_is_local():
+                    self.send_json(403, {"error": "admin endpoints answer local clients only"})
+                    return
                 self.send_json(200, {"status": "stopping"})
                 shutdown_soon(self.server)
                 return
             if self.path != "/predict":
                 self.send_json(404, {"error": f"no route {self.path}"})
                 return
-            try:
-                body = self.read_json()
-                texts = body["texts"] if "texts" in body else [body["text"]]
-            except (ValueError, KeyError, TypeError) as exc:
-                self.send_json(400, {"error": f"expected JSON with 'text' or 'texts': {exc}"})
-                return
+            texts = parse_texts(self.read_json_object())
             if faults.added_latency_s:
                 time.sleep(faults.added_latency_s)
             if faults.should_fail():
@@ -118,13 +142,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--added-latency-ms", type=float,
                         default=float(os.environ.get("GENAI_CANARY_ADDED_LATENCY_MS", 0)))
     parser.add_argument("--seed", type=int, default=0)
+    add_limit_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.role} %(levelname)s %(message)s")
     predict = load_predictor(args.model_dir)
     predict(["warm-up"])  # first call pays lazy initialisation outside the measured window
     identity = {"role": args.role, "model": args.model_ref}
     faults = Faults(args.error_rate, args.added_latency_ms, args.seed)
-    server = Server(("127.0.0.1", args.port), make_handler(predict, identity, faults))
+    server = Server((args.host, args.port), make_handler(predict, identity, faults), limits_from_args(args))
     log.info("serving %s (error_rate=%s, added_latency_ms=%s)", args.model_ref, args.error_rate, args.added_latency_ms)
     serve(server, args.ready_file, args.ttl)
 

@@ -83,7 +83,8 @@ class CanaryRolloutOperator(BaseOperator):
         self.defer(
             trigger=CanaryBakeTrigger(weight=weight, bake_seconds=policy.bake_seconds,
                                       max_step_seconds=policy.max_step_seconds, min_requests=policy.min_requests,
-                                      counts_url=spec.get("counts_url"), poll_seconds=self.poll_seconds,
+                                      counts_url=spec.get("counts_url"), stack_host=spec.get("host"),
+                                      poll_seconds=self.poll_seconds,
                                       state={"rollout": state.to_dict(), "marker": marker},
                                       max_error_rate=policy.max_error_rate if policy.early_abort else None,
                                       alpha=policy.alpha if policy.early_abort else None),

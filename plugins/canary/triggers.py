@@ -12,6 +12,12 @@ bake ends as soon as its errors are *significantly* above the ceiling (one-sided
 test), instead of serving the full bake at a known-bad error rate. Measured at the default policy
 (bench/canary_router.py): it cuts the requests a 20%-failing challenger serves roughly threefold.
 
+Where it polls: the router URL the setup task recorded (``counts_url``) on the host it recorded
+(``stack_host``) — never an address guessed on the triggerer. The embedded servers bind loopback by
+default, and a triggerer on another machine would reach *its own* loopback (nothing, or another
+run's router). So a loopback URL recorded on another host is not polled: the bake runs as a plain
+timer and the event says why, which the analysis then reports with the step.
+
 Only the standard library and ``airflow.triggers.base`` are imported: the triggerer imports this
 module by the path in ``serialize()``.
 """
@@ -19,12 +25,15 @@ module by the path in ``serialize()``.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import math
+import socket
 import time
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlparse
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -32,6 +41,23 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 def _get_json(url: str, timeout: float) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback router URL
         return json.loads(resp.read())
+
+
+def unreachable_reason(counts_url: str | None, stack_host: str | None) -> str | None:
+    """Why this triggerer must not poll ``counts_url`` (a loopback URL of another host), else None."""
+    if not counts_url or not stack_host or stack_host == socket.gethostname():
+        return None
+    host = urlparse(counts_url).hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        return None
+    return (f"router {counts_url.split('/admin')[0]} listens on loopback of host {stack_host!r}; this triggerer "
+            f"runs on {socket.gethostname()!r} and cannot reach it: bake timed without request counts "
+            "(run the triggerer on the canary host, or set Variable genai_canary_bind_host to an address "
+            "the triggerer can reach)")
 
 
 def binomial_sf(k: int, n: int, p: float) -> float:
@@ -50,13 +76,14 @@ class CanaryBakeTrigger(BaseTrigger):
     def __init__(self, *, weight: int, bake_seconds: float, max_step_seconds: float, min_requests: int,
                  counts_url: str | None = None, poll_seconds: float = 1.0, state: dict[str, Any] | None = None,
                  started_at: float | None = None, max_error_rate: float | None = None,
-                 alpha: float | None = None) -> None:
+                 alpha: float | None = None, stack_host: str | None = None) -> None:
         super().__init__()
         self.weight = int(weight)
         self.bake_seconds = float(bake_seconds)
         self.max_step_seconds = float(max_step_seconds)
         self.min_requests = int(min_requests)
         self.counts_url = counts_url
+        self.stack_host = stack_host
         self.poll_seconds = float(poll_seconds)
         self.state = state or {}
         self.max_error_rate = max_error_rate
@@ -69,7 +96,7 @@ class CanaryBakeTrigger(BaseTrigger):
             "weight": self.weight, "bake_seconds": self.bake_seconds, "max_step_seconds": self.max_step_seconds,
             "min_requests": self.min_requests, "counts_url": self.counts_url, "poll_seconds": self.poll_seconds,
             "state": self.state, "started_at": self.started_at, "max_error_rate": self.max_error_rate,
-            "alpha": self.alpha,
+            "alpha": self.alpha, "stack_host": self.stack_host,
         })
 
     def _enough(self, counts: dict[str, Any]) -> bool:
@@ -85,17 +112,20 @@ class CanaryBakeTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         counts: dict[str, Any] | None = None
-        error: str | None = None
+        refused = unreachable_reason(self.counts_url, self.stack_host)
+        error: str | None = refused
         early_abort = False
+        if refused:
+            self.log.warning("%s", refused)
         while True:
             elapsed = time.time() - self.started_at
             baked = elapsed >= self.bake_seconds
-            if self.counts_url:
+            if self.counts_url and not refused:
                 try:
                     # urllib is blocking: run it in a thread so the triggerer's event loop never stalls.
                     counts = await asyncio.to_thread(_get_json, self.counts_url, 5.0)
                     error = None
-                except OSError as exc:
+                except (OSError, ValueError) as exc:  # refused, timed out, HTTP error, not JSON
                     error = f"router unreachable: {exc}"
                 if baked and counts is not None and self._enough(counts):
                     break

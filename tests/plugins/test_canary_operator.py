@@ -109,3 +109,12 @@ def test_backend_error_sends_traffic_back_to_the_champion(operator_cls, router, 
     with pytest.raises(ValueError):
         op.bake_complete(context, event)
     assert ledger.weight == 0
+
+
+def test_the_trigger_gets_the_router_url_and_host_the_setup_recorded(operator_cls, router, lake):
+    _, url = router
+    op = operator_cls(task_id="rollout", stack={"router_url": url, "host": "canary-host-1"},
+                      report_uri=f"file://{lake}/lake/reports/canary/test")
+    deferred = _defer(lambda: op.execute({"params": PARAMS}))
+    assert deferred.trigger.counts_url.startswith(f"{url}/admin/counts?since=")
+    assert deferred.trigger.stack_host == "canary-host-1"

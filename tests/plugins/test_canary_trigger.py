@@ -111,3 +111,64 @@ def test_binomial_tail_matches_scipy():
     binomial_sf = importlib.import_module("canary.triggers").binomial_sf
     for k, n, p in ((5, 100, 0.05), (20, 100, 0.05), (58, 321, 0.05), (0, 10, 0.1)):
         assert binomial_sf(k, n, p) == pytest.approx(stats.binom.sf(k - 1, n, p), rel=1e-9, abs=1e-15)
+
+
+def test_loopback_router_recorded_on_another_host_is_not_polled(trigger_cls, router):
+    ledger, url = router
+    for _ in range(30):
+        ledger.add("champion", True, 2.0)
+        ledger.add("challenger", True, 2.0)
+    trigger = trigger_cls(weight=10, bake_seconds=0.3, max_step_seconds=20, min_requests=5,
+                          counts_url=f"{url}/admin/counts?since=0", poll_seconds=0.1, stack_host="gpu-worker-7")
+    assert trigger.serialize()[1]["stack_host"] == "gpu-worker-7"
+    payload = _first_event(trigger)
+    # Polling 127.0.0.1 here would read *this* machine's router: it must not, so no counts.
+    assert payload["counts"] is None and 0.3 <= payload["elapsed_s"] < 3
+    assert "'gpu-worker-7'" in payload["error"] and "cannot reach it" in payload["error"]
+
+
+def test_router_recorded_on_this_host_is_polled_at_its_recorded_url(trigger_cls, router):
+    import socket
+
+    ledger, url = router
+    for _ in range(10):
+        ledger.add("champion", True, 2.0)
+        ledger.add("challenger", True, 2.0)
+    trigger = trigger_cls(weight=10, bake_seconds=0.1, max_step_seconds=5, min_requests=5,
+                          counts_url=f"{url.replace('127.0.0.1', 'localhost')}/admin/counts?since=0",
+                          poll_seconds=0.1, stack_host=socket.gethostname())
+    payload = _first_event(trigger)
+    assert payload["error"] is None and payload["counts"]["challenger"]["n"] == 10
+
+
+def test_only_loopback_urls_of_another_host_are_refused():
+    reason = importlib.import_module("canary.triggers").unreachable_reason
+    assert reason("http://127.0.0.1:9/admin/counts?since=0", None) is None  # nothing recorded: local default
+    assert reason("http://10.1.2.3:8000/admin/counts?since=0", "gpu-worker-7") is None  # a routable address
+    assert "cannot reach" in reason("http://[::1]:9/admin/counts?since=0", "gpu-worker-7")
+    assert "cannot reach" in reason("http://localhost:9/admin/counts?since=0", "gpu-worker-7")
+
+
+def test_a_router_answering_garbage_is_reported_not_a_crash(trigger_cls):
+    import http.server
+
+    class Garbage(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - stdlib API
+            self.send_response(200)
+            self.send_header("Content-Length", "9")
+            self.end_headers()
+            self.wfile.write(b"not json!")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Garbage)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+    try:
+        trigger = trigger_cls(weight=10, bake_seconds=0.1, max_step_seconds=0.5, min_requests=5, poll_seconds=0.1,
+                              counts_url=f"http://127.0.0.1:{server.server_address[1]}/admin/counts?since=0")
+        payload = _first_event(trigger)
+        assert payload["counts"] is None and "router unreachable" in payload["error"]
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -30,7 +30,7 @@ def backend_for(conn_id: str | None, target: dict[str, Any] | None = None,
             raise BackendError("the local backend needs the router started by the setup task (stack.router_url)")
         from include.canary.backends.local import LocalRouterBackend
 
-        return LocalRouterBackend(stack["router_url"])
+        return LocalRouterBackend(stack["router_url"], host=stack.get("host"))
 
     from airflow.sdk import BaseHook
 

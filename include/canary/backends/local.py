@@ -21,8 +21,9 @@ def _call(url: str, body: dict | None = None, timeout: float = 10.0) -> Any:
 class LocalRouterBackend:
     kind = "local"
 
-    def __init__(self, router_url: str) -> None:
+    def __init__(self, router_url: str, host: str | None = None) -> None:
         self.router_url = router_url.rstrip("/")
+        self.host = host  # the machine the router runs on (recorded by the setup task)
 
     def set_challenger_weight(self, percent: int) -> int:
         return int(_call(f"{self.router_url}/admin/weights", {"challenger": int(percent)})["seq"])
@@ -39,7 +40,9 @@ class LocalRouterBackend:
         return Sample.from_records(records, "champion"), Sample.from_records(records, "challenger"), data["next"]
 
     def wait_spec(self, start: int) -> dict[str, Any]:
-        return {"counts_url": f"{self.router_url}/admin/counts?since={int(start)}"}
+        # The recorded router URL and host, not a guess: the bake trigger polls from the triggerer,
+        # which may be another machine (then a loopback URL is refused there, see the trigger).
+        return {"counts_url": f"{self.router_url}/admin/counts?since={int(start)}", "host": self.host}
 
     def counts(self, start: int = 0) -> dict[str, Any]:
         return _call(f"{self.router_url}/admin/counts?since={int(start)}")
