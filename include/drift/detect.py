@@ -18,6 +18,10 @@ import pandas as pd
 from include.drift import stattests
 
 
+class InsufficientData(ValueError):
+    """Too little data for any drift verdict; callers must not read it as "no drift"."""
+
+
 @dataclass(frozen=True)
 class ColumnDrift:
     column: str
@@ -115,6 +119,10 @@ def detect_drift(
     ``thresholds`` overrides the default threshold per column (p-value or distance, whichever the
     chosen test reports), like Evidently's ``per_column_threshold``.
     """
+    if reference.empty or current.empty:
+        # Every test would find "nothing drifted" in zero rows; that is no evidence, not "no drift".
+        empty = "reference" if reference.empty else "current batch"
+        raise InsufficientData(f"the {empty} has no rows: drift cannot be assessed (see include.drift.evidence)")
     thresholds = thresholds or {}
     skip = set(exclude) | ({target} if target else set())
     names = [c for c in (columns or reference.columns) if c in current.columns and c not in skip]

@@ -20,6 +20,7 @@ import pandas as pd
 
 from include.demo.customers import CATEGORICAL, NUMERIC, TARGET
 from include.platform import storage
+from include.platform.errors import PermanentError
 from include.retraining.churn_model import ID_COLUMN
 
 REQUIRED = (ID_COLUMN, *NUMERIC, *CATEGORICAL, TARGET)
@@ -33,10 +34,15 @@ def batch_path(day: date) -> storage.ObjectStoragePath:
     return storage.lake_path("raw", "features", day.isoformat(), "batch.parquet")
 
 
+class BatchSchemaError(PermanentError, ValueError):
+    """A feature file without the required columns: rereading it cannot help, so no retry."""
+
+
 def check_columns(frame: pd.DataFrame, where: str) -> None:
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
-        raise ValueError(f"{where} lacks columns {missing}: the feature export must carry {list(REQUIRED)}")
+        raise BatchSchemaError(f"{where} lacks columns {missing}",
+                               f"re-export it with the columns {list(REQUIRED)}")
 
 
 def split_valid_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 from include.demo.customers import TARGET
-from include.drift import cooldown, detect, report
+from include.drift import cooldown, detect, evidence, report
 from include.platform import registry, storage, warehouse
 from include.platform.charts import png_bytes
+from include.platform.errors import ConfigError, PermanentError
 from include.retraining import data, gate
 from include.retraining.churn_model import DEFAULT_PARAMS, ID_COLUMN, ChurnModel
 from include.tuning import search
@@ -82,7 +83,54 @@ def load_inputs(day: date) -> dict[str, Any]:
     curated = storage.lake_path("curated", DAG_ID, day.isoformat(), "batch.parquet")
     storage.write_parquet(curated, valid)
     return {"reference_uri": str(ref_path), "batch_uri": str(curated), "rows": len(valid),
-            "reference_rows": len(reference), "quarantined_rows": len(rejected)}
+            "reference_rows": len(reference), "quarantined_rows": len(rejected),
+            "quarantine_uri": str(quarantine) if len(rejected) else None}
+
+
+# -- 1b. minimum evidence -------------------------------------------------------------------------
+class InsufficientEvidence(PermanentError):
+    """The batch cannot support a drift verdict; a retry reads the same batch, so none is made."""
+
+
+def assess_evidence(day: date, inputs: dict[str, Any], rules: evidence.EvidenceRules, on_insufficient: str,
+                    run_id: str) -> dict[str, Any]:
+    """Enough rows, few enough rejects? Recorded in ``retraining_evidence`` on every run.
+
+    ``on_insufficient="fail"`` raises :class:`InsufficientEvidence` (the run fails at once, naming
+    the fix); ``"alert"`` returns the verdict so the DAG takes its insufficient-evidence branch.
+    Either way no drift verdict is produced: an empty batch is not a stable one.
+    """
+    if on_insufficient not in evidence.ON_INSUFFICIENT:
+        raise ConfigError(f"insufficient_evidence={on_insufficient!r} is not one of {evidence.ON_INSUFFICIENT}",
+                          'set Param insufficient_evidence to "fail" or "alert"')
+    verdict = evidence.assess(int(inputs["rows"]), int(inputs["quarantined_rows"]),
+                              int(inputs["reference_rows"]), rules)
+    where = inputs.get("quarantine_uri") or str(storage.lake_path("quarantine", DAG_ID, day.isoformat()))
+    fix = "" if verdict.sufficient else verdict.fix(where)
+    record = verdict.to_dict() | {"run_id": run_id, "run_date": day.isoformat(),
+                                  "on_insufficient": on_insufficient, "fix": fix}
+    row = {**record, "problems": "; ".join(verdict.problems),
+           "quarantined_share": float(verdict.quarantined_share)}
+    warehouse.replace_rows("retraining_evidence", pd.DataFrame([row]), ["run_id"])
+    if verdict.sufficient:
+        log.info("Evidence for %s: %d valid rows, %.0f%% quarantined: enough for a drift verdict",
+                 day, verdict.valid_rows, 100 * verdict.quarantined_share)
+        return record
+    problem = f"batch of {day}: {'; '.join(verdict.problems)}; drift was not assessed"
+    if on_insufficient == "fail":
+        raise InsufficientEvidence(problem, fix)
+    log.warning("%s — fix: %s", problem, fix)
+    return record
+
+
+def insufficient_evidence_alert(record: dict[str, Any]) -> Any:
+    """The alert of the insufficient-evidence branch: what is missing and how to fix it."""
+    from include.platform.notify import Alert
+
+    return Alert(subject=f"{DAG_ID} {record['run_date']}: insufficient evidence, drift not assessed",
+                 body="\n".join([*record["problems"], "", f"Fix: {record['fix']}",
+                                 "Nothing was retrained, registered or promoted in this run."]),
+                 severity="warning")
 
 
 def _frames(inputs: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -94,7 +142,10 @@ def _frames(inputs: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
 def check_drift(day: date, inputs: dict[str, Any], *, drift_share: float) -> dict[str, Any]:
     """Data drift of every feature, label drift, prediction drift of the champion; report always."""
     reference, batch = _frames(inputs)
-    result = detect.detect_drift(reference, batch, exclude=[ID_COLUMN], target=TARGET, drift_share=drift_share)
+    try:
+        result = detect.detect_drift(reference, batch, exclude=[ID_COLUMN], target=TARGET, drift_share=drift_share)
+    except detect.InsufficientData as exc:  # reached only when the evidence check was bypassed
+        raise InsufficientEvidence(str(exc), "run assess_evidence first; an empty batch has no drift verdict") from exc
     champion = _champion()
     scores = None
     notes = []

@@ -7,6 +7,7 @@ states, registry aliases and statuses, warehouse rows, lake files.
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 
 import pendulum
@@ -25,6 +26,7 @@ FAST = {
     "n_calls": 3, "n_initial_points": 2, "bootstrap_samples": 300, "max_search_rounds": 1,
     # Cheaper trees keep each objective call around a second here; the declared space is otherwise unchanged.
     "search_space": {"max_iter": [30, 120]},
+    "min_batch_rows": 200, "max_quarantined_share": 0.2, "insufficient_evidence": "fail",
 }
 GOOD_CHAMPION = {"learning_rate": 0.05, "max_iter": 120, "max_leaf_nodes": 8, "min_samples_leaf": 40,
                  "l2_regularization": 0.0}
@@ -210,3 +212,73 @@ def test_retry_in_the_middle_of_the_search_resumes(dagbag, seeded, monkeypatch):
     assert search["n_evaluations"] == 4 and search["attempts"] == 2
     trials = storage.read_json(storage.path_from_uri(version.metadata["trials_uri"]))
     assert len(trials["x_iters"]) == 4
+
+
+# -- minimum evidence: thin batches are never "no drift" ------------------------------------------
+def _thin_batch(kind):
+    from include.demo.customers import customer_table
+
+    if kind == "empty":
+        return customer_table(10, seed=5).iloc[0:0], "the batch is empty"
+    if kind == "three_rows":
+        return customer_table(3, seed=5), "3 valid rows < min_batch_rows 200"
+    return customer_table(300, seed=5).assign(churned=7), "all 300 rows of the batch were quarantined"
+
+
+NOT_RUN = ("detect_drift", "decide", "tune_challenger", "quality_gate", "promote_challenger", "join", "analytics")
+
+
+@pytest.mark.parametrize("kind", ["empty", "three_rows", "fully_quarantined"])
+def test_thin_batch_fails_at_once_naming_the_fix(dagbag, seeded, smtp_sink, kind):
+    from include.platform import registry, storage, warehouse
+
+    champion = _champion()
+    batch, problem = _thin_batch(kind)
+    storage.write_parquet(storage.lake_path("raw", "features", STABLE_DAY.date().isoformat(), "batch.parquet"), batch)
+    run = dagbag.get_dag(DAG_ID).test(logical_date=STABLE_DAY, run_conf=FAST)
+    assert run.state == "failed"
+    states = _states(run)
+    assert states["load_batch"] == "success" and states["check_evidence"] == "failed", states
+    assert _tries(run, "check_evidence") == 1  # PermanentError: failed at once, not retried
+    assert all(states[t] in ("upstream_failed", None) for t in NOT_RUN), states
+    assert states["insufficient_evidence"] == "upstream_failed"
+
+    row = warehouse.query("SELECT sufficient, problems, fix FROM retraining_evidence WHERE run_id = ?",
+                          [run.run_id]).iloc[0]
+    assert not bool(row["sufficient"]) and problem in row["problems"]
+    assert "min_batch_rows" in row["fix"] or "correct the rejected rows" in row["fix"]
+    # The failure alert carries the exception: problem and fix.
+    failure = [m for m in smtp_sink.messages if "check_evidence" in m["Subject"]]
+    assert len(failure) == 1, [m["Subject"] for m in smtp_sink.messages]
+    text = html.unescape("".join(p.get_payload(decode=True).decode() for p in failure[0].walk()
+                                 if not p.is_multipart()))
+    assert problem in text and "fix:" in text
+    # Nothing assessed, registered or promoted.
+    assert registry.list_versions("churn") == registry.list_versions("churn")[:1]
+    assert _aliases() == {"champion": champion.version}
+    assert not warehouse.table_exists("retraining_drift")
+
+
+@pytest.mark.parametrize("kind", ["empty", "three_rows", "fully_quarantined"])
+def test_thin_batch_in_alert_mode_takes_the_insufficient_evidence_branch(dagbag, seeded, smtp_sink, kind):
+    from include.platform import registry, storage, warehouse
+
+    champion = _champion()
+    batch, problem = _thin_batch(kind)
+    storage.write_parquet(storage.lake_path("raw", "features", STABLE_DAY.date().isoformat(), "batch.parquet"), batch)
+    run = dagbag.get_dag(DAG_ID).test(logical_date=STABLE_DAY,
+                                      run_conf=FAST | {"insufficient_evidence": "alert", "force_retrain": True})
+    assert run.state == "success"
+    states = _states(run)
+    assert states["check_evidence"] == "success" and states["insufficient_evidence"] == "success", states
+    assert all(states[t] == "skipped" for t in NOT_RUN), states  # force_retrain does not bypass evidence
+
+    subjects = [m["Subject"] for m in smtp_sink.messages]
+    assert len(subjects) == 1 and "insufficient evidence, drift not assessed" in subjects[0], subjects
+    row = warehouse.query("SELECT sufficient, on_insufficient, problems FROM retraining_evidence WHERE run_id = ?",
+                          [run.run_id]).iloc[0]
+    assert not bool(row["sufficient"]) and row["on_insufficient"] == "alert" and problem in row["problems"]
+    assert [v.version for v in registry.list_versions("churn")] == [champion.version]
+    assert _aliases() == {"champion": champion.version}
+    for table in ("retraining_drift", "retraining_decisions", "churn_scores"):
+        assert not warehouse.table_exists(table), table
