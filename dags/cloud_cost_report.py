@@ -12,10 +12,14 @@ does that for every cloud *and* for our own Airflow workers, in one comparable f
    lake (`raw/costs/focus/<provider>/*.csv|parquet`), and the **embedded default**: task durations
    from Airflow's REST API × a rate card (Variable `genai_cost_rate_card`). Each source is mapped to
    **FOCUS 1.2** columns (BilledCost, EffectiveCost, ChargePeriodStart/End, ServiceName, ResourceType,
-   RegionId, SubAccountId, Tags, `x_` extras) and staged as Parquet.
+   RegionId, SubAccountId, Tags, `x_` extras) and staged as Parquet. A FOCUS file that cannot be
+   parsed (empty, ragged, not UTF-8, broken Parquet) is quarantined *by name* with line/byte offset
+   and reason (`quarantine/costs/<date>/focus_files-files.csv` + a copy); the other files are read.
 2. **load**: validates the rows against the FOCUS spec (Great Expectations, rules written from the
-   spec), quarantines failing rows with the rule they broke, and upserts the rest into warehouse
-   table `focus_costs` by natural key: rerunning a date never duplicates a row.
+   spec; costs must be finite, so `inf`/`1e309` are refused), quarantines failing rows with the rule
+   they broke, and writes the rest into warehouse table `focus_costs` in one transaction: a source
+   read in full *replaces* its (source, charge-period window) rows, so a restated export (new tags)
+   never adds a second row; other rows are upserted by natural key. Reruns never duplicate a row.
 3. **analyze**: the day's total against the daily budget (Param `daily_budget_usd`, else Variable
    `genai_cost_daily_budget_usd`, else $1,000) and a robust z-score (median/MAD) against the same
    weekday of the previous weeks, naming the service that drove the change.

@@ -12,10 +12,14 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from include.costs import focus
+from include.costs.load import ReplaceScope, write_rows
+from include.costs.sources import focus_files
 from include.platform import storage, warehouse
+from include.platform.errors import PathRefused
 from include.platform.settings import get_setting
 
 log = logging.getLogger(__name__)
@@ -42,19 +46,51 @@ def _quarantine(day: date, source: str, frame: pd.DataFrame) -> str | None:
     return str(path)
 
 
+def _quarantine_files(day: date, bad_files: pd.DataFrame) -> str | None:
+    """Record unreadable export files (file, line, byte offset, reason) and keep a copy of each.
+
+    The copy (``quarantine/costs/<day>/files/<provider>/<name>``) survives the provider overwriting
+    the raw file, so what was refused can still be inspected; the raw file is left in place, so a
+    corrected re-delivery under the same name is simply read by the next run.
+    """
+    copies = []
+    for uri in bad_files["file"]:
+        source = storage.path_from_uri(uri, zone_name="raw")
+        try:
+            dest = storage.lake_path("quarantine", "costs", day.isoformat(), "files", source.parent.name, source.name)
+        except PathRefused as exc:  # an odd file name: the record still names it
+            log.warning("no quarantine copy of %s: %s", uri, exc)
+            copies.append(None)
+            continue
+        storage.write_bytes(dest, storage.read_bytes(source))
+        copies.append(str(dest))
+    return _quarantine(day, "focus_files-files", bad_files.assign(copy=copies))
+
+
+def _finite_sum(values: pd.Series) -> float:
+    """Sum for the XCom summary; non-finite values are validation's to reject, not to poison JSON."""
+    finite = values[np.isfinite(values.to_numpy(dtype=float))]
+    return round(float(finite.sum()), 2) if not finite.empty else 0.0
+
+
 def extract_source(source: str, day: date, lookback_days: int) -> dict[str, Any]:
     """Read one source for the look-back window, stage its FOCUS rows; say why when skipped."""
-    from include.costs.sources import airflow, aws, azure, focus_files, gcp
+    from include.costs.sources import airflow, aws, azure, gcp
 
     start, end = window(day, lookback_days)
     quarantined = pd.DataFrame()
+    bad_files = pd.DataFrame(columns=list(focus_files.BAD_FILE_COLUMNS))
+    scope: ReplaceScope | None = None
     modules = {"aws_cost_explorer": aws, "azure_cost_management": azure, "gcp_billing_export": gcp}
     if source == "airflow_platform":
         frame = airflow.fetch(start, end)
     elif source == "focus_files":
         if not focus_files.is_configured():
             return {"source": source, "status": f"skipped: nothing under {focus_files.prefix()}", "rows": 0}
-        frame, quarantined = focus_files.fetch(start, end)
+        fetched = focus_files.fetch(start, end)
+        frame, quarantined, bad_files = fetched.frame, fetched.quarantined, fetched.bad_files
+        # Only providers whose every file was read may have their window replaced (restatements).
+        scope = ReplaceScope(source, start, end, tuple(fetched.complete_providers))
     elif source in modules:
         module = modules[source]
         if not module.is_configured():
@@ -64,15 +100,25 @@ def extract_source(source: str, day: date, lookback_days: int) -> dict[str, Any]
             log.info("Source %s not configured: add %s to enable it", source, how)
             return {"source": source, "status": f"skipped: add {how}", "rows": 0}
         frame = module.fetch(start, end)
+        if frame.attrs.get("status", "ok") == "ok":  # the API answered for the whole window
+            scope = ReplaceScope(source, start, end)
     else:
         raise ValueError(f"unknown cost source {source!r}; expected one of airflow_platform, focus_files, "
                          "aws_cost_explorer, azure_cost_management, gcp_billing_export")
     uri = str(storage.write_parquet(_staging(day, source), frame))
     q_uri = _quarantine(day, f"{source}-read", quarantined)
-    log.info("%s: %d FOCUS rows for %s..%s (%d unreadable)", source, len(frame), start, end, len(quarantined))
-    return {"source": source, "status": frame.attrs.get("status", "ok"), "rows": len(frame), "uri": uri,
+    files_uri = _quarantine_files(day, bad_files) if source == "focus_files" else None
+    status = frame.attrs.get("status", "ok")
+    if len(bad_files):
+        status = f"partial: {len(bad_files)} file(s) quarantined"
+    log.info("%s: %d FOCUS rows for %s..%s (%d unreadable rows, %d unreadable files)", source, len(frame), start,
+             end, len(quarantined), len(bad_files))
+    return {"source": source, "status": status, "rows": len(frame), "uri": uri,
             "quarantined": len(quarantined), "quarantine_uri": q_uri,
-            "cost": round(float(frame["BilledCost"].sum()), 2) if not frame.empty else 0.0}
+            "files_quarantined": [{"file": f, "reason": r} for f, r in zip(bad_files["file"], bad_files["reason"],
+                                                                           strict=True)],
+            "files_quarantine_uri": files_uri, "replace_scope": scope.to_dict() if scope else None,
+            "cost": _finite_sum(frame["BilledCost"]) if not frame.empty else 0.0}
 
 
 def load_focus_rows(extracted: list[dict[str, Any]], day: date) -> dict[str, Any]:
@@ -84,12 +130,14 @@ def load_focus_rows(extracted: list[dict[str, Any]], day: date) -> dict[str, Any
     combined = (pd.concat(frames, ignore_index=True) if frames else focus.empty_frame())
     combined = focus.aggregate_duplicates(combined)
     outcome = validate(combined)
-    written = warehouse.replace_rows(focus.TABLE, outcome.valid[list(focus.TABLE_COLUMNS)], list(focus.KEY_COLUMNS))
+    scopes = [ReplaceScope.from_dict(e["replace_scope"]) for e in extracted if e.get("replace_scope")]
+    counts = write_rows(outcome.valid, scopes)
+    written = counts["written"]
     q_uri = _quarantine(day, "focus-validation", outcome.quarantined)
-    per_source: dict[str, dict[str, int]] = {}
+    per_source: dict[str, dict[str, Any]] = {}
     for e in extracted:
         per_source[e["source"]] = {"rows": int(e.get("rows", 0)), "quarantined": int(e.get("quarantined", 0)),
-                                   "status": e.get("status", "")}
+                                   "status": e.get("status", ""), "files_quarantined": e.get("files_quarantined", [])}
     for source, n in outcome.quarantined.get("x_Source", pd.Series(dtype=object)).value_counts().items():
         per_source.setdefault(source, {"rows": 0, "quarantined": 0})["quarantined"] += int(n)
     failed = [r for r in outcome.results if not r["success"]]
@@ -97,8 +145,9 @@ def load_focus_rows(extracted: list[dict[str, Any]], day: date) -> dict[str, Any
                f"{len(outcome.results) - len(failed)}/{len(outcome.results)} expectations passed; "
                f"{len(outcome.quarantined)} rows quarantined ({', '.join(sorted({r['expectation'] for r in failed}))})")
     log.info("Loaded %d FOCUS rows into %s; validation: %s", written, focus.TABLE, verdict)
-    return {"rows_written": written, "quarantined": len(outcome.quarantined), "quarantine_uri": q_uri,
-            "validation": verdict, "sources": per_source}
+    return {"rows_written": written, "rows_replaced": counts["replaced"], "quarantined": len(outcome.quarantined),
+            "quarantine_uri": q_uri, "validation": verdict, "sources": per_source,
+            "files_quarantined": sum(len(e.get("files_quarantined", [])) for e in extracted)}
 
 
 def budget_usd(params: dict[str, Any]) -> float:

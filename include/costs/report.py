@@ -248,6 +248,10 @@ def render_markdown(day: date, frame: pd.DataFrame, budget: float, anomaly: Anom
     lines += ["", "## Data loaded", "", "| source | status | rows | quarantined |", "|---|---|---:|---:|"]
     for source, stats in sorted(load.get("sources", {}).items()):
         lines.append(f"| {source} | {stats.get('status', '')} | {stats.get('rows', 0)} | {stats.get('quarantined', 0)} |")
+    bad_files = [f for stats in load.get("sources", {}).values() for f in stats.get("files_quarantined", [])]
+    if bad_files:
+        lines += ["", "Files quarantined (not loaded; the other files were):", ""]
+        lines += [f"- `{f['file']}`: {f['reason']}" for f in bad_files]
     lines += ["", f"FOCUS 1.2 validation: {load.get('validation', 'n/a')}.", ""]
     return "\n".join(lines)
 

@@ -11,6 +11,7 @@ reason, the rest are loaded. A table-level failure (a missing or unprefixed colu
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,9 @@ from include.costs.focus import (
 )
 
 log = logging.getLogger(__name__)
+
+#: The largest finite float: the bound that makes "between" reject inf / -inf (NaN is a null).
+FINITE_MAX = sys.float_info.max
 
 
 class FocusSchemaError(ValueError):
@@ -54,9 +58,12 @@ def expectations() -> list[Any]:
     # Column naming: custom columns MUST be prefixed x_ (spec §2.x "Column Naming and Ordering").
     out.append(e.ExpectTableColumnsToMatchSet(column_set=list(TABLE_COLUMNS), exact_match=True))
     # BilledCost/EffectiveCost/ListCost/ContractedCost: MUST NOT be null, MUST be a decimal.
+    # A decimal is a finite number: "inf", "-inf" and "1e309" (which parses as inf) pass a float
+    # type check and a not-null check, then poison every sum; the between rule names them.
     for col in COST_COLUMNS:
         out.append(e.ExpectColumnValuesToNotBeNull(column=col))
         out.append(e.ExpectColumnValuesToBeInTypeList(column=col, type_list=["float64", "float32", "int64"]))
+        out.append(e.ExpectColumnValuesToBeBetween(column=col, min_value=-FINITE_MAX, max_value=FINITE_MAX))
     # BillingAccountId, BillingCurrency, ChargeCategory, ProviderName, PublisherName, InvoiceIssuerName,
     # ServiceName, ServiceCategory, the four period columns: MUST NOT be null.
     for col in ("BillingAccountId", "BillingCurrency", "ChargeCategory", "ProviderName", "PublisherName",
@@ -74,8 +81,8 @@ def expectations() -> list[Any]:
     # Tags: a JSON object of key-value pairs (null allowed).
     out.append(e.ExpectColumnValuesToBeJsonParseable(column="Tags"))
     out.append(e.ExpectColumnValuesToMatchRegex(column="Tags", regex=r"^\{.*\}$"))
-    # ConsumedQuantity: a non-negative decimal when present.
-    out.append(e.ExpectColumnValuesToBeBetween(column="ConsumedQuantity", min_value=0))
+    # ConsumedQuantity: a non-negative (finite) decimal when present.
+    out.append(e.ExpectColumnValuesToBeBetween(column="ConsumedQuantity", min_value=0, max_value=FINITE_MAX))
     # Our natural key (x_Source, ChargePeriodStart, x_RowKey): unique, so the load is idempotent.
     out.append(e.ExpectCompoundColumnsToBeUnique(column_list=list(KEY_COLUMNS)))
     return out

@@ -105,3 +105,82 @@ def test_under_budget_and_normal_day_sends_no_alert(dagbag, lake, airflow_api_se
     assert summary["budget"] == 5000.0 and 0 < summary["total"] < 5000
     assert summary["anomaly"]["is_anomaly"] is False
     assert warehouse.query("SELECT COUNT(*) AS n FROM focus_costs WHERE x_Source = 'focus_files'")["n"][0] == 34 * 10
+
+
+# -- bad input: one bad file never stops the others; restatements replace, not add ------------------
+def _raw(rel: str, data: bytes) -> None:
+    from include.platform import storage
+
+    storage.write_bytes(storage.lake_path("raw", "costs", "focus", *rel.split("/")), data)
+
+
+def test_bad_focus_files_are_quarantined_by_name_and_every_good_row_loads(dagbag, lake, airflow_api_server,
+                                                                          monkeypatch):
+    import pandas as pd
+
+    from include.demo.costs import focus_rows
+    from include.platform import warehouse
+
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", airflow_api_server["url"])
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", airflow_api_server["jwt_secret"])
+    rows = focus_rows(DAY.date(), days=35)
+    aws = rows[rows["ProviderName"] == "AWS"]
+    _raw("aws/focus-good.csv", aws.to_csv(index=False).encode())
+    gcp = rows[rows["ProviderName"] == "Google Cloud"].astype(object).reset_index(drop=True)
+    gcp.loc[0, "BilledCost"], gcp.loc[1, "BilledCost"] = "inf", "1e309"
+    _raw("google-cloud/focus-nonfinite.csv", gcp.to_csv(index=False).encode())
+    lines = aws.to_csv(index=False).splitlines()
+    _raw("microsoft/empty.csv", b"")
+    _raw("microsoft/ragged.csv", "\n".join([lines[0], lines[1], lines[2] + ",1"]).encode())
+    _raw("microsoft/latin1.csv", "\n".join([lines[0], lines[1].replace("Amazon", "Caf\u00e9")]).encode("latin-1"))
+
+    run = dagbag.get_dag("cloud_cost_report").test(logical_date=DAY)
+    assert run.state == "success", _task_states(run)
+
+    day = DAY.date().isoformat()
+    quarantine = lake / "lake" / "quarantine" / "costs" / day
+    files = pd.read_csv(quarantine / "focus_files-files.csv").set_index("file")
+    reasons = {name.rsplit("/", 1)[-1]: r for name, r in files["reason"].items()}
+    assert reasons == {"empty.csv": "empty file (0 bytes)",
+                       "latin1.csv": reasons["latin1.csv"], "ragged.csv": reasons["ragged.csv"]}
+    assert reasons["ragged.csv"].startswith("ragged CSV: line 3 has")
+    assert reasons["latin1.csv"].startswith("not UTF-8: byte 0xe9 at byte offset")
+    assert all((quarantine / "files" / "microsoft" / n).exists() for n in reasons)  # copies as delivered
+
+    # Count in == rows out: every AWS row, every finite Google row; inf and 1e309 quarantined by rule.
+    loaded = warehouse.query("SELECT ProviderName, COUNT(*) AS n FROM focus_costs WHERE x_Source = 'focus_files' "
+                             "GROUP BY ALL ORDER BY 1")
+    assert loaded.set_index("ProviderName")["n"].to_dict() == {"AWS": len(aws), "Google Cloud": len(gcp) - 2}
+    rejected = pd.read_csv(quarantine / "focus-validation.csv")
+    assert len(rejected) == 2 and rejected["reason"].str.contains(
+        r"expect_column_values_to_be_between\(BilledCost\)").all()
+    md = (lake / "lake" / "reports" / "cost" / day / "report.md").read_text()
+    assert "| focus_files | partial: 3 file(s) quarantined |" in md
+    assert "ragged.csv`: ragged CSV: line 3" in md and "empty.csv`: empty file (0 bytes)" in md
+
+
+def test_rerun_with_a_restated_export_keeps_one_row_per_key_and_the_new_tags(dagbag, lake, airflow_api_server,
+                                                                             monkeypatch):
+    import pandas as pd
+
+    from include.costs.sources import focus_files
+    from include.demo.writers import write_cost_exports
+    from include.platform import storage, warehouse
+
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", airflow_api_server["url"])
+    monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", airflow_api_server["jwt_secret"])
+    write_cost_exports(DAY.date())
+    dag = dagbag.get_dag("cloud_cost_report")
+    assert dag.test(logical_date=DAY).state == "success"
+    for path in focus_files.export_files():  # the providers restate the period: tags backfilled
+        frame = pd.read_csv(path.open("rb"))
+        frame["Tags"] = '{"team": "ml-platform", "pipeline": "genai", "cost_center": "4711"}'
+        storage.write_bytes(path, frame.to_csv(index=False).encode())
+
+    assert dag.test(logical_date=DAY).state == "success"
+    rows = warehouse.query("SELECT Tags, COUNT(*) AS n FROM focus_costs WHERE x_Source = 'focus_files' GROUP BY ALL")
+    assert rows.to_dict("records") == [{"Tags": '{"cost_center": "4711", "pipeline": "genai", "team": "ml-platform"}',
+                                        "n": 35 * 10}]
+    dupes = warehouse.query("SELECT x_Source, ChargePeriodStart, x_RowKey FROM focus_costs GROUP BY ALL "
+                            "HAVING COUNT(*) > 1")
+    assert dupes.empty, dupes.head()

@@ -24,12 +24,16 @@ def test_focus_files_keep_the_window_and_quarantine_unreadable_rows(lake):
     broken[header.index("BilledCost")] = "twelve"
     storage.write_text(path, "\n".join([*text, ",".join(broken)]) + "\n")
 
-    frame, quarantined = focus_files.fetch(date(2026, 11, 16), DAY)
+    fetched = focus_files.fetch(date(2026, 11, 16), DAY)
+    frame, quarantined = fetched.frame, fetched.quarantined
     assert sorted(frame["ChargePeriodStart"].dt.date.unique()) == [date(2026, 11, d) for d in range(16, 23)]
     assert len(frame) == 7 * 10
     assert len(quarantined) == 1
     assert "BilledCost='twelve' unreadable" in quarantined["reason"].iloc[0]
     assert quarantined["file"].iloc[0].endswith("aws/focus-2026-11.csv")
+    assert quarantined["line"].iloc[0] == len(text) + 1  # the appended line
+    # A bad row does not make its file unreadable: every provider was read in full.
+    assert fetched.bad_files.empty and fetched.complete_providers == ["AWS", "Google Cloud", "Microsoft"]
 
 
 def _platform_rows(dag_id: str, cost: float, runs: int) -> pd.DataFrame:
