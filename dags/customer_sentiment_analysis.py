@@ -10,12 +10,16 @@ exactly that, for real, on the embedded defaults (local lake + DuckDB) or on any
    optional rating 1–5). Valid rows are upserted into `raw_feedback` by `id`; every invalid line goes
    to `quarantine/sentiment/<date>/rejected.jsonl` and table `feedback_quarantine` with its file, line
    number and the reason. No file for the day → everything downstream is *skipped* (not failed). Only
-   malformed lines → all quarantined, a warning is sent, and the run still succeeds.
+   malformed lines → all quarantined, a warning is sent, and the run still succeeds. Lines are split
+   on `\n` only and decoded one by one: a non-UTF-8 byte, a 100,000-deep `[[[…`, an oversize line
+   or text costs that line alone (quarantined with file, line, byte offset and reason), and a raw
+   U+2028 inside a JSON string stays part of its record.
 2. **prepare** — strips HTML and entities, collapses whitespace, drops exact duplicates (same
    customer, same text), flags empty texts, truncates over-long ones to the model's token window
    (at a token boundary), writes `feedback_clean`, sorts by token length and cuts the scorable rows into
-   chunks. The model alias (`sentiment@champion`) is resolved *once* here, so every chunk of a run uses
-   the same version even if a new champion is promoted meanwhile.
+   chunks (none when every valid text is empty or a duplicate: the run then loads zero rows and
+   the report carries a warning). The model alias (`sentiment@champion`) is resolved *once* here,
+   so every chunk of a run uses the same version even if a new champion is promoted meanwhile.
 3. **score_chunk** (transformers backend, default) — one mapped task per chunk (the task's map index
    shows its row range): the registry model, batched and length-sorted under `torch.inference_mode()`,
    threads pinned, GPU when present; `auto` precision picks dynamic int8 only when the champion's
@@ -29,6 +33,11 @@ exactly that, for real, on the embedded defaults (local lake + DuckDB) or on any
 5. **report** — SQL report `sentiment_daily_report` (share by channel, change of the negative share
    vs the 7-day average) and `sentiment_negative_themes` (most negative themes by keyword), plus
    `reports/sentiment/<date>/report.md` with a PNG chart.
+
+Params that grant reach are constrained: `model` is a registry reference or an allow-listed hub
+id (Variable `genai_allowed_models`), `llm_conn_id` an allow-listed connection (Variable
+`genai_allowed_connections`); anything else fails the run at once with the fix. Without a champion
+the run fails at once and names `train_sentiment_model`.
 
 Runs daily (no catch-up) and whenever new feedback files land (Asset `raw_feedback`).
 The offline champion comes from DAG `train_sentiment_model`. See docs/customer_sentiment_analysis.md.
@@ -51,13 +60,17 @@ from include.platform import assets
 from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
 from include.sentiment.llm import SYSTEM_PROMPT, ChunkSentiment
+from include.sentiment.modeling import MODEL_PARAM_PATTERN
+from include.sentiment.params import CONN_ID_PATTERN
 
 PARAMS = {
     "backend": Param("transformers", type="string", enum=["transformers", "llm"],
                      description="transformers: the registry model on this worker. llm: a hosted LLM through "
                                  "the connection in llm_conn_id (@task.llm)."),
-    "model": Param("", type="string",
-                   description="Model to score with: 'sentiment@champion', 'sentiment/3' or a Hugging Face Hub id. "
+    "model": Param("", type="string", pattern=MODEL_PARAM_PATTERN, maxLength=200,
+                   description="Model to score with: a registry reference ('sentiment@champion', "
+                               "'sentiment@challenger', 'sentiment/3') or a Hugging Face Hub id an operator "
+                               "allow-listed (Variable genai_allowed_models). Local folders are refused. "
                                "Empty = Variable genai_sentiment_model, else sentiment@champion."),
     "precision": Param("auto", type="string", enum=["auto", "fp32", "int8"],
                        description="auto: dynamic int8 on CPU only if the model's int8 macro-F1 is within 0.01 "
@@ -73,9 +86,10 @@ PARAMS = {
                                     "trained window wins when smaller."),
     "threads": Param(2, type="integer", minimum=1, maximum=64,
                      description="torch CPU threads per scoring task (match the worker's cores per task)."),
-    "llm_conn_id": Param("sentiment_llm", type="string",
+    "llm_conn_id": Param("sentiment_llm", type="string", pattern=CONN_ID_PATTERN,
                          description="LLM backend: the pydantic-ai connection (pydanticai / Azure / Bedrock / "
-                                     "Vertex types) that holds the provider, key and model."),
+                                     "Vertex types) that holds the provider, key and model. Only sentiment_llm "
+                                     "or ids an operator allow-listed (Variable genai_allowed_connections)."),
     "llm_model_id": Param("", type="string",
                           description="LLM backend: model override such as 'openai:gpt-5-mini'; empty = the "
                                       "connection's model."),
@@ -111,12 +125,19 @@ PARAMS = {
 )
 def customer_sentiment_analysis():
     @task(multiple_outputs=False)
-    def extract(**context) -> dict:
+    def extract(params=None, **context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from include.platform.notify import Alert, send_alert
         from include.sentiment import pipeline
+        from include.sentiment.modeling import check_model_ref
+        from include.sentiment.params import check_llm_conn_id
 
+        # Params that grant reach are checked before anything is read: a refused value fails at once.
+        if params["model"]:
+            check_model_ref(params["model"])
+        if params["backend"] == "llm":
+            check_llm_conn_id(params["llm_conn_id"])
         day = run_date(context)
         counts = pipeline.extract(day)
         if counts["lines"] == 0:
@@ -188,9 +209,6 @@ def customer_sentiment_analysis():
     @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
           outlets=[assets.SENTIMENT_RESULTS])
     def load(chunks: list, score_uris=None, llm_outputs=None, params=None, **context) -> dict:
-        import pandas as pd
-
-        from include.platform import storage
         from include.sentiment import pipeline
 
         day = run_date(context)
@@ -198,9 +216,11 @@ def customer_sentiment_analysis():
             version = f"llm:{params['llm_conn_id']}:{params['llm_model_id'] or 'connection-model'}"
             frame, problems = pipeline.llm_rows(chunks, list(llm_outputs or []), version)
         else:
-            frames = [storage.read_parquet(storage.path_from_uri(u)) for u in (score_uris or [])]
-            frame, problems = pd.concat(frames, ignore_index=True), []
-        return pipeline.load(day, frame, problems) | {"backend": params["backend"]}
+            prepared = context["ti"].xcom_pull(task_ids="prepare", key="summary") or {}
+            version = prepared.get("model_version", "")
+            frame, problems = pipeline.read_scores(list(score_uris or [])), []
+        # No chunks (every valid text empty or a duplicate): zero rows and a warning, not a failure.
+        return pipeline.load(day, frame, problems, model_version=version) | {"backend": params["backend"]}
 
     @task(multiple_outputs=False)
     def report(extracted: dict, loaded: dict, **context) -> dict:

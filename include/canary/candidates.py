@@ -53,6 +53,38 @@ def resolve_pair(name: str, *, bootstrap_demo: bool, seed: int = 0) -> dict[str,
     return {"model": name, "champion": current["champion"], "challenger": current["challenger"]}
 
 
+def _export_texts(day: date) -> list[str]:
+    """The non-blank texts of the day's feedback export, read with the platform's line reader.
+
+    The same reader as the sentiment pipeline: a bad byte, a raw U+2028 or a 100,000-deep line costs
+    one line (logged with file and line), never the whole replay set. Lines without a usable text
+    are the sentiment pipeline's quarantine business, not a model server's, so they are only counted.
+    """
+    from include.platform.lines import read_json_lines
+
+    texts: list[str] = []
+    for path in storage.list_files(storage.lake_path("raw", "feedback", day.isoformat()), ".jsonl"):
+        read = read_json_lines(storage.read_bytes(path), path.name, text_fields=("text",))
+        for q in read.quarantined[:5]:
+            log.info("skipping %s line %d (byte %d): %s", q.source, q.line_no, q.offset, q.reason)
+        if read.quarantined:
+            log.info("%s: %d lines skipped in all", path.name, len(read.quarantined))
+        for line in read.records:
+            text = line.value.get("text") if isinstance(line.value, dict) else None
+            if isinstance(text, str) and text.strip() and _encodable(text):
+                texts.append(text)
+    return texts
+
+
+def _encodable(text: str) -> bool:
+    """False for a lone surrogate (``"\\ud800"`` is valid JSON, but no server can tokenize it)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def record_requests(day: date, n: int, seed: int = 0) -> str:
     """Write the request bodies to replay (``raw/canary/requests-<day>.jsonl``) and return its URI.
 
@@ -62,17 +94,7 @@ def record_requests(day: date, n: int, seed: int = 0) -> str:
     """
     from include.demo.feedback import feedback_lines
 
-    texts: list[str] = []
-    folder = storage.lake_path("raw", "feedback", day.isoformat())
-    if folder.exists():
-        for path in sorted(folder.iterdir()):
-            for line in storage.read_text(path).splitlines():
-                try:
-                    text = json.loads(line).get("text")
-                except (ValueError, AttributeError):
-                    continue
-                if isinstance(text, str) and text.strip():
-                    texts.append(text)
+    texts = _export_texts(day)
     source = "feedback export"
     if not texts:
         source = "demo generator"

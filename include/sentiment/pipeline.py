@@ -32,7 +32,7 @@ import pandas as pd
 from include.platform import storage, warehouse
 from include.sentiment import LABELS
 from include.sentiment import clean as clean_mod
-from include.sentiment.validate import numbered_lines, validate_lines
+from include.sentiment.validate import validate_files
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +60,15 @@ def _placeholder() -> str:
 
 # --------------------------------------------------------------------------------------------- extract
 def extract(day: date) -> dict[str, Any]:
-    """Read ``raw/feedback/<day>/*.jsonl``, validate, upsert ``raw_feedback``, quarantine the rest."""
+    """Read ``raw/feedback/<day>/*.jsonl``, validate, upsert ``raw_feedback``, quarantine the rest.
+
+    Each file is read as bytes and split by :mod:`include.platform.lines`, so a bad byte, a raw
+    U+2028 or an absurdly nested line quarantines that line (file, line, byte offset, reason) and
+    the day's other lines go on.
+    """
     folder = storage.lake_path("raw", "feedback", day.isoformat())
     files = storage.list_files(folder, ".jsonl")
-    lines: list[tuple[str, int, str]] = []
-    for path in files:
-        lines.extend(numbered_lines(path.name, storage.read_text(path)))
-    result = validate_lines(lines)
+    result = validate_files((path.name, storage.read_bytes(path)) for path in files)
     counts = result.counts | {"files": len(files), "day": day.isoformat()}
     log.info("feedback %s: %d files, %s", day, len(files), result.counts)
 
@@ -78,6 +80,7 @@ def extract(day: date) -> dict[str, Any]:
     elif quarantine_path.exists():
         quarantine_path.unlink()  # a rerun after the export was fixed: no stale rejections
     if warehouse.table_exists("feedback_quarantine"):
+        _add_byte_offset_column()
         # A rerun after the export was fixed must not keep yesterday's verdicts on lines now valid.
         warehouse.execute(f"DELETE FROM feedback_quarantine WHERE run_date = {_placeholder()}", [day.isoformat()])
     warehouse.replace_rows("feedback_quarantine", q, ["run_date", "source_file", "line_no"])
@@ -88,6 +91,13 @@ def extract(day: date) -> dict[str, Any]:
     storage.write_parquet(valid_uri, valid)
     counts["valid_uri"] = str(valid_uri)
     return counts
+
+
+def _add_byte_offset_column() -> None:
+    """Tables created before quarantine rows carried a byte offset get the column (once, in place)."""
+    columns = {c.lower() for c in warehouse.query("SELECT * FROM feedback_quarantine WHERE 1 = 0").columns}
+    if "byte_offset" not in columns:
+        warehouse.execute("ALTER TABLE feedback_quarantine ADD COLUMN byte_offset BIGINT")
 
 
 # --------------------------------------------------------------------------------------------- prepare
@@ -120,6 +130,9 @@ def prepare(day: date, valid_uri: str, backend: str, model_ref: str, max_tokens:
     chunks = [c | {"uri": str(uri), "label": f"rows {c['start']}-{c['stop'] - 1}", "model_version": model_version}
               for c in clean_mod.chunk_ranges(len(scorable), chunk_size)]
     status = frame["status"].value_counts()
+    if scorable.empty:
+        log.warning("feedback %s: none of %d valid records is scorable (all empty or duplicates after cleaning); "
+                    "nothing to score, 0 rows will be loaded", day, len(frame))
     info = {
         "uri": str(uri), "chunks": chunks, "model_version": model_version, "max_tokens": window.max_tokens,
         "scorable": len(scorable), "duplicates": int(status.get("duplicate", 0)),
@@ -178,7 +191,7 @@ def llm_prompt(chunk: dict[str, Any]) -> str:
 
 
 def llm_rows(chunks: list[dict[str, Any]], outputs: list[Any], model_version: str) -> tuple[pd.DataFrame, list[dict]]:
-    """Result rows from the mapped ``@task.llm`` outputs (map index i answers chunk i)."""
+    """Result rows from the mapped ``@task.llm`` outputs (map index i answers chunk i); no chunks, no rows."""
     from include.sentiment.llm import parse_output
 
     frames, problems = [], []
@@ -189,12 +202,19 @@ def llm_rows(chunks: list[dict[str, Any]], outputs: list[Any], model_version: st
         part = pd.DataFrame(parsed, columns=["feedback_id", "label", "score"]).merge(
             rows[["id", "n_tokens", "truncated"]].rename(columns={"id": "feedback_id"}), on="feedback_id")
         frames.append(part)
-    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["feedback_id", "label", "score"])
+    columns = ["feedback_id", "label", "score", "n_tokens", "truncated"]
+    out = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     out = out.assign(model_version=model_version, backend="llm")
     for label in LABELS:
         # An LLM reports one confidence, not a distribution: the chosen label gets it, the rest is unknown.
         out[f"p_{label}"] = out["score"].where(out["label"] == label).astype("float64")
     return out, problems
+
+
+def read_scores(uris: list[str]) -> pd.DataFrame:
+    """The mapped ``score_chunk`` outputs as one frame; a day with nothing to score gives zero rows."""
+    frames = [storage.read_parquet(storage.path_from_uri(u)) for u in uris]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS[:10])
 
 
 # ------------------------------------------------------------------------------------------------ load
@@ -203,15 +223,23 @@ RESULT_COLUMNS = ["feedback_id", "model_version", "backend", "label", "score", "
 RESULT_KEY = ["feedback_id", "model_version"]
 
 
-def load(day: date, frame: pd.DataFrame, problems: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Upsert results into ``sentiment_results`` (or GCS → BigQuery when the warehouse is BigQuery)."""
+def load(day: date, frame: pd.DataFrame, problems: list[dict[str, Any]] | None = None,
+         model_version: str = "") -> dict[str, Any]:
+    """Upsert results into ``sentiment_results`` (or GCS → BigQuery when the warehouse is BigQuery).
+
+    Zero rows (every valid text was empty or a duplicate) is a quiet day, not a failure: nothing is
+    written, the table still exists for the report, and the result carries a ``warning`` the report shows.
+    """
     frame = frame.assign(feedback_date=day.isoformat(),
                          scored_at=pd.Timestamp(datetime.now(UTC)).tz_localize(None))
-    frame = frame[RESULT_COLUMNS]
+    frame = frame[RESULT_COLUMNS].copy()
+    for col in ("feedback_id", "model_version", "backend", "label", "feedback_date"):
+        frame[col] = frame[col].astype("object")
     frame["n_tokens"] = frame["n_tokens"].astype("int64")
     frame["truncated"] = frame["truncated"].astype(bool)
     for col in ("score", "p_negative", "p_neutral", "p_positive"):
         frame[col] = frame[col].astype("float64")
+    frame["scored_at"] = pd.to_datetime(frame["scored_at"])
     bad = frame[~frame["label"].isin(LABELS) | ~frame["score"].between(0, 1)]
     if len(bad):
         raise ValueError(f"{len(bad)} results have no valid label/score, e.g. {bad.head(3).to_dict('records')}")
@@ -221,8 +249,13 @@ def load(day: date, frame: pd.DataFrame, problems: list[dict[str, Any]] | None =
         log.warning("%d feedback rows got no usable label from the LLM; listed in %s", len(problems), path)
     written = _write_results(day, frame)
     counts = frame["label"].value_counts().reindex(list(LABELS), fill_value=0)
-    return {"scored": written, "unlabeled": len(problems or []), **{k: int(v) for k, v in counts.items()},
-            "model_version": str(frame["model_version"].iloc[0]) if len(frame) else ""}
+    out = {"scored": written, "unlabeled": len(problems or []), **{k: int(v) for k, v in counts.items()},
+           "model_version": str(frame["model_version"].iloc[0]) if len(frame) else model_version}
+    if frame.empty:
+        out["warning"] = (f"no scorable feedback on {day.isoformat()}: every valid text was empty or a duplicate "
+                          "after cleaning, so 0 rows were loaded")
+        log.warning("%s", out["warning"])
+    return out
 
 
 def _write_results(day: date, frame: pd.DataFrame) -> int:
@@ -236,7 +269,10 @@ def _write_results(day: date, frame: pd.DataFrame) -> int:
     except Exception:  # noqa: BLE001 - no connection: the embedded DuckDB default
         conn_type = None
     if not bigquery.is_bigquery(conn_type):
+        # With zero rows this still creates the (typed) table, so the report's SQL has something to read.
         return warehouse.replace_rows("sentiment_results", frame, RESULT_KEY)
+    if frame.empty:
+        return 0
     from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 
     from include.platform.settings import get_setting

@@ -130,6 +130,7 @@ def render_markdown(day: date, daily: pd.DataFrame, themes: pd.DataFrame, summar
         f"duplicates dropped: {summary.get('duplicates', 0)}, empty: {summary.get('empty', 0)}, "
         f"truncated: {summary.get('truncated', 0)}.",
         "",
+        *([f"> **Warning:** {summary['warning']}", ""] if summary.get("warning") else []),
         f"![sentiment by channel]({chart_name})",
         "",
         "| channel | messages | negative | neutral | positive | negative vs 7-day avg |",

@@ -1,5 +1,9 @@
 """Validate exported feedback lines: every line becomes a record or a quarantine entry, none is lost.
 
+Bytes are split, decoded and parsed by :mod:`include.platform.lines` (one bad byte, a raw U+2028 or
+a line of 100,000 ``[`` costs that line only, with file, line and byte offset); this module adds the
+record contract on top.
+
 The record contract is a pydantic model (the library already in the stack through Airflow), so the
 reason stored with a rejected line is pydantic's own precise message ("rating: Input should be less
 than or equal to 5") rather than a hand-rolled one.
@@ -16,7 +20,9 @@ from typing import Annotated
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
 
-MAX_RAW_CHARS = 10_000  # keep quarantined lines readable; a 5 MB line is not evidence, it is a problem
+from include.platform import lines
+
+MAX_RAW_CHARS = lines.RAW_PREVIEW_CHARS  # keep quarantined lines readable; a 5 MB line is not evidence
 
 NonEmpty = Annotated[StrictStr, Field(min_length=1, max_length=200)]
 
@@ -51,16 +57,17 @@ class FeedbackRecord(BaseModel):
 @dataclass(frozen=True)
 class Validated:
     valid: pd.DataFrame  # id, customer_id, text, channel, created_at, rating, source_file, line_no
-    quarantined: pd.DataFrame  # source_file, line_no, reason, raw
+    quarantined: pd.DataFrame  # source_file, line_no, byte_offset, reason, raw
+    blank: int = 0  # blank lines: counted, neither records nor problems
 
     @property
     def counts(self) -> dict[str, int]:
         return {"lines": len(self.valid) + len(self.quarantined), "valid": len(self.valid),
-                "quarantined": len(self.quarantined)}
+                "quarantined": len(self.quarantined), "blank": self.blank}
 
 
 VALID_COLUMNS = ["id", "customer_id", "text", "channel", "created_at", "rating", "source_file", "line_no"]
-QUARANTINE_COLUMNS = ["source_file", "line_no", "reason", "raw"]
+QUARANTINE_COLUMNS = ["source_file", "line_no", "byte_offset", "reason", "raw"]
 
 
 def _reason(exc: ValidationError) -> str:
@@ -71,50 +78,53 @@ def _reason(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def validate_lines(lines: Iterable[tuple[str, int, str]]) -> Validated:
-    """Validate ``(source_file, line_no, line)`` triples; blank lines are skipped, not quarantined.
+def _check(line: lines.JsonLine, seen: dict[str, tuple[str, int]]) -> dict | lines.Quarantined:
+    """A parsed line → a valid row, or the quarantine row naming the rule it broke."""
+    def reject(reason: str) -> lines.Quarantined:
+        return lines.Quarantined(line.source, line.line_no, line.offset, reason, line.text[:MAX_RAW_CHARS])
 
-    Rejection reasons: invalid JSON, not an object, a schema violation, or a repeated ``id`` (the
-    first occurrence wins; a platform re-sending the same id is a bug worth seeing).
+    if not isinstance(line.value, dict):
+        return reject(f"expected a JSON object, got {type(line.value).__name__}")
+    try:
+        rec = FeedbackRecord.model_validate(line.value)
+    except ValidationError as exc:
+        return reject(_reason(exc))
+    row = rec.model_dump()
+    try:  # "\ud800" is valid JSON but no warehouse or Parquet file can store a lone surrogate
+        json.dumps(row, ensure_ascii=False, default=str).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return reject(f"string holds a lone surrogate {exc.object[exc.start:exc.end]!a} (not encodable as UTF-8)")
+    if rec.id in seen:
+        first = seen[rec.id]
+        return reject(f"duplicate id {rec.id!r} (first at {first[0]}:{first[1]})")
+    seen[rec.id] = (line.source, line.line_no)
+    return row | {"source_file": line.source, "line_no": line.line_no}
+
+
+def validate_files(files: Iterable[tuple[str, bytes]], *, max_line_bytes: int = lines.DEFAULT_MAX_LINE_BYTES,
+                   max_text_chars: int = lines.DEFAULT_MAX_TEXT_CHARS) -> Validated:
+    """Validate ``(file name, bytes)`` pairs; every non-blank line is a record or a quarantine row.
+
+    Rejection reasons: not UTF-8, an oversize line or text, nesting too deep, invalid JSON, not an
+    object, a schema violation, or a repeated ``id`` (the first occurrence wins, across files; a
+    platform re-sending the same id is a bug worth seeing). Quarantine rows keep file order.
     """
     valid: list[dict] = []
-    bad: list[dict] = []
+    bad: list[lines.Quarantined] = []
+    blank = 0
     seen: dict[str, tuple[str, int]] = {}
-    for source, line_no, line in lines:
-        if not line.strip():
-            continue
-        raw = line[:MAX_RAW_CHARS]
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            bad.append({"source_file": source, "line_no": line_no, "reason": f"invalid JSON: {exc.msg} at char {exc.pos}",
-                        "raw": raw})
-            continue
-        if not isinstance(obj, dict):
-            bad.append({"source_file": source, "line_no": line_no,
-                        "reason": f"expected a JSON object, got {type(obj).__name__}", "raw": raw})
-            continue
-        try:
-            rec = FeedbackRecord.model_validate(obj)
-        except ValidationError as exc:
-            bad.append({"source_file": source, "line_no": line_no, "reason": _reason(exc), "raw": raw})
-            continue
-        if rec.id in seen:
-            first = seen[rec.id]
-            bad.append({"source_file": source, "line_no": line_no,
-                        "reason": f"duplicate id {rec.id!r} (first at {first[0]}:{first[1]})", "raw": raw})
-            continue
-        seen[rec.id] = (source, line_no)
-        valid.append(rec.model_dump() | {"source_file": source, "line_no": line_no})
+    for source, data in files:
+        read = lines.read_json_lines(data, source, max_line_bytes=max_line_bytes, text_fields=("text",),
+                                     max_text_chars=max_text_chars)
+        blank += read.blank
+        checked = [_check(line, seen) for line in read.records]
+        valid += [row for row in checked if isinstance(row, dict)]
+        bad += sorted(read.quarantined + [q for q in checked if isinstance(q, lines.Quarantined)],
+                      key=lambda q: q.line_no)
     valid_frame = pd.DataFrame(valid, columns=VALID_COLUMNS)
     valid_frame["created_at"] = pd.to_datetime(valid_frame["created_at"], utc=True)
     valid_frame["rating"] = valid_frame["rating"].astype("Int64")
     valid_frame["line_no"] = valid_frame["line_no"].astype("int64")
-    quarantine = pd.DataFrame(bad, columns=QUARANTINE_COLUMNS)
-    quarantine["line_no"] = quarantine["line_no"].astype("int64")
-    return Validated(valid=valid_frame, quarantined=quarantine)
-
-
-def numbered_lines(source: str, text: str) -> list[tuple[str, int, str]]:
-    """``(source, 1-based line number, line)`` for every line of one file."""
-    return [(source, i, line) for i, line in enumerate(text.splitlines(), start=1)]
+    quarantine = pd.DataFrame([q.as_row() for q in bad], columns=QUARANTINE_COLUMNS)
+    quarantine[["line_no", "byte_offset"]] = quarantine[["line_no", "byte_offset"]].astype("int64")
+    return Validated(valid=valid_frame, quarantined=quarantine, blank=blank)

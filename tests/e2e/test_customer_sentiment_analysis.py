@@ -12,13 +12,20 @@ from datetime import timedelta
 import pendulum
 import pytest
 
-from tests.e2e.sentiment_fixtures import install_champion, task_states, trained_sentiment  # noqa: F401
+from tests.e2e.sentiment_fixtures import (  # noqa: F401 - trained_sentiment is a fixture
+    SCORING_DEFAULTS,
+    failure_errors,
+    install_champion,
+    task_states,
+    task_tries,
+    trained_sentiment,
+)
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 DAY = pendulum.datetime(2026, 11, 22, tz="UTC")
 DAG_ID = "customer_sentiment_analysis"
-FAST = {"chunk_size": 64, "batch_size": 32, "threads": 2, "max_tokens": 64}
+FAST = SCORING_DEFAULTS | {"chunk_size": 64, "batch_size": 32, "threads": 2, "max_tokens": 64}
 RATING_LABEL = {1: "negative", 2: "negative", 3: "neutral", 4: "positive", 5: "positive"}
 
 
@@ -184,3 +191,78 @@ def test_llm_backend_through_task_llm(dagbag, lake, monkeypatch):
     assert (results["model_version"] == "llm:sentiment_llm:connection-model").all()
     assert results["score"].between(0, 1).all() and set(results["label"]) <= {"negative", "neutral", "positive"}
     assert (lake / "lake" / "reports" / "sentiment" / day / "report.md").exists()
+
+
+# ------------------------------------------------------------------ Params that grant reach, no champion
+def _small_day():
+    from include.demo.feedback import feedback_lines
+    from include.platform import storage
+
+    lines = feedback_lines(DAY.date(), 6, seed=11, malformed_share=0.0)
+    storage.write_text(storage.lake_path("raw", "feedback", DAY.date().isoformat(), "export.jsonl"), "\n".join(lines))
+
+
+def test_path_shaped_model_params_are_refused_by_the_form(dagbag, lake):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    for value in ("../../x", "/etc", "file:///etc/passwd"):
+        with pytest.raises(ParamValidationError, match="param model"):
+            dagbag.get_dag(DAG_ID).test(logical_date=DAY, run_conf=FAST | {"model": value})
+
+
+def test_unknown_hub_model_fails_at_once_with_config_error(dagbag, lake, caplog, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_VAR_GENAI_ALLOWED_MODELS", raising=False)
+    _small_day()
+    run = dagbag.get_dag(DAG_ID).test(logical_date=DAY, run_conf=FAST | {"model": "evil-org/exfiltrator"})
+    states, tries = task_states(DAG_ID, run.run_id), task_tries(DAG_ID, run.run_id)
+    assert run.state == "failed"
+    assert states["extract"] == "failed" and tries["extract"] == 1, (states, tries)  # no retries
+    assert states["prepare"] == "upstream_failed"
+    (error,) = failure_errors(caplog, DAG_ID, "extract")
+    assert "ConfigError(" in error and "'evil-org/exfiltrator' is not allowed" in error
+    assert "genai_allowed_models" in error  # the message names the fix
+    assert not (lake / "lake" / "curated" / "sentiment").exists()  # refused before anything was read
+
+
+@pytest.mark.parametrize("value", ["../../x", "/etc"])
+def test_path_in_the_model_variable_fails_at_once_in_the_loader(dagbag, lake, caplog, monkeypatch, value):
+    """The Variable bypasses the Param's pattern; the loader's own check still refuses the path."""
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_SENTIMENT_MODEL", value)
+    _small_day()
+    run = dagbag.get_dag(DAG_ID).test(logical_date=DAY, run_conf=FAST)
+    states, tries = task_states(DAG_ID, run.run_id), task_tries(DAG_ID, run.run_id)
+    assert run.state == "failed"
+    assert states["extract"] == "success" and states["prepare"] == "failed" and tries["prepare"] == 1
+    (error,) = failure_errors(caplog, DAG_ID, "prepare")
+    assert "ConfigError(" in error and repr(value) in error and "local folders are never loaded" in error
+
+
+def test_llm_connection_outside_the_allow_list_fails_at_once(dagbag, lake, caplog, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_VAR_GENAI_ALLOWED_CONNECTIONS", raising=False)
+    _small_day()
+    run = dagbag.get_dag(DAG_ID).test(logical_date=DAY,
+                                      run_conf=FAST | {"backend": "llm", "llm_conn_id": "warehouse_default"})
+    states, tries = task_states(DAG_ID, run.run_id), task_tries(DAG_ID, run.run_id)
+    assert run.state == "failed" and states["extract"] == "failed" and tries["extract"] == 1
+    (error,) = failure_errors(caplog, DAG_ID, "extract")
+    assert "ConfigError(" in error and "'warehouse_default' is not allowed" in error
+    assert "genai_allowed_connections" in error
+
+
+def test_no_champion_fails_at_once_naming_the_training_dag(dagbag, lake, caplog):
+    """A missing champion is permanent: one try, and the message says which DAG makes one."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from include.sentiment import CHAMPION_REF, pipeline
+
+    with pytest.raises(AirflowFailException, match="train_sentiment_model"):
+        pipeline.token_window("transformers", CHAMPION_REF, 64)  # the path prepare takes, unwrapped
+    _small_day()
+    run = dagbag.get_dag(DAG_ID).test(logical_date=DAY, run_conf=FAST)
+    states, tries = task_states(DAG_ID, run.run_id), task_tries(DAG_ID, run.run_id)
+    assert run.state == "failed"
+    assert states["extract"] == "success" and states["prepare"] == "failed", states
+    assert tries["prepare"] == 1, tries  # not retried
+    assert {states[t] for t in ("load", "report")} == {"upstream_failed"}
+    (error,) = failure_errors(caplog, DAG_ID, "prepare")
+    assert "train_sentiment_model" in error

@@ -44,3 +44,27 @@ def test_gate_rejects_a_worse_model(lake, trained_sentiment):  # noqa: F811
     assert decision["promoted"] is False and "0.500 < required 0.80" in decision["reason"]
     assert registry.aliases("sentiment")["champion"] == champ.version
     assert registry.get_version("sentiment", weak.version).status == "rejected"
+
+
+def test_params_that_reach_outside_fail_at_once(dagbag, lake, caplog, monkeypatch):
+    """labeled_csv_uri outside the lake's raw/ zone and an unlisted base_model: ConfigError on try 1."""
+    import pendulum
+    from airflow.sdk.exceptions import ParamValidationError
+
+    from tests.e2e.sentiment_fixtures import TRAINING_DEFAULTS, failure_errors, task_states, task_tries
+
+    monkeypatch.delenv("AIRFLOW_VAR_GENAI_ALLOWED_MODELS", raising=False)
+    dag = dagbag.get_dag("train_sentiment_model")
+    day = pendulum.datetime(2026, 11, 21, tz="UTC")
+    with pytest.raises(ParamValidationError, match="param labeled_csv_uri"):
+        dag.test(logical_date=day, run_conf=TRAINING_DEFAULTS | {"labeled_csv_uri": "../../etc/passwd"})
+    cases = {"labeled_csv_uri": ("file:///etc/passwd.csv", "raw/ zone"),
+             "base_model": ("evil-org/model", "genai_allowed_models")}
+    for param, (value, fix) in cases.items():
+        caplog.clear()
+        run = dag.test(logical_date=day, run_conf=TRAINING_DEFAULTS | {param: value})
+        states, tries = task_states("train_sentiment_model", run.run_id), task_tries("train_sentiment_model", run.run_id)
+        assert run.state == "failed" and states["train"] == "failed" and tries["train"] == 1, (param, states, tries)
+        assert states["promote"] == "upstream_failed"
+        (error,) = failure_errors(caplog, "train_sentiment_model", "train")
+        assert "ConfigError(" in error and value in error and fix in error, error

@@ -7,14 +7,14 @@ from datetime import date
 
 from include.demo.feedback import feedback_lines
 from include.sentiment.clean import TokenWindow, chunk_ranges, normalize_text, prepare
-from include.sentiment.validate import numbered_lines, validate_lines
+from include.sentiment.validate import validate_files
 
 DAY = date(2026, 11, 22)
 
 
 def test_every_line_is_valid_or_quarantined_with_a_reason():
     lines = feedback_lines(DAY, 300, seed=3, malformed_share=0.2)
-    result = validate_lines(numbered_lines("export.jsonl", "\n".join(lines)))
+    result = validate_files([("export.jsonl", "\n".join(lines).encode())])
     assert len(result.valid) + len(result.quarantined) == len(lines)
     assert len(result.quarantined) > 20
     assert result.quarantined["reason"].str.len().gt(0).all()
@@ -38,7 +38,7 @@ def test_specific_rejections_name_the_field():
         json.dumps(good),
         json.dumps(good),  # same id again
     ]
-    result = validate_lines(numbered_lines("f.jsonl", "\n".join(cases)))
+    result = validate_files([("f.jsonl", "\n".join(cases).encode())])
     assert len(result.valid) == 1
     reasons = result.quarantined.set_index("line_no")["reason"].to_dict()
     assert reasons[1].startswith("rating:")
@@ -52,7 +52,7 @@ def test_specific_rejections_name_the_field():
 def test_normalize_and_prepare_flags_duplicates_empty_and_long():
     assert normalize_text("<p>Great   price&nbsp;&amp; fast</p><br/>") == "Great price & fast"
     lines = feedback_lines(DAY, 400, seed=42, malformed_share=0.0)
-    valid = validate_lines(numbered_lines("f", "\n".join(lines))).valid
+    valid = validate_files([("f", "\n".join(lines).encode())]).valid
     frame = prepare(valid, TokenWindow(max_tokens=64))
     assert len(frame) == len(valid)
     counts = frame["status"].value_counts()
@@ -81,3 +81,27 @@ def test_chunk_ranges_cover_all_rows():
     chunks = chunk_ranges(10, 4)
     assert chunks == [{"start": 0, "stop": 4}, {"start": 4, "stop": 8}, {"start": 8, "stop": 10}]
     assert chunk_ranges(0, 4) == []
+
+
+def test_bad_bytes_and_shapes_cost_one_line_each_and_keep_their_place():
+    good = {"customer_id": "c", "channel": "chat", "created_at": "2026-11-22T10:00:00Z"}
+
+    def rec(i: int, text: str = "fine") -> bytes:
+        return json.dumps(good | {"id": f"r{i}", "text": text}, ensure_ascii=False).encode()
+
+    first = b"\n".join([rec(1), b'{"id": "x", "text": "\xff"}', b"[" * 100_000, rec(2, "a\u2028b"),
+                        rec(3, "y" * 20_001), json.dumps(good | {"id": "s", "text": "\ud800"}).encode()])
+    second = b"\r\n".join([b"", rec(4), rec(1, "again")])
+    result = validate_files([("a.jsonl", first), ("b.jsonl", second)])
+    assert result.valid[["source_file", "line_no"]].values.tolist() == [["a.jsonl", 1], ["a.jsonl", 4],
+                                                                         ["b.jsonl", 2]]
+    assert result.valid.set_index("id").loc["r2", "text"] == "a\u2028b"
+    q = result.quarantined.set_index(["source_file", "line_no"])
+    assert q.loc[("a.jsonl", 2), "reason"].startswith("not valid UTF-8")
+    assert q.loc[("a.jsonl", 3), "reason"].startswith("nesting too deep")
+    assert q.loc[("a.jsonl", 5), "reason"] == "text: 20001 characters exceed the limit of 20000"
+    assert "lone surrogate '\\ud800'" in q.loc[("a.jsonl", 6), "reason"]
+    assert q.loc[("b.jsonl", 3), "reason"] == "duplicate id 'r1' (first at a.jsonl:1)"
+    assert q.loc[("a.jsonl", 2), "byte_offset"] == first.index(b'{"id": "x"')
+    assert q.loc[("b.jsonl", 3), "byte_offset"] == second.rindex(b"{")
+    assert result.counts == {"lines": 8, "valid": 3, "quarantined": 5, "blank": 1}
