@@ -44,7 +44,10 @@ PARAMS = {
     "threads": Param(1, type="integer", minimum=1, maximum=64,
                      description="CPU threads for PyTorch (one is fastest for this small network on a shared box)."),
     "source_path": Param("raw/customers/customers.parquet", type="string",
-                         description="The real table in the lake (zone/path); needs a customer_id column."),
+                         pattern=r"^raw/([A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.parquet$",
+                         description="The real table: a Parquet file in the lake's raw zone (raw/<folder>/<file>"
+                                     ".parquet); needs a customer_id column. Other zones, '..' and absolute "
+                                     "paths are refused."),
     "holdout_share": Param(0.2, type="number", minimum=0.05, maximum=0.5,
                            description="Share of real rows kept away from the generator for TSTR and overfitting checks."),
     "max_training_rows": Param(200_000, type="integer", minimum=100,

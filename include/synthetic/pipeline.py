@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from include.platform import registry, storage, warehouse
+from include.platform.errors import ConfigError, PathRefused
+from include.platform.paths import clean_parts, safe_local_join
 from include.synthetic.schema import TableSchema, infer_schema
 
 log = logging.getLogger(__name__)
@@ -45,9 +48,31 @@ class RealData:
     source: dict[str, Any]
 
 
+#: Param ``source_path``: a Parquet file in the lake's raw zone. The DAG's Param carries the same
+#: pattern so the trigger form refuses anything else; segments cannot start with ``.`` (no ``..``).
+SOURCE_PATTERN = r"^raw/([A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.parquet$"
+
+
 def _source_path(source_path: str) -> storage.ObjectStoragePath:
-    zone, *parts = source_path.strip("/").split("/")
-    return storage.lake_path(zone, *parts)
+    """The real table, confined to the raw zone: a Param must not point the worker at any file.
+
+    ``..``, absolute and encoded paths raise ``PathRefused`` (the path guard); another zone
+    (``models/``, ``curated/``) or a non-Parquet name raises ``ConfigError``. On a local lake the
+    resolved path (symlinks followed) must still lie inside the raw zone.
+    """
+    parts = clean_parts(source_path) if isinstance(source_path, str) else []
+    if not parts or parts[0] != "raw" or len(parts) < 2 or not re.fullmatch(SOURCE_PATTERN, "/".join(parts)):
+        raise ConfigError(f"source_path {source_path!r} is not a Parquet file in the lake's raw zone",
+                          'set Param source_path to "raw/<folder>/<file>.parquet", e.g. '
+                          f'"{SOURCE_PATH}"')
+    path = storage.lake_path("raw", *parts[1:])
+    if path.protocol in ("file", "local", ""):
+        try:
+            safe_local_join(storage.zone("raw").path, *parts[1:])
+        except PathRefused as exc:
+            raise PathRefused(exc.problem, "point source_path at a file in the raw zone, not at a link "
+                                           "leading out of it") from exc
+    return path
 
 
 def load_real(source_path: str = SOURCE_PATH, holdout_share: float = 0.2, seed: int = 42,

@@ -17,7 +17,9 @@ ROWS = 1_500
 FAST = {"epochs": 40, "batch_size": 100, "rows_to_generate": 600, "dcr_rows": 200, "embedding_dim": 64,
         "device": "cpu", "threads": 1,
         # 1,200 training rows give a noisy hold-out AUC (~0.6): the usefulness ratio is checked, with slack.
-        "min_tstr_ratio": 0.5}
+        "min_tstr_ratio": 0.5,
+        # dag.test() keeps a previous run's conf on the shared DAG object: reset what other tests change.
+        "source_path": "raw/customers/customers.parquet"}
 
 
 def _states(dag_id: str, run_id: str) -> dict[str, str]:
@@ -131,3 +133,36 @@ def test_reject_path_publishes_nothing_and_records_reasons(dagbag, customers, mo
     assert "REJECTED" in report and "**FAIL**" in report
     mv = registry.list_versions("synthetic_customers_tvae")[-1]
     assert mv.status == "rejected" and "champion" not in registry.aliases("synthetic_customers_tvae")
+
+
+@pytest.mark.parametrize("bad", ["../../etc/x", "/etc/passwd", "models/synthetic_customers_tvae/1/config.json"])
+def test_source_path_outside_the_raw_zone_is_refused_before_anything_runs(dagbag, customers, bad):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    from include.platform import registry
+
+    dag = dagbag.get_dag("synthetic_data_generation")
+    with pytest.raises(ParamValidationError, match="source_path"):
+        dag.test(logical_date=DAY, run_conf=FAST | {"source_path": bad})
+    assert registry.list_versions("synthetic_customers_tvae") == []
+
+
+def test_a_raw_zone_link_to_a_file_outside_fails_at_once_with_path_refused(dagbag, customers, tmp_path):
+    """The Param pattern passes a name; the task's own guard still resolves it and refuses the escape."""
+    import os
+
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    from include.platform import registry
+
+    outside = tmp_path / "secret.parquet"
+    outside.write_bytes((customers / "lake" / "raw" / "customers" / "customers.parquet").read_bytes())
+    os.symlink(outside, customers / "lake" / "raw" / "customers" / "link.parquet")
+    dag = dagbag.get_dag("synthetic_data_generation")
+    run = dag.test(logical_date=DAY, run_conf=FAST | {"source_path": "raw/customers/link.parquet"})
+    assert run.state == "failed"
+    with create_session() as s:
+        ti = s.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=run.run_id, task_id="train_generator").one()
+        assert ti.state == "failed" and ti.try_number == 1  # PathRefused: no retry
+    assert registry.list_versions("synthetic_customers_tvae") == []
