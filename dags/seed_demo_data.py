@@ -6,6 +6,7 @@ sees DAGs with data to process. `make start` triggers it once on the first start
 
 | task | writes (under the lake root) | feeds |
 |---|---|---|
+| `check_lake` | nothing: refuses a lake that is not the default local one (see below) | every task |
 | `feedback` | `raw/feedback/<date>/export-<date>.jsonl` (with malformed lines) | customer_sentiment_analysis |
 | `customers` | `raw/customers/customers.parquet` (20k × 12) | synthetic_data_generation |
 | `feature_batches` | `raw/features/reference/` + a stable and a drifted daily batch | adaptive_retraining |
@@ -13,8 +14,13 @@ sees DAGs with data to process. `make start` triggers it once on the first start
 | `metric_traces` | `raw/metrics/trace-<date>.parquet` (15-minute utilisation) | autoscaling_monitor |
 | `pending_requests` | `raw/requests/pending/request-*.json` (queued inference requests) | autoscaling_monitor |
 
-Same seed → same bytes; rerunning overwrites the same files (idempotent). Each task emits the
-Asset its consumer is scheduled on.
+Same seed → same bytes. **Never over existing objects**: a file that is already there is left
+untouched and logged, so a rerun changes nothing and demo data cannot replace a real input (delete
+a file to regenerate it). **Only into the default local lake** (`<data dir>/lake`, Variable
+`genai_lake_root` unset): `check_lake` refuses any other root — a bucket holds real data, and fake
+records in its `raw/` zone would flow into real reports and models — unless the trigger sets
+`allow_other_lake`. `make start` seeds on the first start only when the lake is the local one.
+Each task emits the Asset its consumer is scheduled on.
 """
 
 from __future__ import annotations
@@ -38,6 +44,10 @@ PARAMS = {
                               description="Inference requests left pending, for the autoscaling monitor to drain."),
     "customer_rows": Param(20_000, type="integer", minimum=100, maximum=1_000_000,
                            description="Rows of the demo customer table."),
+    "allow_other_lake": Param(False, type="boolean",
+                              description="Seed a lake other than the default local one (Variable genai_lake_root "
+                                          "set, e.g. a bucket). Off: such a run fails at check_lake. Existing "
+                                          "objects are never overwritten either way."),
 }
 
 
@@ -56,6 +66,13 @@ PARAMS = {
                   "owner": "ml-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=10)},
 )
 def seed_demo_data():
+    @task
+    def check_lake(params=None) -> str:
+        """Fail at once (no retries) when the lake is not the project's default local one."""
+        from include.demo.guard import require_seedable_lake
+
+        return require_seedable_lake(allow_other_lake=params["allow_other_lake"])
+
     @task(outlets=[assets.RAW_FEEDBACK])
     def feedback(params=None, **context) -> list[str]:
         from include.demo.writers import write_feedback
@@ -64,7 +81,7 @@ def seed_demo_data():
                               seed=params["seed"], malformed_share=params["malformed_share"])
 
     @task(outlets=[assets.CUSTOMER_TABLE])
-    def customers(params=None) -> str:
+    def customers(params=None) -> list[str]:
         from include.demo.writers import write_customers
 
         return write_customers(rows=params["customer_rows"], seed=params["seed"])
@@ -82,24 +99,18 @@ def seed_demo_data():
         return write_cost_exports(run_date(context), seed=params["seed"])
 
     @task(outlets=[assets.METRIC_TRACES])
-    def metric_traces(params=None, **context) -> str:
+    def metric_traces(params=None, **context) -> list[str]:
         from include.demo.writers import write_metric_trace
 
         return write_metric_trace(run_date(context), seed=params["seed"])
 
     @task
     def pending_requests(params=None) -> int:
-        from include.platform.storage import lake_path
-        from include.scaling.batches import write_requests
+        from include.demo.writers import write_pending_requests
 
-        return len(write_requests(lake_path("raw", "requests", "pending"), params["pending_requests"]))
+        return len(write_pending_requests(params["pending_requests"]))
 
-    feedback()
-    customers()
-    feature_batches()
-    cost_exports()
-    metric_traces()
-    pending_requests()
+    check_lake() >> [feedback(), customers(), feature_batches(), cost_exports(), metric_traces(), pending_requests()]
 
 
 seed_demo_data()

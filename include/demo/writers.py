@@ -1,11 +1,37 @@
-"""Put the demo data where each pipeline reads it (through the lake, so any cloud works)."""
+"""Put the demo data where each pipeline reads it (through the lake, so any cloud works).
+
+Never over existing objects: each file is written only when nothing is at its key yet; an existing
+one is left byte-for-byte as it is and logged (see :mod:`include.demo.guard`). A rerun with the same
+seed therefore changes nothing, and demo data can never replace a real input of the same name. To
+regenerate a file, delete it first. Each writer returns the paths it wrote in this call.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from include.demo import costs, customers, feedback, metrics
 from include.platform import storage
+
+log = logging.getLogger(__name__)
+
+
+def write_new(path: Any, write: Callable[[Any], Any]) -> bool:
+    """Call ``write(path)`` only if ``path`` does not exist yet; True when it wrote.
+
+    The check and the write are two calls (object stores have no portable create-if-absent through
+    fsspec); ``seed_demo_data`` runs one run at a time and each task owns its keys, so nothing
+    races it there.
+    """
+    path.fs.invalidate_cache(path.path)
+    if path.exists():
+        log.warning("Demo seed: %s already exists; left untouched (demo data never overwrites)", path)
+        return False
+    write(path)
+    return True
 
 
 def write_feedback(end: date, days: int = 3, per_day: int = 400, seed: int = 42,
@@ -14,31 +40,32 @@ def write_feedback(end: date, days: int = 3, per_day: int = 400, seed: int = 42,
     written = []
     for i in range(days):
         day = end - timedelta(days=days - 1 - i)
-        lines = feedback.feedback_lines(day, per_day, seed=seed, malformed_share=malformed_share)
         path = storage.lake_path("raw", "feedback", day.isoformat(), f"export-{day.isoformat()}.jsonl")
-        storage.write_text(path, "\n".join(lines) + "\n")
-        written.append(str(path))
+        if write_new(path, lambda p, d=day: storage.write_text(p, "\n".join(
+                feedback.feedback_lines(d, per_day, seed=seed, malformed_share=malformed_share)) + "\n")):
+            written.append(str(path))
     return written
 
 
-def write_customers(rows: int = 20_000, seed: int = 42) -> str:
+def write_customers(rows: int = 20_000, seed: int = 42) -> list[str]:
     path = storage.lake_path("raw", "customers", "customers.parquet")
-    storage.write_parquet(path, customers.customer_table(rows, seed=seed))
-    return str(path)
+    if write_new(path, lambda p: storage.write_parquet(p, customers.customer_table(rows, seed=seed))):
+        return [str(path)]
+    return []
 
 
 def write_feature_batches(end: date, rows: int = 5_000, seed: int = 42) -> list[str]:
     """The reference set, a stable batch for ``end - 1`` and a drifted batch for ``end``."""
-    batches = {
-        ("reference", "reference.parquet"): customers.customer_table(rows * 2, seed=seed, drift=0.0),
-        ((end - timedelta(days=1)).isoformat(), "batch.parquet"): customers.customer_table(rows, seed=seed + 1),
-        (end.isoformat(), "batch.parquet"): customers.customer_table(rows, seed=seed + 2, drift=0.6),
+    batches: dict[tuple[str, str], Callable[[], Any]] = {
+        ("reference", "reference.parquet"): lambda: customers.customer_table(rows * 2, seed=seed, drift=0.0),
+        ((end - timedelta(days=1)).isoformat(), "batch.parquet"): lambda: customers.customer_table(rows, seed=seed + 1),
+        (end.isoformat(), "batch.parquet"): lambda: customers.customer_table(rows, seed=seed + 2, drift=0.6),
     }
     written = []
-    for (folder, name), frame in batches.items():
+    for (folder, name), make in batches.items():
         path = storage.lake_path("raw", "features", folder, name)
-        storage.write_parquet(path, frame)
-        written.append(str(path))
+        if write_new(path, lambda p, make=make: storage.write_parquet(p, make())):
+            written.append(str(path))
     return written
 
 
@@ -51,13 +78,30 @@ def write_cost_exports(end: date, days: int = 35, seed: int = 42) -> list[str]:
     ):
         slug = provider.lower().replace(" ", "-")
         path = storage.lake_path("raw", "costs", "focus", slug, f"focus-{month}.csv")
-        storage.write_text(path, part.to_csv(index=False))
-        written.append(str(path))
+        if write_new(path, lambda p, part=part: storage.write_text(p, part.to_csv(index=False))):
+            written.append(str(path))
     return written
 
 
-def write_metric_trace(end: date, hours: int = 48, seed: int = 42) -> str:
+def write_metric_trace(end: date, hours: int = 48, seed: int = 42) -> list[str]:
     end_ts = datetime.combine(end, time(23, 45), tzinfo=UTC)
     path = storage.lake_path("raw", "metrics", f"trace-{end.isoformat()}.parquet")
-    storage.write_parquet(path, metrics.metric_trace(end_ts, hours=hours, seed=seed))
-    return str(path)
+    if write_new(path, lambda p: storage.write_parquet(p, metrics.metric_trace(end_ts, hours=hours, seed=seed))):
+        return [str(path)]
+    return []
+
+
+def write_pending_requests(count: int, start: int = 0) -> list[str]:
+    """``raw/requests/pending/request-<n>.json``: queued inference requests for the autoscaling monitor.
+
+    Same objects as ``include.scaling.batches.write_requests`` (which tests use on any prefix), but
+    a request still pending from an earlier seed, or a real one of the same name, is left alone.
+    """
+    prefix = storage.lake_path("raw", "requests", "pending")
+    written = []
+    for i in range(start, start + count):
+        path = prefix / f"request-{i:05d}.json"
+        body = {"id": f"req-{i:05d}", "prompt": f"Summarise customer ticket number {i} in one line."}
+        if write_new(path, lambda p, body=body: storage.write_json(p, body)):
+            written.append(str(path))
+    return written

@@ -71,7 +71,8 @@ def start_stack(tmp: Path, port: int) -> CeleryStack:
     for db in (meta_db, wh_db):
         _admin_sql(f"CREATE DATABASE {db}")
     redis_db = random.randint(1, 15)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_VAR_", "AIRFLOW_CONN_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AIRFLOW__", "AIRFLOW_VAR_", "AIRFLOW_CONN_")) and k != "AIRFLOW_HOST"}
     env.update({
         "AIRFLOW_HOME": str(tmp / "home"),
         "AIRFLOW_PORT": str(port),
