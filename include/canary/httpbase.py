@@ -110,13 +110,13 @@ class JsonHandler(BaseHTTPRequestHandler):
         except (TimeoutError, OSError):
             self.close_connection = True
             return
-        self.connection.settimeout(self.limits.read_timeout_s)
+        # The watchdog enforces the deadline (and answers 408); the socket timeout is only a backstop
+        # set a little later, so a stalled recv() never ends the connection silently first.
+        self.connection.settimeout(self.limits.read_timeout_s + 1.0)
         self._responded = self._body_consumed = False
         with self._state_lock:
             self._reading, self._cut = True, False
-        deadline = threading.Timer(self.limits.read_timeout_s, self._cut_slow_client)
-        deadline.daemon = True
-        deadline.start()
+        self.server.watchdog.arm(self, time.monotonic() + self.limits.read_timeout_s)
         try:
             super().handle_one_request()
         except (TimeoutError, ConnectionError, OSError) as exc:
@@ -125,7 +125,6 @@ class JsonHandler(BaseHTTPRequestHandler):
                 self._try_send_error(HTTPStatus.REQUEST_TIMEOUT if isinstance(exc, TimeoutError)
                                      else HTTPStatus.BAD_REQUEST, f"request not received: {exc}")
         finally:
-            deadline.cancel()
             self.done_reading()
             if self._cut:
                 self.close_connection = True
@@ -151,9 +150,13 @@ class JsonHandler(BaseHTTPRequestHandler):
     def done_reading(self) -> None:
         """The request is in: from here on it is processing time, which the deadline does not bound."""
         with self._state_lock:
+            if not self._reading:
+                return
             self._reading = False
+        self.server.watchdog.disarm(self)
 
-    def _cut_slow_client(self) -> None:
+    def cut_slow_client(self) -> None:
+        """Called by the server's watchdog when this request missed its deadline."""
         with self._state_lock:
             if not self._reading:
                 return
@@ -319,8 +322,12 @@ class JsonHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
             else:
                 self.send_json(exc.status, {"error": str(exc)})
-        except (TimeoutError, ConnectionError):
-            raise  # the client is gone or too slow: handle_one_request closes the connection
+        except TimeoutError:
+            self.close_connection = True
+            if not (self._responded or self._cut):
+                self._try_send_error(HTTPStatus.REQUEST_TIMEOUT, "request not received in time")
+        except ConnectionError:
+            self.close_connection = True  # the client is gone: nobody to answer
         except Exception as exc:  # noqa: BLE001 - a request must get an answer, whatever broke
             log.exception("%s %s failed", self.command, self.path)
             self.close_connection = True
@@ -332,6 +339,44 @@ class JsonHandler(BaseHTTPRequestHandler):
                 self.close_connection = True
 
 
+class Watchdog:
+    """One thread per server that cuts requests past their deadline.
+
+    Why not a ``threading.Timer`` per request: that is a thread started per request, measurable on
+    the router's hot path; arming here is a dict write. Deadlines are checked every ``tick`` seconds,
+    so a cut lands within ``read_timeout_s + tick``.
+    """
+
+    def __init__(self, tick: float) -> None:
+        self.tick = tick
+        self._deadlines: dict[JsonHandler, float] = {}
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="http-deadlines", daemon=True)
+        self._thread.start()
+
+    def arm(self, handler: JsonHandler, deadline: float) -> None:
+        with self._lock:
+            self._deadlines[handler] = deadline
+
+    def disarm(self, handler: JsonHandler) -> None:
+        with self._lock:
+            self._deadlines.pop(handler, None)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.tick):
+            now = time.monotonic()
+            with self._lock:
+                late = [h for h, deadline in self._deadlines.items() if deadline <= now]
+                for handler in late:
+                    del self._deadlines[handler]
+            for handler in late:
+                handler.cut_slow_client()
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -340,7 +385,12 @@ class Server(ThreadingHTTPServer):
     def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
                  limits: HttpLimits | None = None) -> None:
         self.limits = limits or HttpLimits()
-        super().__init__(address, handler)
+        super().__init__(address, handler)  # binds first: a failed bind leaves no watchdog thread
+        self.watchdog = Watchdog(tick=min(0.25, self.limits.read_timeout_s / 4))
+
+    def server_close(self) -> None:
+        self.watchdog.stop()
+        super().server_close()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         # The stdlib prints a traceback to stderr for any error escaping a handler; a client that

@@ -8,6 +8,7 @@ servers keep answering normal requests afterwards.
 
 from __future__ import annotations
 
+import http.client
 import json
 import socket
 import time
@@ -173,12 +174,15 @@ def test_idle_and_silent_connections_are_closed(stack):
     response, seconds = _raw(stack["port"]["router"], b"", wait=10)  # connect, say nothing
     assert response == b"" and 2.5 < seconds < 6, (response, seconds)
     # A keep-alive connection idle past the idle timeout is closed by the server too.
-    with socket.create_connection(("127.0.0.1", stack["port"]["server"]), timeout=10) as sock:
-        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
-        first = sock.recv(4096)
-        assert first.startswith(b"HTTP/1.1 200")
+    conn = http.client.HTTPConnection("127.0.0.1", stack["port"]["server"], timeout=10)
+    try:
+        conn.request("GET", "/health")
+        response = conn.getresponse()
+        assert response.status == 200 and response.read()
         start = time.monotonic()
-        assert sock.recv(4096) == b"" and 2.5 < time.monotonic() - start < 6
+        assert conn.sock.recv(4096) == b"" and 2.5 < time.monotonic() - start < 6  # closed by the server
+    finally:
+        conn.close()
 
 
 def test_many_slow_clients_do_not_starve_a_normal_one(stack):
