@@ -40,7 +40,8 @@ pytestmark = [pytest.mark.emulator, pytest.mark.slow, pytest.mark.usefixtures("a
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACT = ROOT / "artifacts" / "faults" / "s3_lake_retries.json"
 BUCKET = "genai-lake-faults"
-SEED_CONF = {"customer_rows": 1_000, "feedback_per_day": 200}  # as in tests/e2e (3 days, 25 pending requests)
+SEED_CONF = {"customer_rows": 1_000, "feedback_per_day": 200,  # as in tests/e2e (3 days, 25 pending requests)
+             "allow_other_lake": True}  # seeding a non-default lake is opt-in
 # airflow_platform is left out: it reads Airflow's REST API, not the lake (and there is none here).
 COST_CONF = {"sources": ["focus_files", "aws_cost_explorer"]}
 # total_max_attempts counts the first request; botocore's Config "max_attempts" counts retries only (N + 1 tries).

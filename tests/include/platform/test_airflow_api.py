@@ -60,7 +60,7 @@ class _Refusing(BaseHTTPRequestHandler):
 
     def do_POST(self):  # noqa: N802 - http.server API
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        if self.path == "/auth/token" and body == {"username": "admin", "password": "admin"}:
+        if self.path == "/auth/token" and body == {"username": "admin", "password": "admin"}:  # pragma: allowlist secret
             self._send(201, {"access_token": "t0ken"})
         else:
             self._send(401, {"detail": "Invalid credentials"})
@@ -90,7 +90,7 @@ def refusing_server():
 
 def test_refused_credentials_are_permanent_and_name_the_connection(refusing_server, monkeypatch, airflow_db):
     host = refusing_server.removeprefix("http://")
-    monkeypatch.setenv("AIRFLOW_CONN_AIRFLOW_API", f"http://admin:wrong@{host}")
+    monkeypatch.setenv("AIRFLOW_CONN_AIRFLOW_API", f"http://admin:wrong@{host}")  # pragma: allowlist secret
     api = AirflowAPI.from_settings()
     assert (api.base_url, api.username) == (refusing_server, "admin")
     with pytest.raises(PermanentError, match="connection 'airflow_api'") as err:
