@@ -4,10 +4,12 @@ Airflow 3 task code may not touch the metadata DB through the ORM; the REST API 
 way to read task durations (cost report), queue depth per pool and resize pools (autoscaling).
 
 Where to connect: connection ``airflow_api`` (type ``http``: host = base URL, login/password of an
-Airflow user) when it exists, else Variable ``genai_airflow_api_url`` (default
-``http://localhost:8080``, what ``make start`` serves). With no credentials the client asks
+Airflow user) when it exists, else Variable ``genai_airflow_api_url`` (``make start`` sets it to the
+stack's loopback address, ``http://127.0.0.1:8080``). With no credentials the client asks
 ``GET /auth/token``, which Airflow answers only when ``simple_auth_manager_all_admins`` is on (the
-local default, as in ``astro dev start``).
+loopback-only local default, as in ``astro dev start``). When ``make start`` binds another address it
+requires real users and keeps connection ``airflow_api`` (the admin's login, stored encrypted in the
+metadata DB) up to date, so this client logs in instead.
 
 Failures are told apart because callers must react differently:
 
