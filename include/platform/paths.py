@@ -7,7 +7,9 @@ model cache — the autoscaling batcher then quarantined and *deleted* what it f
 * :func:`clean_parts` checks each part: relative, no ``.``/``..`` segments, no backslash, NUL or
   control characters, no drive/scheme colon, nothing that percent-decodes to a separator or ``..``;
 * :func:`ensure_under` proves the joined result still lies under its root (string prefix on the
-  normalised path for object stores, ``resolve()`` — symlinks followed — for local folders).
+  normalised path) and that no segment hides ``..`` or a separator in (repeated) percent-encoding,
+  so a URI passed through XCom gets the same scrutiny as a part;
+* :func:`safe_local_join` (local cache folders) also follows symlinks (``resolve()``) before the check.
 
 Both raise :class:`~include.platform.errors.PathRefused`, a permanent failure: a retry cannot make
 a bad path good.
@@ -37,10 +39,23 @@ def _check_segment(segment: str, original: str) -> None:
     if "\\" in segment or ":" in segment or _CONTROL.search(segment):
         raise PathRefused(f"path {original!r} holds a backslash, colon or control character",
                           "use plain names (letters, digits, '-', '_', '.') separated by '/'")
-    decoded = unquote(segment)
-    if decoded != segment and ("/" in decoded or "\\" in decoded or decoded in (".", "..")):
-        raise PathRefused(f"path {original!r} hides a separator or '..' in percent-encoding",
-                          "pass the plain, unencoded relative name")
+    _check_encoded(segment, original)
+
+
+def _check_encoded(segment: str, original: str) -> None:
+    """Refuse a separator or dot-segment hidden behind one or more rounds of percent-encoding.
+
+    Nothing here decodes keys, but a later tool might (a URL, a console, a sync job): ``%2e%2e`` or
+    ``%252e%252e`` must not become ``..`` there.
+    """
+    decoded = segment
+    for _ in range(3):
+        previous, decoded = decoded, unquote(decoded)
+        if decoded == previous:
+            return
+        if "/" in decoded or "\\" in decoded or decoded in (".", "..") or _CONTROL.search(decoded):
+            raise PathRefused(f"path {original!r} hides a separator, '..' or control character in percent-encoding",
+                              "pass the plain, unencoded relative name")
 
 
 def clean_parts(*parts: str | int) -> list[str]:
@@ -74,6 +89,8 @@ def ensure_under(root: ObjectStoragePath, path: ObjectStoragePath) -> ObjectStor
     target = posixpath.normpath(path.path)
     if target != base and not target.startswith(base.rstrip("/") + "/"):
         raise PathRefused(f"{path} lies outside {root}", "use a path inside the lake root")
+    for segment in target[len(base):].split("/"):  # a URI may carry what clean_parts refuses in a part
+        _check_encoded(segment, str(path))
     return path
 
 
