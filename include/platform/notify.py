@@ -124,36 +124,55 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def _configured_channels() -> list[_Channel]:
-    channels = []
+def _slack_channel() -> _Channel | None:
     slack_conn = get_setting("slack_conn_id", SLACK_CONN_ID) or SLACK_CONN_ID
-    if _connection_exists(slack_conn):
-        def send_slack(alert: Alert, context: dict[str, Any]) -> None:
-            from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
+    if not _connection_exists(slack_conn):
+        return None
 
-            SlackWebhookNotifier(slack_webhook_conn_id=slack_conn, timeout=SLACK_TIMEOUT_S,
-                                 text=f"*{_slack_escape(alert.subject)}*\n{_slack_escape(alert.body)}",
-                                 ).notify(context)
+    def send_slack(alert: Alert, context: dict[str, Any]) -> None:
+        from airflow.providers.slack.notifications.slack_webhook import SlackWebhookNotifier
 
-        channels.append(_Channel("slack", send_slack))
+        SlackWebhookNotifier(slack_webhook_conn_id=slack_conn, timeout=SLACK_TIMEOUT_S,
+                             text=f"*{_slack_escape(alert.subject)}*\n{_slack_escape(alert.body)}",
+                             ).notify(context)
 
+    return _Channel("slack", send_slack)
+
+
+def _email_channel() -> _Channel | None:
     smtp_conn = get_setting("smtp_conn_id", SMTP_CONN_ID) or SMTP_CONN_ID
     recipients = [r.strip() for r in (get_setting("alert_emails", "") or "").split(",") if r.strip()]
-    if recipients and _connection_exists(smtp_conn):
-        def send_email(alert: Alert, context: dict[str, Any]) -> None:
-            from airflow.providers.smtp.notifications.smtp import SmtpNotifier
+    if not recipients or not _connection_exists(smtp_conn):
+        return None
+    sender = get_setting("alert_from", "airflow@genai-pipelines.local")
 
-            # notify() directly, not __call__: the notifier would otherwise render the body as a
-            # Jinja template, and an alert body is data ("{{ conn... }}" must stay text).
-            SmtpNotifier(
-                smtp_conn_id=smtp_conn, to=recipients,
-                from_email=get_setting("alert_from", "airflow@genai-pipelines.local"),
-                subject=_one_line(f"[{alert.severity}] {alert.subject}"),
-                html_content=f"<pre>{html.escape(alert.body)}</pre>",
-            ).notify(context)
+    def send_email(alert: Alert, context: dict[str, Any]) -> None:
+        from airflow.providers.smtp.notifications.smtp import SmtpNotifier
 
-        channels.append(_Channel("email", send_email))
-    return channels
+        # notify() directly, not __call__: the notifier would otherwise render the body as a
+        # Jinja template, and an alert body is data ("{{ conn... }}" must stay text).
+        SmtpNotifier(
+            smtp_conn_id=smtp_conn, to=recipients, from_email=sender,
+            subject=_one_line(f"[{alert.severity}] {alert.subject}"),
+            html_content=f"<pre>{html.escape(alert.body)}</pre>",
+        ).notify(context)
+
+    return _Channel("email", send_email)
+
+
+def _configured_channels() -> tuple[list[_Channel], dict[str, str]]:
+    """The channels to use, and those whose configuration could not even be read (a secrets backend
+    that denies a Variable inside a task raises): one channel's broken config must not stop another."""
+    channels, broken = [], {}
+    for name, build in (("slack", _slack_channel), ("email", _email_channel)):
+        try:
+            channel = build()
+        except Exception as exc:  # noqa: BLE001 - reported per channel, never raised into the task
+            broken[name] = f"configuration unreadable: {type(exc).__name__}: {exc}"
+            continue
+        if channel is not None:
+            channels.append(channel)
+    return channels, broken
 
 
 # -- de-duplication ------------------------------------------------------------------------------
@@ -253,7 +272,11 @@ def send_alert(alert: Alert, context: dict[str, Any] | None = None) -> Delivery:
     key = alert_key(alert, context)
     result = Delivery(key)
     log.warning("[%s] %s\n%s", alert.severity.upper(), alert.subject, alert.body)
-    for channel in _configured_channels():
+    channels, broken = _configured_channels()
+    for name, error in broken.items():
+        result.failed[name] = error
+        log.error("alert %r not delivered on %s: %s", alert.subject, name, error)
+    for channel in channels:
         if key is not None and not _claim(key, channel.name, alert, context):
             result.skipped[channel.name] = f"already sent for {key.dag_id} on {key.day} (kind {key.kind!r})"
             continue
