@@ -206,11 +206,11 @@ def build_alerts(findings: dict[str, Any]) -> list[Any]:
                      f"${findings['budget']:,.2f}; driver: {driver_text}"),
             body=findings["explanation"] + f"\n\nBudget: ${findings['budget']:,.2f} ({findings['metric']}). "
                  "Change it with Param daily_budget_usd or Variable genai_cost_daily_budget_usd.",
-            severity="critical"))
+            severity="critical", kind="budget_exceeded"))
     if findings["anomaly"].get("is_anomaly"):
         alerts.append(Alert(
             subject=f"Cost anomaly on {findings['day']}: {driver_text} drove the change",
-            body=findings["explanation"], severity="warning"))
+            body=findings["explanation"], severity="warning", kind="cost_anomaly"))
     return alerts
 
 
