@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 from include.platform import registry, storage
+from include.platform.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +47,12 @@ def resolve_pair(name: str, *, bootstrap_demo: bool, seed: int = 0) -> dict[str,
         current = registry.aliases(name)
     missing = [a for a in ("champion", "challenger") if a not in current]
     if missing:
-        raise LookupError(f"model {name!r} has no {' or '.join(missing)} alias: register one "
-                          f"(registry.register_model(..., alias='challenger')) or use model_name={DEMO_MODEL!r}")
+        raise registry.MissingModelError(
+            f"model {name!r} has no {' or '.join(missing)} alias",
+            f"register one (registry.register_model(..., alias='challenger')) or use model_name={DEMO_MODEL!r}")
     if current["champion"] == current["challenger"]:
-        raise LookupError(f"{name}@champion and @challenger are the same version {current['champion']}")
+        raise ConfigError(f"{name}@champion and @challenger are the same version {current['champion']}",
+                          "register a new challenger version before canarying")
     return {"model": name, "champion": current["champion"], "challenger": current["challenger"]}
 
 

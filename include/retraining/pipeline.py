@@ -367,8 +367,9 @@ def analytics(day: date, inputs: dict[str, Any]) -> dict[str, Any]:
     """Score the batch with whichever model is champion now; churn-risk table and a short report."""
     champion = _champion()
     if champion is None:
-        raise registry.RegistryError(
-            f"no {MODEL_NAME}@champion to score with: the first model failed the gate; see the gate report")
+        raise registry.MissingModelError(
+            f"no {MODEL_NAME}@champion to score with: the first model failed the gate",
+            "see the gate report; rerun adaptive_retraining once a model passes")
     mv, model = champion
     _, batch = _frames(inputs)
     risk = model.predict_proba(batch)
