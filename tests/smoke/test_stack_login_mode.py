@@ -47,9 +47,9 @@ def _status(url: str, method: str = "GET", body: dict | None = None, token: str 
 
 
 def test_no_anonymous_token_and_private_passwords(stack):
-    assert _status(f"{stack.root}/auth/token") in (401, 403)
+    assert _status(f"{stack.server_url}/auth/token") in (401, 403)
     assert _status(f"{stack.api}/dags") in (401, 403)
-    assert _status(f"{stack.root}/auth/token", "POST", {"username": "alice", "password": "wrong"}) == 401  # pragma: allowlist secret
+    assert _status(f"{stack.server_url}/auth/token", "POST", {"username": "alice", "password": "wrong"}) == 401  # pragma: allowlist secret
 
     passwords_file = stack.home / PASSWORDS_FILE
     assert stat.S_IMODE(os.stat(passwords_file).st_mode) == 0o600
