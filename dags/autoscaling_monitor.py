@@ -43,9 +43,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, dag, task
+from genai_airflow.gpu.operators import GPUJobOperator
+from genai_airflow.gpu.sensors import GPUUtilizationSensor
 
-from gpu.operators import GPUJobOperator
-from gpu.sensors import GPUUtilizationSensor
 from include.platform import assets
 from include.platform.notify import task_failure_alert
 
@@ -195,7 +195,7 @@ def autoscaling_monitor():
 
     @task(multiple_outputs=False)
     def gpu_admission(params=None) -> dict:
-        from gpu import admission
+        from include.gpu import admission
         from include.platform.airflow_api import AirflowAPI
         from include.scaling import guards
 

@@ -24,7 +24,7 @@ DEMO_MODEL = "canary_demo"
 
 def _register_demo_version(name: str, seed: int, n_train: int, alias: str) -> registry.ModelVersion:
     from include.canary import model
-    from include.demo.feedback import labeled_examples
+    from include.sentiment.labeled_set import labeled_examples
 
     clf = model.train(labeled_examples(n_train, seed=seed), epochs=40, seed=seed)
     acc = model.accuracy(clf, labeled_examples(300, seed=seed + 1000))

@@ -3,6 +3,7 @@
 Used as the "real" table the synthetic-data pipeline learns from, and (with the churn label) as the
 feature batches of the retraining pipeline. ``drift`` moves the population the way a new market or
 a price change would: younger customers, higher spend, more mobile sign-ups, more churn.
+Its columns honour the churn model's feature contract, owned by ``include.retraining.features``.
 """
 
 from __future__ import annotations
@@ -10,13 +11,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from include.retraining.features import TARGET
+
 REGIONS = ("north", "south", "east", "west", "central")
 PLANS = ("basic", "standard", "premium")
 CHANNELS = ("web", "mobile", "partner", "store")
-
-NUMERIC = ("age", "income", "tenure_months", "monthly_spend", "support_tickets", "last_login_days", "satisfaction")
-CATEGORICAL = ("region", "plan", "signup_channel")
-TARGET = "churned"
 
 
 def customer_table(n: int = 20_000, seed: int = 42, drift: float = 0.0) -> pd.DataFrame:

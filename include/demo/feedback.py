@@ -1,6 +1,7 @@
 """Customer feedback as JSONL, the way a support platform exports it, including its mess.
 
-Texts are composed from aspect phrases with a known sentiment (negative / neutral / positive), with
+Texts are composed from aspect phrases with a known sentiment (negative / neutral / positive; the
+templates and labels belong to the sentiment package: include/sentiment/labeled_set.py), with
 HTML remnants, stray whitespace, exact duplicates, empty and over-long messages; a share of lines is
 malformed in the ways real exports are (broken JSON, missing fields, out-of-range ratings, bad
 timestamps) so the validation and quarantine path has something to do.
@@ -13,51 +14,16 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
+from include.sentiment import LABELS
+from include.sentiment.labeled_set import PHRASES, compose_text, labeled_examples
+
+#: ``labeled_examples`` and ``PHRASES`` are the sentiment package's labeled set (include/sentiment/labeled_set.py),
+#: re-exported here because the demo's documented entry point for it is ``include.demo.feedback``.
+__all__ = ["CHANNELS", "LABELS", "MALFORMATIONS", "PHRASES", "RATING_BY_LABEL", "compose_text", "feedback_lines",
+           "labeled_examples"]
+
 CHANNELS = ("email", "chat", "app_review", "survey", "social")
-LABELS = ("negative", "neutral", "positive")
-
-ASPECTS = ("delivery", "support team", "price", "mobile app", "product quality", "billing", "checkout")
-
-PHRASES: dict[str, tuple[str, ...]] = {
-    "negative": (
-        "The {a} was a disappointment and nobody fixed it.",
-        "Terrible experience with the {a}, I want a refund.",
-        "Really unhappy: the {a} keeps failing every week.",
-        "Worst {a} I have dealt with, slow and rude.",
-        "I am cancelling because the {a} is broken again.",
-        "Awful. The {a} wasted two hours of my day.",
-    ),
-    "neutral": (
-        "The {a} was fine, nothing special.",
-        "I used the {a} today; it did what it says.",
-        "No strong opinion on the {a} so far.",
-        "The {a} is okay, about what I expected.",
-        "Just noting that the {a} changed last month.",
-        "Average {a}, neither good nor bad.",
-    ),
-    "positive": (
-        "Great {a}, fast and friendly!",
-        "I love the new {a}, thank you so much.",
-        "The {a} exceeded my expectations, excellent work.",
-        "Fantastic {a}; I will recommend you to friends.",
-        "Very happy with the {a}, it just works.",
-        "Superb {a}, quick and helpful as always.",
-    ),
-}
 RATING_BY_LABEL = {"negative": (1, 2), "neutral": (3,), "positive": (4, 5)}
-
-
-def compose_text(rng: np.random.Generator, label: str) -> str:
-    """One to three sentences of the given sentiment about random aspects."""
-    n = int(rng.integers(1, 4))
-    sentences = [rng.choice(PHRASES[label]).format(a=rng.choice(ASPECTS)) for _ in range(n)]
-    return " ".join(sentences)
-
-
-def labeled_examples(n: int, seed: int = 7) -> list[tuple[str, str]]:
-    """``n`` (text, label) pairs with balanced labels: a labeled set for training and evaluation."""
-    rng = np.random.default_rng(seed)
-    return [(compose_text(rng, LABELS[i % 3]), LABELS[i % 3]) for i in rng.permutation(n)]
 
 
 def _messy(rng: np.random.Generator, text: str) -> str:

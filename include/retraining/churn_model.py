@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from include.demo.customers import CATEGORICAL, NUMERIC, TARGET
+from include.retraining.features import CATEGORICAL, NUMERIC, TARGET
 
 FORMAT = "genai-hgb-trees/1"
 ID_COLUMN = "customer_id"

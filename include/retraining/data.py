@@ -18,10 +18,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from include.demo.customers import CATEGORICAL, NUMERIC, TARGET
 from include.platform import storage
 from include.platform.errors import PermanentError
 from include.retraining.churn_model import ID_COLUMN
+from include.retraining.features import CATEGORICAL, NUMERIC, TARGET
 
 REQUIRED = (ID_COLUMN, *NUMERIC, *CATEGORICAL, TARGET)
 

@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from include.demo.customers import TARGET
 from include.drift import cooldown, detect, evidence, report
 from include.platform import registry, storage, warehouse
 from include.platform.charts import png_bytes
 from include.platform.errors import ConfigError, PermanentError
 from include.retraining import data, gate
 from include.retraining.churn_model import DEFAULT_PARAMS, ID_COLUMN, ChurnModel
+from include.retraining.features import TARGET
 from include.tuning import search
 from include.tuning.space import SearchSpace, integer, real
 from include.tuning.store import LakeJsonTrialStore

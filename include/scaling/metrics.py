@@ -1,7 +1,7 @@
 """What the autoscaling monitor measures, each from its system of record.
 
 * CPU and memory of the worker host: psutil (the article's choice, kept).
-* GPU utilisation and free memory: NVML through ``gpu.nvml`` (the counters DCGM exporter publishes);
+* GPU utilisation and free memory: NVML through ``include.gpu.nvml`` (the counters DCGM exporter publishes);
   ``None`` when the machine has no GPU, so the policy simply ignores that metric.
 * Queue depth: queued + running task instances per pool and per queue, from the Airflow REST API
   (the same count KEDA's Airflow scaler queries, ``state IN ('running','queued')``), read through the
@@ -21,6 +21,7 @@ import os
 from collections import Counter
 from typing import Any
 
+from include.gpu import nvml
 from include.platform import storage
 from include.platform.airflow_api import AirflowAPIUnavailable, api_path
 from include.platform.paths import ensure_under, safe_local_join
@@ -41,27 +42,9 @@ def host_metrics(sample_seconds: float = 1.0) -> dict[str, float]:
     }
 
 
-def _nvml() -> Any:
-    """``gpu.nvml`` from the plugins folder.
-
-    Airflow processes have the plugins folder on sys.path; a plain script (bench, notebook) may
-    not, or may point ``plugins_folder`` elsewhere, so fall back to this project's ``plugins/``.
-    """
-    try:
-        from gpu import nvml
-    except ImportError:
-        import sys
-
-        from include.platform.settings import PROJECT_DIR
-
-        sys.path.append(str(PROJECT_DIR / "plugins"))
-        from gpu import nvml
-    return nvml
-
-
 def gpu_metrics() -> dict[str, Any]:
     """Aggregated NVML readings; ``gpu_util_mean`` is None when there is no GPU."""
-    snap = _nvml().probe()
+    snap = nvml.probe()
     used = [g.memory_used_percent for g in snap.gpus]
     return {
         "gpu_available": snap.available,

@@ -68,7 +68,7 @@ def demo_labeled_set(n: int, seed: int = 7) -> pd.DataFrame:
     The last phrase template of each label is the held-out one (``holdout`` column): see the
     module docstring for why the split is template-disjoint.
     """
-    from include.demo.feedback import PHRASES, labeled_examples
+    from include.sentiment.labeled_set import PHRASES, labeled_examples
 
     held_out = [_template_pattern(PHRASES[label][-1]) for label in LABELS]
     rows = [(text, label, any(p.search(text) for p in held_out)) for text, label in labeled_examples(n, seed)]

@@ -19,7 +19,7 @@ from include.canary.router import Ledger, make_handler
 def operator_cls():
     import airflow  # noqa: F401 - puts plugins/ on sys.path
 
-    return importlib.import_module("canary.operators").CanaryRolloutOperator
+    return importlib.import_module("genai_airflow.canary.operators").CanaryRolloutOperator
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_healthy_windows_walk_every_step_then_promote(operator_cls, router, lake
     op, context = _operator(operator_cls, url, lake), {"params": PARAMS}
     deferred = _defer(lambda: op.execute(context))
     assert deferred.method_name == "bake_complete" and ledger.weight == 10
-    assert deferred.trigger.serialize()[0] == "canary.triggers.CanaryBakeTrigger"
+    assert deferred.trigger.serialize()[0] == "genai_airflow.canary.triggers.CanaryBakeTrigger"
     for expected_next in (50, 100):
         _serve(ledger, 100, 30)
         deferred = _defer(lambda d=deferred: op.bake_complete(context, _event(d)))

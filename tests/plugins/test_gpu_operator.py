@@ -10,9 +10,10 @@ import time
 import airflow  # noqa: F401 - puts the plugins folder on sys.path, as in every Airflow process
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from genai_airflow.gpu.operators import GPUJobOperator
 
-from gpu import nvml
-from gpu.operators import DEFAULT_COMMAND_TIMEOUT_S, DEFAULT_GPU_TOLERATION, GPUJobOperator, group_members
+from include.gpu import nvml
+from include.gpu.jobs import DEFAULT_COMMAND_TIMEOUT_S, DEFAULT_GPU_TOLERATION, group_members
 
 NO_GPU = nvml.GPUSnapshot(available=False, reason="NVML unavailable: NVMLError_LibraryNotFound")
 

@@ -1,4 +1,7 @@
-"""GPUUtilizationSensor and its trigger on this machine (no NVIDIA driver) and on recorded readings."""
+"""GPUUtilizationSensor and its trigger on this machine (no NVIDIA driver) and on recorded readings.
+
+The readings and aggregates they judge by are tested in tests/include/gpu/test_readings.py.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,10 @@ import asyncio
 import airflow  # noqa: F401 - importing Airflow puts the plugins folder on sys.path (as in every Airflow process)
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
+from genai_airflow.gpu.sensors import GPUUtilizationSensor
+from genai_airflow.gpu.triggers import GPUUtilizationTrigger
 
-from gpu import nvml
-from gpu.sensors import GPUUtilizationSensor
-from gpu.triggers import GPUUtilizationTrigger, condition_met, observed_value
+from include.gpu import nvml
 
 
 def _reading(index: int, util: float, used_mib: float, total_mib: float = 81920.0) -> nvml.GPUReading:
@@ -22,24 +25,6 @@ def _reading(index: int, util: float, used_mib: float, total_mib: float = 81920.
 
 BUSY = nvml.GPUSnapshot(available=True, gpus=(_reading(0, 95, 70000), _reading(1, 20, 8000)))
 QUIET = nvml.GPUSnapshot(available=True, gpus=(_reading(0, 5, 1000), _reading(1, 12, 2000)))
-
-
-def test_probe_reports_no_gpu_with_the_nvml_reason():
-    snap = nvml.probe()
-    if snap.available:  # pragma: no cover - only on a GPU machine
-        pytest.skip("this machine has a GPU; the no-GPU fallback is tested on CPU-only machines")
-    assert snap.gpus == () and snap.mean_utilization() is None
-    assert "NVML" in snap.reason and "LibraryNotFound" in snap.reason
-
-
-def test_aggregates_and_conditions():
-    assert observed_value(BUSY, "utilization", "max") == 95
-    assert observed_value(BUSY, "utilization", "mean") == pytest.approx(57.5)
-    assert observed_value(BUSY, "memory_used", "min") == pytest.approx(100 * 8000 / 81920)
-    assert observed_value(nvml.GPUSnapshot(available=False), "utilization") is None
-    assert condition_met(50, 70, "below") and not condition_met(80, 70, "below") and condition_met(80, 70, "above")
-    with pytest.raises(ValueError):
-        condition_met(1, 2, "sideways")
 
 
 def test_sensor_judges_recorded_readings():
@@ -102,7 +87,7 @@ def test_trigger_serializes_to_an_importable_path():
     trigger = GPUUtilizationTrigger(threshold=75, condition="below", aggregate="mean", device_indices=[0, 2],
                                     poll_interval=15, no_gpu_policy="proceed")
     classpath, kwargs = trigger.serialize()
-    assert classpath == "gpu.triggers.GPUUtilizationTrigger"
+    assert classpath == "genai_airflow.gpu.triggers.GPUUtilizationTrigger"
     rebuilt = import_string(classpath)(**kwargs)
     assert rebuilt.serialize() == (classpath, kwargs)
 

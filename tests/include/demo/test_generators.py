@@ -39,3 +39,16 @@ def test_focus_rows_contain_the_spike():
     assert daily.iloc[-1] > 2.5 * daily.iloc[:-1].median()
     assert {"BilledCost", "EffectiveCost", "ChargePeriodStart", "ChargePeriodEnd", "ServiceName",
             "RegionId", "SubAccountId", "Tags"} <= set(frame.columns)
+
+
+def test_demo_data_honours_the_domain_contracts():
+    """The generators produce what the pipelines declare: the churn features and the sentiment labels."""
+    from include.retraining.features import CATEGORICAL, NUMERIC, TARGET
+    from include.sentiment import LABELS
+
+    table = customers.customer_table(500, seed=4)
+    assert set(NUMERIC) | set(CATEGORICAL) | {TARGET} <= set(table.columns)
+    assert set(table[TARGET].unique()) <= {0, 1}
+    examples = feedback.labeled_examples(30, seed=4)
+    assert {label for _, label in examples} == set(LABELS)
+    assert examples == feedback.labeled_examples(30, seed=4)

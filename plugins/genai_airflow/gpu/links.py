@@ -7,7 +7,7 @@
   ``https://grafana.example.com/d/Oxed_c6Wz/nvidia-dcgm-exporter?var-Hostname={hostname}&var-gpu={gpus}``.
 
 Airflow 3 computes links on the worker when the task finishes and stores them in XCom; the API
-server shows them after finding these classes through the plugin (``genai_plugin.py``).
+server shows them after finding these classes through the plugin (``plugins/genai_plugin.py``).
 """
 
 from __future__ import annotations
@@ -16,9 +16,6 @@ from typing import Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
-
-#: XCom key under which GPUJobOperator records where it ran ({"hostname", "gpus", "mode"}).
-PLACEMENT_XCOM_KEY = "gpu_placement"
 
 
 def _ui_base_url() -> str:
@@ -40,6 +37,8 @@ class GPUDashboardLink(BaseOperatorLink):
     """The DCGM dashboard for the host/devices the task used; empty (hidden) when not configured."""
 
     name = "GPU dashboard"
+    #: XCom key under which GPUJobOperator records where it ran ({"hostname", "gpus", "mode"}).
+    placement_key = "gpu_placement"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         from include.platform.settings import get_setting
@@ -51,7 +50,7 @@ class GPUDashboardLink(BaseOperatorLink):
         try:
             from airflow.sdk.execution_time.xcom import XCom
 
-            placement = XCom.get_value(ti_key=ti_key, key=PLACEMENT_XCOM_KEY)
+            placement = XCom.get_value(ti_key=ti_key, key=self.placement_key)
         except Exception:  # noqa: BLE001 - no XCom (task never ran): link without placement
             placement = None
         placement = placement or {}

@@ -24,16 +24,9 @@ from typing import Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from gpu import nvml
-from gpu.triggers import (
-    AGGREGATES,
-    CONDITIONS,
-    METRICS,
-    NO_GPU_POLICIES,
-    GPUUtilizationTrigger,
-    condition_met,
-    observed_value,
-)
+from genai_airflow.gpu.triggers import GPUUtilizationTrigger
+from include.gpu import nvml
+from include.gpu.utilization import AGGREGATES, CONDITIONS, METRICS, NO_GPU_POLICIES, condition_met, observed_value
 
 
 class GPUUtilizationSensor(BaseSensorOperator):

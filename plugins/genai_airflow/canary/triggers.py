@@ -18,58 +18,29 @@ default, and a triggerer on another machine would reach *its own* loopback (noth
 run's router). So a loopback URL recorded on another host is not polled: the bake runs as a plain
 timer and the event says why, which the analysis then reports with the step.
 
-Only the standard library and ``airflow.triggers.base`` are imported: the triggerer imports this
-module by the path in ``serialize()``.
+The triggerer imports this module by the path in ``serialize()``
+(``genai_airflow.canary.triggers.CanaryBakeTrigger``; Airflow puts the plugins folder on its
+``sys.path``), so it imports only the standard library, ``airflow.triggers.base`` and
+``include.canary.bake`` (the reachability rule and the binomial tail, standard library only).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
-import math
-import socket
 import time
 import urllib.request
 from collections.abc import AsyncIterator
 from typing import Any
-from urllib.parse import urlparse
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from include.canary.bake import binomial_sf, unreachable_reason
 
 
 def _get_json(url: str, timeout: float) -> dict[str, Any]:
     with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback router URL
         return json.loads(resp.read())
-
-
-def unreachable_reason(counts_url: str | None, stack_host: str | None) -> str | None:
-    """Why this triggerer must not poll ``counts_url`` (a loopback URL of another host), else None."""
-    if not counts_url or not stack_host or stack_host == socket.gethostname():
-        return None
-    host = urlparse(counts_url).hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        return None
-    return (f"router {counts_url.split('/admin')[0]} listens on loopback of host {stack_host!r}; this triggerer "
-            f"runs on {socket.gethostname()!r} and cannot reach it: bake timed without request counts "
-            "(run the triggerer on the canary host, or set Variable genai_canary_bind_host to an address "
-            "the triggerer can reach)")
-
-
-def binomial_sf(k: int, n: int, p: float) -> float:
-    """P(X >= k) for X ~ Binomial(n, p), summed in log space (no scipy in the triggerer)."""
-    if k <= 0:
-        return 1.0
-    if k > n:
-        return 0.0
-    log_p, log_q = math.log(p), math.log1p(-p)
-    lg = math.lgamma
-    return min(1.0, sum(math.exp(lg(n + 1) - lg(i + 1) - lg(n - i + 1) + i * log_p + (n - i) * log_q)
-                        for i in range(k, n + 1)))
 
 
 class CanaryBakeTrigger(BaseTrigger):

@@ -24,16 +24,15 @@ No GPU (no driver, CPU-only worker): ``no_gpu_policy`` decides: ``cpu`` (default
 ``fail`` fails without retrying; ``skip`` skips. GPUs present but all busy: the task fails with a
 retryable error (retries and ``retry_delay`` wait for a free device); put GPU tasks in the ``gpu``
 pool to queue them before they start instead.
+
+The process-group handling and the pod's arguments are plain Python in ``include/gpu/jobs.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import socket
 import subprocess
-import time
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
@@ -41,133 +40,16 @@ from typing import Any
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from gpu import nvml
-from gpu.links import PLACEMENT_XCOM_KEY, GPUDashboardLink, GPUPoolLink
-
-NO_GPU_POLICIES = ("cpu", "fail", "skip")
-
-#: Command timeout when neither ``command_timeout`` nor ``execution_timeout`` is set.
-DEFAULT_COMMAND_TIMEOUT_S = 3600.0
-#: Seconds between SIGTERM and SIGKILL when a command's process group is stopped.
-DEFAULT_KILL_GRACE_S = 10.0
-
-#: The taint GPU node pools carry on GKE/EKS/AKS and with the NVIDIA GPU operator.
-DEFAULT_GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
-
-
-def build_gpu_pod_operator(
-    *,
-    task_id: str,
-    image: str,
-    command: Sequence[str],
-    gpu_count: int = 1,
-    gpu_resource: str = "nvidia.com/gpu",
-    cpu: str | None = "4",
-    memory: str | None = "16Gi",
-    namespace: str = "default",
-    kubernetes_conn_id: str = "kubernetes_default",
-    node_selector: dict[str, str] | None = None,
-    tolerations: list[dict[str, Any]] | None = None,
-    env: dict[str, str] | None = None,
-    labels: dict[str, str] | None = None,
-    **pod_kwargs: Any,
-) -> Any:
-    """A KubernetesPodOperator for a GPU job (not attached to a DAG unless created inside one).
-
-    GPU counts are extended resources: Kubernetes requires requests == limits and whole numbers, so
-    both are set. CPU/memory get requests = limits too (Guaranteed QoS: a GPU job evicted halfway
-    wastes the most expensive resource).
-    """
-    from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
-    from kubernetes.client import models as k8s
-
-    if gpu_count < 1:
-        raise ValueError("gpu_count must be >= 1 for a GPU pod")
-    resources: dict[str, str] = {gpu_resource: str(int(gpu_count))}
-    if cpu:
-        resources["cpu"] = str(cpu)
-    if memory:
-        resources["memory"] = str(memory)
-    tolerations = tolerations if tolerations is not None else [DEFAULT_GPU_TOLERATION]
-    return KubernetesPodOperator(
-        task_id=task_id,
-        name=task_id.replace("_", "-").lower(),
-        namespace=namespace,
-        kubernetes_conn_id=kubernetes_conn_id,
-        image=image,
-        cmds=list(command[:1]),
-        arguments=list(command[1:]),
-        env_vars=dict(env or {}),
-        labels={"app.kubernetes.io/part-of": "genai-airflow-pipelines", "gpu-job": "true", **(labels or {})},
-        container_resources=k8s.V1ResourceRequirements(requests=dict(resources), limits=dict(resources)),
-        tolerations=[k8s.V1Toleration(**t) for t in tolerations],
-        node_selector=dict(node_selector) if node_selector is not None else {"nvidia.com/gpu.present": "true"},
-        get_logs=True,
-        on_finish_action="delete_pod",
-        **pod_kwargs,
-    )
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes of group ``pgid``, from ``/proc``; ``[pgid]``-or-empty where there is none.
-
-    ``killpg(pgid, 0)`` also succeeds for zombies, and an orphan whose container has no reaping
-    init stays a zombie for good, so a signal probe alone would wait out every grace period.
-    """
-    proc_root = "/proc"
-    if not os.path.isdir(proc_root):  # pragma: no cover - not Linux
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
-            return []
-        return [pgid]
-    members = []
-    for entry in os.listdir(proc_root):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"{proc_root}/{entry}/stat") as fh:
-                stat = fh.read()
-        except OSError:  # exited meanwhile
-            continue
-        fields = stat[stat.rfind(")") + 2:].split()  # after "pid (comm) ": state ppid pgrp ...
-        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
-            members.append(int(entry))
-    return members
-
-
-def kill_process_group(pgid: int, grace_s: float = DEFAULT_KILL_GRACE_S,
-                       reap: Callable[[], Any] | None = None) -> bool:
-    """SIGTERM every process of group ``pgid``, SIGKILL what is left after ``grace_s``; True if any was signalled.
-
-    The command runs as its own session leader, so its pid is the group id and every child it
-    forks (unless it starts a session of its own) is in the group, even after the leader exits.
-    ``grace_s=0`` sends SIGKILL at once. ``reap`` (``proc.poll``) collects the leader once it exits.
-    """
-    if not group_members(pgid):
-        return False
-    if grace_s > 0:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pgid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_s
-        while time.monotonic() < deadline:
-            if reap is not None:
-                reap()
-            if not group_members(pgid):
-                return True
-            time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(pgid, signal.SIGKILL)
-    return True
-
-
-def _drain(proc: subprocess.Popen) -> tuple[str, str]:
-    """Collect what a killed command wrote; a grandchild that escaped the group may hold the pipes open."""
-    try:
-        return proc.communicate(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return "", "(output not collected: a process outside the group kept the pipes open)"
+from genai_airflow.gpu.links import GPUDashboardLink, GPUPoolLink
+from include.gpu import nvml
+from include.gpu.jobs import (
+    DEFAULT_COMMAND_TIMEOUT_S,
+    DEFAULT_KILL_GRACE_S,
+    NO_GPU_POLICIES,
+    drain,
+    gpu_pod_kwargs,
+    kill_process_group,
+)
 
 
 class GPUJobOperator(BaseOperator):
@@ -187,7 +69,7 @@ class GPUJobOperator(BaseOperator):
     :param no_gpu_policy: ``cpu`` | ``fail`` | ``skip`` when the worker has no GPU at all.
     :param kubernetes: build and run a GPU pod instead of running locally.
     :param image / namespace / kubernetes_conn_id / node_selector / tolerations / cpu / memory /
-        gpu_resource: the pod's settings (see ``build_gpu_pod_operator``).
+        gpu_resource: the pod's settings (see ``include.gpu.jobs.gpu_pod_kwargs``).
     """
 
     template_fields = ("command", "op_args", "op_kwargs", "env", "no_gpu_policy", "image", "command_timeout")
@@ -268,7 +150,9 @@ class GPUJobOperator(BaseOperator):
 
     def build_pod_operator(self) -> Any:
         """The KubernetesPodOperator this task runs in Kubernetes mode (exposed for tests/inspection)."""
-        return build_gpu_pod_operator(
+        from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
+
+        return KubernetesPodOperator(**gpu_pod_kwargs(
             task_id=f"{self.task_id}_pod",
             image=str(self.image),
             command=self._argv(),
@@ -281,7 +165,7 @@ class GPUJobOperator(BaseOperator):
             node_selector=self.node_selector,
             tolerations=self.tolerations,
             env=self.env,
-        )
+        ))
 
     # ----------------------------------------------------------------------------- local
     def place(self, snapshot: nvml.GPUSnapshot) -> dict[str, Any]:
@@ -349,7 +233,7 @@ class GPUJobOperator(BaseOperator):
             stdout, stderr = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             kill_process_group(proc.pid, self.kill_grace_s, reap=proc.poll)
-            stdout, stderr = _drain(proc)
+            stdout, stderr = drain(proc)
             self._log_output(stdout, stderr)
             raise AirflowException(f"command {argv[0]!r} still running after {timeout:.0f} s: its process group "
                                    f"{proc.pid} was killed (raise command_timeout if the job needs longer)") from None
@@ -374,7 +258,7 @@ class GPUJobOperator(BaseOperator):
         """Where the job ran, for the GPU dashboard link (skipped when called outside a task run)."""
         ti = context.get("ti") if hasattr(context, "get") else None
         if ti is not None:
-            ti.xcom_push(key=PLACEMENT_XCOM_KEY, value=value)
+            ti.xcom_push(key=GPUDashboardLink.placement_key, value=value)
 
     def execute(self, context: Any) -> Any:
         if self.kubernetes:

@@ -20,7 +20,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from canary.triggers import CanaryBakeTrigger
+from genai_airflow.canary.triggers import CanaryBakeTrigger
 
 log = logging.getLogger(__name__)
 

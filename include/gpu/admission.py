@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from gpu import nvml
+from include.gpu import nvml
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,10 @@
 
 Deferring frees the worker slot while we wait for a GPU to calm down (or to heat up). The triggerer
 re-creates this class from ``serialize()``, so the class path must be importable there:
-``gpu.triggers.GPUUtilizationTrigger`` (the plugins folder is on the triggerer's ``sys.path``).
+``genai_airflow.gpu.triggers.GPUUtilizationTrigger`` (Airflow puts the plugins folder on every
+process's ``sys.path``, the triggerer's included). What it imports besides Airflow is
+``include.gpu`` (standard library only; the project root is on ``PYTHONPATH`` in every process,
+as in the Astro image).
 
 Async safety: NVML calls are blocking C calls; they run in a worker thread (``asyncio.to_thread``)
 so the triggerer's event loop, shared with every other deferred task, never blocks.
@@ -16,34 +19,8 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from gpu import nvml
-
-CONDITIONS = ("below", "above")
-METRICS = ("utilization", "memory_used")
-AGGREGATES = ("max", "mean", "min")
-NO_GPU_POLICIES = ("proceed", "wait", "fail", "skip")
-
-
-def observed_value(snapshot: nvml.GPUSnapshot, metric: str = "utilization", aggregate: str = "max") -> float | None:
-    """One number for the devices in ``snapshot`` (percent), or None when there is no device."""
-    if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
-    if aggregate not in AGGREGATES:
-        raise ValueError(f"aggregate must be one of {AGGREGATES}, got {aggregate!r}")
-    if not snapshot.gpus:
-        return None
-    values = [g.utilization_percent if metric == "utilization" else g.memory_used_percent for g in snapshot.gpus]
-    if aggregate == "max":
-        return max(values)
-    if aggregate == "min":
-        return min(values)
-    return sum(values) / len(values)
-
-
-def condition_met(value: float, threshold: float, condition: str) -> bool:
-    if condition not in CONDITIONS:
-        raise ValueError(f"condition must be one of {CONDITIONS}, got {condition!r}")
-    return value < threshold if condition == "below" else value > threshold
+from include.gpu import nvml
+from include.gpu.utilization import condition_met, observed_value
 
 
 class GPUUtilizationTrigger(BaseTrigger):

@@ -1,1 +1,0 @@
-"""Canary deployment operator and bake trigger (imported as ``canary.*``: Airflow puts plugins/ on sys.path)."""
