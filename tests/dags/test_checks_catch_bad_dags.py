@@ -77,4 +77,32 @@ def test_slow_dag_file_exceeds_budget(tmp_path):
     slow = GOOD.replace("import pendulum", "import pendulum, time\ntime.sleep(0.5)").replace('"fine"', '"slow"')
     folder = _folder(tmp_path, slow_dag=slow)
     problems = parse_cost_problems(folder, budget_s=0.2)
-    assert any(p.startswith("slow_dag.py: parse took") for p in problems), problems
+    assert any(p.startswith("slow_dag.py: parse took") and "budget 0.20s" in p
+               and "move I/O and work at module level into tasks" in p for p in problems), problems
+
+
+# The pattern that made customer_sentiment_analysis.py parse in 0.6-0.9 s: declaring a @task.llm
+# task imports common-ai's operator module, and with it pydantic-ai, at every parse.
+TASK_LLM = GOOD.replace('"fine"', '"llm"').replace(
+    "    @task\n    def t():\n        return 1",
+    '    @task.llm(llm_conn_id="sentiment_llm", system_prompt="Classify.")\n    def t():\n        return "hi"')
+
+
+def test_task_llm_dag_fails_the_default_budget_naming_file_and_pydantic_ai(tmp_path):
+    assert "@task.llm" in TASK_LLM
+    folder = _folder(tmp_path, llm_dag=TASK_LLM, good_dag=GOOD)
+    problems = parse_cost_problems(folder)  # the project's budget (0.2 s), fastest of 5 parses
+    slow = [p for p in problems if p.startswith("llm_dag.py: parse took")]
+    assert slow and "heaviest import: pydantic_ai" in slow[0], problems
+    assert "via airflow.providers.common.ai" in slow[0], problems
+    assert any(p.startswith("llm_dag.py: imports pydantic_ai at parse time") for p in problems), problems
+    assert not any(p.startswith("good_dag.py") for p in problems), problems
+
+
+def test_over_budget_file_names_the_slow_module_it_imports(tmp_path):
+    """A module outside HEAVY_MODULES is still named, from -X importtime, when it costs the budget."""
+    (tmp_path / "_slowlib.py").write_text("import time\ntime.sleep(0.4)\n")
+    folder = _folder(tmp_path, uses_slowlib=GOOD.replace("import pendulum", "import pendulum\nimport _slowlib"))
+    problems = parse_cost_problems(folder, repeats=2)
+    assert len(problems) == 1 and problems[0].startswith("uses_slowlib.py: parse took"), problems
+    assert "(fastest of 2; budget 0.20s); heaviest import: _slowlib 0.4" in problems[0], problems
