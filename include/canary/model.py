@@ -2,8 +2,8 @@
 
 Why a hand-written numpy model: the canary needs two real, registry-loadable models that start in
 milliseconds inside a model server on a 2-core machine. A transformer would cost seconds and hundreds
-of MB per server; scikit-learn models can only be saved as pickles, which the registry refuses. The
-weights are a plain matrix saved with safetensors, so the artifact is safe and sha256-verified.
+of MB per server. A logistic regression is one matrix and a bias, saved with safetensors (the
+registry refuses pickles), so the artifact is safe and sha256-verified with no export code to keep.
 
 Artifact layout (what ``save``/``load`` read and write)::
 

@@ -26,6 +26,3 @@ COST_EXPORTS = Asset(name="cost_exports", group="costs", extra={"location": "lak
 COMPUTE_SPENT = Asset(name="compute_spent", group="costs", extra={"location": "events/compute_spent"})
 
 METRIC_TRACES = Asset(name="metric_traces", group="scaling", extra={"location": "lake/raw/metrics"})
-
-#: What ``seed_demo_data`` produces, one per pipeline input.
-DEMO_INPUTS = (RAW_FEEDBACK, CUSTOMER_TABLE, FEATURE_BATCH, COST_EXPORTS, METRIC_TRACES)

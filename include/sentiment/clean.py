@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,10 +82,3 @@ def chunk_ranges(n_rows: int, chunk_size: int) -> list[dict[str, int]]:
     if chunk_size < 1:
         raise ValueError("chunk_size must be >= 1")
     return [{"start": s, "stop": min(s + chunk_size, n_rows)} for s in range(0, n_rows, chunk_size)]
-
-
-def counter_for(tokenizer: Any | None) -> Callable[[str], int]:
-    """Token counter used by the benchmark and the report (same rule as :class:`TokenWindow`)."""
-    if tokenizer is None:
-        return lambda text: len(text.split())
-    return lambda text: len(tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -129,16 +129,3 @@ def classify(clf: Classifier, texts: list[str], batch_size: int = 32, sort_by_le
     best = probs.argmax(axis=1)
     return Scored(labels=[LABELS[i] for i in best], scores=probs.max(axis=1), probs=probs,
                   batch_seconds=batch_seconds)
-
-
-def naive_pipeline_scores(clf: Classifier, texts: list[str]) -> list[str]:
-    """The article's way: one ``pipeline()`` call per text. Kept for the benchmark's baseline only."""
-    from transformers import pipeline
-
-    pipe = pipeline("text-classification", model=clf.model, tokenizer=clf.tokenizer,
-                    device=clf.device if clf.precision != "int8" else "cpu")
-    out = []
-    for text in texts:
-        result = pipe(text, truncation=True, max_length=clf.max_length)
-        out.append(result[0]["label"])
-    return out

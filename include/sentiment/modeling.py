@@ -25,7 +25,6 @@ from include.sentiment import LABELS
 log = logging.getLogger(__name__)
 
 LOCAL_MINILM = "local:all-minilm-l6-v2"
-DEFAULT_BASE_MODEL = LOCAL_MINILM
 
 #: Hub ids any deployment may load; an operator adds more with Variable ``genai_allowed_models``
 #: (comma-separated). Anything else, and every local folder, is refused: a Param must not be able to

@@ -36,9 +36,6 @@ from include.sentiment.validate import validate_files
 
 log = logging.getLogger(__name__)
 
-CURATED = ("curated", "sentiment")
-
-
 def _day_dir(zone: str, day: date, *parts: str) -> storage.ObjectStoragePath:
     return storage.lake_path(zone, "sentiment", day.isoformat(), *parts)
 
@@ -51,11 +48,6 @@ def _write_jsonl(path: storage.ObjectStoragePath, rows: list[dict[str, Any]]) ->
 def _naive_utc(series: pd.Series) -> pd.Series:
     # Warehouses disagree on TIMESTAMPTZ round-trips; store UTC wall time in a plain TIMESTAMP.
     return pd.to_datetime(series, utc=True).dt.tz_convert("UTC").dt.tz_localize(None)
-
-
-def _placeholder() -> str:
-    """Parameter marker for our SQL: always ``?``; warehouse.query/execute adapt it per engine."""
-    return "?"
 
 
 # --------------------------------------------------------------------------------------------- extract
@@ -82,7 +74,7 @@ def extract(day: date) -> dict[str, Any]:
     if warehouse.table_exists("feedback_quarantine"):
         _add_byte_offset_column()
         # A rerun after the export was fixed must not keep yesterday's verdicts on lines now valid.
-        warehouse.execute(f"DELETE FROM feedback_quarantine WHERE run_date = {_placeholder()}", [day.isoformat()])
+        warehouse.execute("DELETE FROM feedback_quarantine WHERE run_date = ?", [day.isoformat()])
     warehouse.replace_rows("feedback_quarantine", q, ["run_date", "source_file", "line_no"])
 
     valid = result.valid.assign(created_at=_naive_utc(result.valid["created_at"]), ingest_date=day.isoformat())
@@ -291,9 +283,8 @@ def build_report(day: date, summary: dict[str, Any]) -> dict[str, Any]:
     from include.sentiment import report
 
     hook = warehouse.get_hook()
-    ph = _placeholder()
-    daily = warehouse.query(report.daily_sql(ph), report.report_params(day), hook=hook)
-    themes = warehouse.query(report.themes_sql(ph), [day.isoformat()] * 3, hook=hook)
+    daily = warehouse.query(report.daily_sql(), report.report_params(day), hook=hook)
+    themes = warehouse.query(report.themes_sql(), [day.isoformat()] * 3, hook=hook)
     daily = report.finish_daily(daily, day)
     themes = themes.assign(report_date=day.isoformat(), negatives=themes["negatives"].astype("int64"),
                            mean_score=themes["mean_score"].astype("float64"))

@@ -25,7 +25,7 @@ latest AS (
            ROW_NUMBER() OVER (PARTITION BY r.feedback_id ORDER BY r.scored_at DESC) AS rn
     FROM sentiment_results r
     JOIN feedback_clean f ON f.id = r.feedback_id
-    WHERE r.feedback_date BETWEEN {ph} AND {ph}
+    WHERE r.feedback_date BETWEEN ? AND ?
 )"""
 
 _SHARES = ", ".join(f"AVG(CASE WHEN label = '{label}' THEN 1.0 ELSE 0.0 END) AS share_{label}" for label in LABELS)
@@ -45,7 +45,7 @@ SELECT d.channel, d.n, d.share_negative, d.share_neutral, d.share_positive,
        (SELECT COUNT(*) FROM daily h
          WHERE h.channel = d.channel AND h.feedback_date < d.feedback_date) AS history_days
 FROM daily d
-WHERE d.feedback_date = {ph}
+WHERE d.feedback_date = ?
 ORDER BY CASE WHEN d.channel = 'all' THEN 0 ELSE 1 END, d.channel
 """
 
@@ -54,21 +54,24 @@ WITH {latest}
 SELECT t.theme, COUNT(*) AS negatives, AVG(l.score) AS mean_score
 FROM latest l
 JOIN (VALUES {themes}) AS t(theme) ON lower(l.text_clean) LIKE '%' || t.theme || '%'
-WHERE l.rn = 1 AND l.label = 'negative' AND l.feedback_date = {ph}
+WHERE l.rn = 1 AND l.label = 'negative' AND l.feedback_date = ?
 GROUP BY t.theme
 ORDER BY negatives DESC, t.theme
 """
 
 
-def daily_sql(placeholder: str = "?") -> str:
-    """The by-channel query; parameters: (window start, day, day) as ISO dates."""
-    return DAILY_SQL.format(latest=_LATEST.format(ph=placeholder).strip(), shares=_SHARES, ph=placeholder)
+def daily_sql() -> str:
+    """The by-channel query; parameters: (window start, day, day) as ISO dates.
+
+    ``?`` markers throughout: ``warehouse.query`` adapts them to the engine's paramstyle.
+    """
+    return DAILY_SQL.format(latest=_LATEST.strip(), shares=_SHARES)
 
 
-def themes_sql(placeholder: str = "?") -> str:
+def themes_sql() -> str:
     """The negative-themes query; parameters: (day, day, day)."""
     themes = ", ".join(f"('{t}')" for t in THEMES)
-    return THEMES_SQL.format(latest=_LATEST.format(ph=placeholder).strip(), themes=themes, ph=placeholder)
+    return THEMES_SQL.format(latest=_LATEST.strip(), themes=themes)
 
 
 def report_params(day: date) -> list[str]:
