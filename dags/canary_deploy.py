@@ -5,7 +5,7 @@ A new model version is never switched on for everyone at once. This DAG deploys 
 `challenger` next to the `champion`, routes **10%** of live traffic to it, watches its **error rate
 and latency** against the champion over the same window, and only then raises its share
 (**10 → 25 → 50 → 100%**). If the challenger fails **more than 5%** of requests, or is clearly slower,
-traffic goes straight back to the champion and the challenger is marked `rejected` with the
+traffic goes straight back to the champion and the challenger is marked `rolled_back` with the
 analysis; if it passes every step it is **promoted** (registry alias swap) and serves 100%.
 
 | task | what it does |
@@ -13,7 +13,7 @@ analysis; if it passes every step it is **promoted** (registry alias swap) and s
 | `plan` | resolves `<model>@champion` and `<model>@challenger` (bootstraps the `canary_demo` family on a fresh lake), records the requests to replay, validates the policy |
 | `start_stack` (setup) | embedded default: starts two model servers (`/predict`, `/health`) loaded from the registry, a weighted router and a load generator replaying recorded requests; a retry first stops what an earlier try left; records host, pids and ports. With a cloud connection it only checks the endpoint |
 | `rollout` | per step: set the weight, **defer** to a trigger while traffic bakes (no worker slot held), analyse the window (thresholds + two-proportion z-test on errors + Mann-Whitney U on latency vs the champion); advance, re-bake, roll back or promote |
-| `record_outcome` | promote (`registry.promote`) or reject (`registry.set_status(..., "rejected", analysis)`), alert |
+| `record_outcome` | through the platform lifecycle: promote (challenger → `champion`, old champion → `retired`/`previous`) or roll back (challenger → `rolled_back` with the analysis, alias cleared, one alert) |
 | `write_report` | per-step metrics table, latency and error plots, decision: `reports/canary/<date>/<model>-v<n>/` |
 | `stop_stack` (teardown) | always runs: stops every process the setup recorded (on the host that started them, else fails loudly), checks no process or port is left; on a cloud, sends 100% back to the champion unless promoted |
 
@@ -129,34 +129,11 @@ def canary_deploy():
         return lifecycle.start(planned, params, context["run_id"])
 
     @task(multiple_outputs=False, trigger_rule=TriggerRule.ALL_DONE)
-    def record_outcome(planned: dict, params=None, **context) -> dict:
-        """Promote or reject in the registry; a rollout that crashed leaves the challenger 'canary_failed'."""
-        from include.platform import registry
-        from include.platform.notify import Alert, send_alert
+    def record_outcome(planned: dict, **context) -> dict:
+        """Promote or roll back through the platform lifecycle; a crashed rollout leaves the challenger undecided."""
+        from include.canary.outcome import record_outcome as record
 
-        outcome = context["ti"].xcom_pull(task_ids="rollout")
-        model, version = planned["model"], planned["challenger"]
-        if outcome and outcome["decision"] == "promote":
-            registry.promote(model, version)
-            action = f"promoted {model}/{version} to champion (previous: {planned['champion']})"
-            severity = "info"
-        elif outcome:
-            registry.set_status(model, version, "rejected", {
-                "reason": "canary rollback", "failed_step": outcome["failed_step"], "reasons": outcome["reasons"],
-                "steps": [{k: s[k] for k in ("step", "weight", "attempt", "status", "reasons", "champion",
-                                             "challenger")} for s in outcome["steps"]],
-                "report": planned["report_uri"], "run_id": context["run_id"]})
-            action = f"rolled back: {model}/{version} marked rejected; champion {planned['champion']} kept"
-            severity = "warning"
-        else:
-            registry.set_status(model, version, "canary_failed", {
-                "reason": "the rollout task failed before a decision; traffic was reset to the champion",
-                "run_id": context["run_id"]})
-            action = f"rollout aborted: {model}/{version} marked canary_failed; champion kept"
-            severity = "critical"
-        send_alert(Alert(subject=f"canary_deploy {model} v{version}: {action.split(':')[0]}",
-                         body=f"{action}\nReport: {planned['report_uri']}", severity=severity), context)
-        return {"action": action, "decision": outcome["decision"] if outcome else "aborted"}
+        return record(planned, context["ti"].xcom_pull(task_ids="rollout"), context["run_id"], context)
 
     @task(multiple_outputs=False, trigger_rule=TriggerRule.ALL_DONE)
     def write_report(planned: dict, recorded: dict | None = None, **context) -> dict:

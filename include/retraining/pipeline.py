@@ -226,6 +226,8 @@ def trials_path(day: date, run_id: str) -> storage.ObjectStoragePath:
 def tune_and_register(day: date, inputs: dict[str, Any], params: dict[str, Any], run_id: str,
                       try_number: int = 1) -> dict[str, Any]:
     """Bayesian search (resumable), refit the best point, register it as the challenger."""
+    from include.platform import lifecycle
+
     space = SEARCH_SPACE.with_overrides(params.get("search_space") or None)
     for version in registry.list_versions(MODEL_NAME):
         meta = version.metadata
@@ -263,8 +265,8 @@ def tune_and_register(day: date, inputs: dict[str, Any], params: dict[str, Any],
     holdout_metrics = gate.metrics(split.holdout[TARGET].to_numpy(), model.prediction_baseline)
     with tempfile.TemporaryDirectory() as tmp:
         model.save(tmp, extra={"trained_on": day.isoformat()})
-        mv = registry.register_model(
-            MODEL_NAME, tmp, alias="challenger",
+        mv = lifecycle.register(
+            MODEL_NAME, tmp, challenger=True, registered_by=f"{DAG_ID}.tune_challenger",
             metadata={
                 "trained_by": DAG_ID, "run_id": run_id, "run_date": day.isoformat(),
                 "search_round": params["search_round"], "params": result.best_params,
@@ -331,8 +333,10 @@ def evaluate_gate(day: date, inputs: dict[str, Any], challenger_version: str, pa
             y, champion[1].predict_proba(split.holdout), p_chall, metric=params["gate_metric"],
             n_bootstrap=params["bootstrap_samples"], confidence=params["confidence"], seed=params["seed"])
         decision = gate.decide(comparison, params["min_improvement"])
+    mode = promotion_mode(params)
     out = decision.to_dict() | {"challenger_version": challenger_version, "champion_version": champion_version,
-                                "holdout_rows": len(y)}
+                                "holdout_rows": len(y), "promotion": mode,
+                                "decision": _lifecycle_decision(decision.promote, mode)}
     storage.write_json(report_dir(day, "gate", f"gate-{_safe_key(run_id)}.json"), out)
     comp = decision.comparison or {}
     warehouse.replace_rows("retraining_gate", pd.DataFrame([{
@@ -347,19 +351,76 @@ def evaluate_gate(day: date, inputs: dict[str, Any], challenger_version: str, pa
     return out
 
 
-def promote(gate_result: dict[str, Any]) -> dict[str, str]:
-    version = gate_result["challenger_version"]
-    mapping = registry.promote(MODEL_NAME, version)
-    registry.set_status(MODEL_NAME, version, "promoted", {"reasons": gate_result["reasons"],
-                                                          "replaced": gate_result["champion_version"]})
-    return mapping
+#: Who may promote ``churn@champion``: "gate" = this DAG's paired-bootstrap gate (the default: the
+#: canary's model servers cannot serve churn feature rows yet), "canary" = this DAG registers the
+#: challenger and stops; canary_deploy decides promote/rollback.
+PROMOTION_MODES = ("gate", "canary")
 
 
-def reject(gate_result: dict[str, Any]) -> dict[str, Any]:
-    version = gate_result["challenger_version"]
-    registry.set_status(MODEL_NAME, version, "rejected", {"reasons": gate_result["reasons"],
-                                                          "champion": gate_result["champion_version"]})
-    return {"version": version, "reasons": gate_result["reasons"]}
+def promotion_mode(params: dict[str, Any]) -> str:
+    """Param ``promotion`` if the run has one, else Variable ``genai_churn_promotion``, else "gate"."""
+    from include.platform.settings import get_setting
+
+    mode = params.get("promotion") or get_setting("churn_promotion", "gate")
+    if mode not in PROMOTION_MODES:
+        raise ConfigError(f"promotion={mode!r} is not one of {PROMOTION_MODES}",
+                          'set Param promotion (or Variable genai_churn_promotion) to "gate" or "canary"')
+    return mode
+
+
+def _lifecycle_decision(passed: bool, mode: str) -> str:
+    """One promotion path: in canary mode a passing challenger is handed over, never promoted here.
+
+    A failing one is still rejected here (the canary judges errors and latency, not churn quality,
+    so the offline gate keeps its veto) and loses the challenger alias, so no canary serves it.
+    """
+    if not passed:
+        return "reject"
+    return "hand_to_canary" if mode == "canary" else "promote"
+
+
+def _gate_verdict(gate_result: dict[str, Any], decision: str) -> Any:
+    from include.platform.lifecycle import Verdict
+
+    comparison = gate_result.get("comparison") or {}
+    metric = comparison.get("metric")
+    metrics = ({metric: comparison.get("challenger"), f"champion_{metric}": comparison.get("champion"),
+                "improvement": comparison.get("improvement"), "ci_low": comparison.get("ci_low"),
+                "ci_high": comparison.get("ci_high")} if metric else {})
+    return Verdict(decision, f"{DAG_ID}.quality_gate", reasons=tuple(gate_result["reasons"]),
+                   metrics=metrics | {"holdout_rows": gate_result.get("holdout_rows")},
+                   evidence={"comparison": comparison, "promotion": gate_result.get("promotion", "gate"),
+                             "champion_version": gate_result.get("champion_version")})
+
+
+def settle(gate_result: dict[str, Any], context: dict[str, Any] | None = None, note: str = "",
+           decision: str | None = None) -> dict[str, Any]:
+    """Apply the gate's decision through the platform lifecycle (aliases, status, one alert on reject).
+
+    ``decision`` defaults to what :func:`evaluate_gate` recorded (promote / hand_to_canary / reject).
+    Returns ``version``, ``decision``, ``status``, ``aliases``, ``reasons`` and ``asset_extra`` (the
+    ``{model, version, metrics, status}`` a task attaches to its outlet).
+    """
+    from include.platform import lifecycle
+
+    decision = decision or gate_result.get("decision") or ("promote" if gate_result["promote"] else "reject")
+    applied = lifecycle.apply_verdict(MODEL_NAME, gate_result["challenger_version"],
+                                      _gate_verdict(gate_result, decision), context=context, note=note)
+    return {"version": applied.version, "decision": applied.decision, "status": str(applied.status),
+            "aliases": applied.aliases, "reasons": gate_result["reasons"], "asset_extra": applied.extra}
+
+
+def promote(gate_result: dict[str, Any], context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The promote branch: champion → previous, challenger → champion — or, in canary mode, the hand-off."""
+    if gate_result.get("decision") == "reject" or not gate_result["promote"]:
+        raise PermanentError(f"{MODEL_NAME}/{gate_result['challenger_version']}: the gate did not pass it",
+                             "promote only what quality_gate passed")
+    return settle(gate_result, context)
+
+
+def reject(gate_result: dict[str, Any], context: dict[str, Any] | None = None, note: str = "") -> dict[str, Any]:
+    """The keep-champion branch: status ``rejected`` with the gate's reasons, challenger alias cleared, one alert."""
+    return settle(gate_result, context, note, decision="reject")
 
 
 # -- 6. analytics (runs on both paths) ------------------------------------------------------------
@@ -420,12 +481,15 @@ def register_initial_champion(reference: pd.DataFrame, params: dict[str, Any] | 
     30 % of the reference (by id hash) is held out for the prediction-drift baseline. Registered
     without ``trained_by`` so it does not start a cool-down.
     """
+    from include.platform import lifecycle
+
     held = data.in_holdout(reference[ID_COLUMN], 0.3)
     model = ChurnModel.fit(reference[~held], params or DEFAULT_PARAMS, seed=seed)
     model.prediction_baseline = model.predict_proba(reference[held])
     with tempfile.TemporaryDirectory() as tmp:
         model.save(tmp)
-        mv = registry.register_model(MODEL_NAME, tmp, metadata={"trained_by": "bootstrap",
-                                                                "params": model.params})
-    registry.promote(MODEL_NAME, mv.version)
-    return mv
+        mv = lifecycle.register(MODEL_NAME, tmp, registered_by="bootstrap",
+                                metadata={"trained_by": "bootstrap", "params": model.params})
+    lifecycle.apply_verdict(MODEL_NAME, mv.version, lifecycle.Verdict(
+        "promote", "bootstrap", reasons=("initial champion trained on the reference set",)))
+    return registry.get_version(MODEL_NAME, mv.version)

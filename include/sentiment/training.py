@@ -30,6 +30,9 @@ from include.sentiment.clean import normalize_text
 
 log = logging.getLogger(__name__)
 
+#: The task whose verdict this module's gate is (status_details["decided_by"]).
+DECIDED_BY = "train_sentiment_model.promote"
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -236,23 +239,35 @@ def evaluate_int8(result: TrainResult, frame: pd.DataFrame, config: TrainConfig)
     return {f"int8_{k}": v for k, v in metrics.items()}
 
 
-def gate_and_promote(name: str, trained: dict[str, Any], min_f1: float) -> dict[str, Any]:
+def gate_and_promote(name: str, trained: dict[str, Any], min_f1: float,
+                     context: dict[str, Any] | None = None) -> dict[str, Any]:
     """Promote when the held-out macro-F1 clears ``min_f1`` and is not worse than the champion's.
 
-    A version that fails stays registered (evidence) but is marked ``rejected`` with the reason.
+    The verdict goes through the platform lifecycle (:mod:`include.platform.lifecycle`): promoted
+    versions become ``champion`` (the old one ``retired``, alias ``previous``); a version that fails
+    stays registered as evidence with status ``rejected``, its reasons and one alert. The returned
+    ``asset_extra`` is what the promote task attaches to its ``sentiment_model`` event.
     """
-    from include.platform import registry
+    from include.platform import lifecycle, registry
 
     f1 = float(trained["metrics"]["macro_f1"])
     champion = registry.aliases(name).get("champion")
     champion_f1 = registry.get_version(name, champion).metrics.get("macro_f1", 0.0) if champion else None
+    metrics = {"macro_f1": f1, "min_macro_f1": float(min_f1)} | (
+        {"champion_macro_f1": float(champion_f1)} if champion_f1 is not None else {})
     if f1 < min_f1:
-        reason = f"held-out macro-F1 {f1:.3f} < required {min_f1:.2f}"
+        decision, reason = "reject", f"held-out macro-F1 {f1:.3f} < required {min_f1:.2f}"
     elif champion_f1 is not None and f1 < champion_f1:
-        reason = f"held-out macro-F1 {f1:.3f} < champion {name}/{champion}'s {champion_f1:.3f}"
+        decision, reason = "reject", f"held-out macro-F1 {f1:.3f} < champion {name}/{champion}'s {champion_f1:.3f}"
     else:
-        registry.promote(name, trained["version"])
-        return {"promoted": True, "version": trained["version"], "macro_f1": f1, "previous": champion}
-    registry.set_status(name, trained["version"], "rejected", {"reason": reason})
+        decision = "promote"
+        reason = f"held-out macro-F1 {f1:.3f} >= required {min_f1:.2f}" + (
+            f" and >= champion {name}/{champion}'s {champion_f1:.3f}" if champion_f1 is not None else "")
+    applied = lifecycle.apply_verdict(name, trained["version"], lifecycle.Verdict(
+        decision, DECIDED_BY, reasons=(reason,), metrics=metrics), context=context)
+    out = {"promoted": decision == "promote", "version": applied.version, "macro_f1": f1,
+           "status": str(applied.status), "asset_extra": applied.extra}
+    if decision == "promote":
+        return out | {"previous": champion}
     log.warning("%s/%s not promoted: %s", name, trained["version"], reason)
-    return {"promoted": False, "version": trained["version"], "macro_f1": f1, "reason": reason}
+    return out | {"reason": reason}

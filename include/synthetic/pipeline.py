@@ -38,6 +38,8 @@ MODEL_NAME = "synthetic_customers_tvae"
 SOURCE_PATH = "raw/customers/customers.parquet"
 ID_COLUMN = "customer_id"
 AUGMENTED_TABLE = "customers_augmented"
+#: The task whose verdict publish/reject apply (status_details["decided_by"]).
+DECIDED_BY = "synthetic_data_generation.gate"
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,12 @@ def day_paths(day: date) -> dict[str, storage.ObjectStoragePath]:
 
 # ------------------------------------------------------------------------------------------ train
 def train_generator(day: date, params: dict[str, Any]) -> dict[str, Any]:
-    """Fit the TVAE on the real training split and register it (safetensors + JSON config)."""
+    """Fit the TVAE on the real training split and register it (safetensors + JSON config).
+
+    Registered through the platform lifecycle with ``kind="dataset"``: the generator version stands
+    for the dataset it samples, so publish/reject use the registry's one status vocabulary.
+    """
+    from include.platform import lifecycle
     from include.synthetic.tvae import TVAEConfig, TVAESynthesizer, resolve_device
 
     real = load_real(params["source_path"], params["holdout_share"], params["seed"], params["max_training_rows"])
@@ -121,8 +128,8 @@ def train_generator(day: date, params: dict[str, Any]) -> dict[str, Any]:
     model = TVAESynthesizer(config).fit(real.train, real.schema)
     with tempfile.TemporaryDirectory() as tmp:
         model.save(tmp, extra={"source": real.source, "trained_for": day.isoformat()})
-        mv = registry.register_model(
-            MODEL_NAME, tmp,
+        mv = lifecycle.register(
+            MODEL_NAME, tmp, kind="dataset", registered_by="synthetic_data_generation.train_generator",
             metadata={"generator": "tvae", "config": vars(config), "source": real.source, "device": device,
                       "trained_for": day.isoformat()},
             metrics={"fit_seconds": model.fit_seconds, "final_loss": model.history[-1] if model.history else 0.0},
@@ -196,7 +203,15 @@ def decide(day: date, metrics: dict[str, Any], gx: dict[str, Any], params: dict[
 # ------------------------------------------------------------------------------------------ publish
 def publish(day: date, generator: dict[str, Any], candidate: dict[str, Any], metrics: dict[str, Any],
             gx: dict[str, Any], decision: dict[str, Any], params: dict[str, Any], run_id: str) -> dict[str, Any]:
-    """Curated files, the augmented warehouse table and the dataset card; returns the card."""
+    """Curated files, the augmented warehouse table and the dataset card; returns the card.
+
+    The generator version is promoted through the platform lifecycle (``kind="dataset"``: status
+    ``champion``, the previous one ``retired``); the card starts with the lifecycle's asset-event
+    fields (``model``, ``version``, ``kind``, ``status``, ``decision``) beside its ``metrics``, so the
+    ``synthetic_dataset`` event the task emits with the card carries them.
+    """
+    from include.platform import lifecycle
+
     paths = day_paths(day)
     sample = storage.read_parquet(storage.path_from_uri(candidate["candidate_uri"]))
     storage.write_parquet(paths["curated"] / "synthetic.parquet", sample)
@@ -214,10 +229,16 @@ def publish(day: date, generator: dict[str, Any], candidate: dict[str, Any], met
     counts = warehouse.query(f"SELECT is_synthetic, COUNT(*) AS n FROM {table} GROUP BY is_synthetic")
     by_kind = {bool(r.is_synthetic): int(r.n) for r in counts.itertuples()}
 
-    mv = registry.set_status(MODEL_NAME, generator["version"], "published",
-                             {"day": batch, "run_id": run_id, "overall_quality": metrics["overall_quality"]})
-    registry.promote(MODEL_NAME, mv.version)
+    card_metrics = {k: metrics[k] for k in ("overall_quality", "column_shapes", "column_pair_trends",
+                                            "dcr_baseline_protection", "dcr_overfitting_protection",
+                                            "exact_copy_rate", "tstr_trtr_ratio", "auc_tstr", "auc_trtr")}
+    applied = lifecycle.apply_verdict(MODEL_NAME, generator["version"], lifecycle.Verdict(
+        "promote", DECIDED_BY, reasons=tuple(c["reason"] for c in decision["checks"] if c.get("reason")) or
+        ("every gate check passed",), metrics=card_metrics,
+        evidence={"day": batch, "run_id": run_id, "curated": str(paths["curated"]), "warehouse_table": table}),
+        kind="dataset")
     card = {
+        **applied.extra,  # model, version, kind, status, decision: the lifecycle's asset-event fields
         "dataset": "synthetic_customers",
         "date": batch,
         "run_id": run_id,
@@ -229,9 +250,7 @@ def publish(day: date, generator: dict[str, Any], candidate: dict[str, Any], met
                       "epochs": generator["epochs"], "seed": generator["seed"], "sample_seed": candidate["seed"],
                       "device": generator["device"], "fit_seconds": generator["fit_seconds"]},
         "source": generator["source"],
-        "metrics": {k: metrics[k] for k in ("overall_quality", "column_shapes", "column_pair_trends",
-                                            "dcr_baseline_protection", "dcr_overfitting_protection",
-                                            "exact_copy_rate", "tstr_trtr_ratio", "auc_tstr", "auc_trtr")},
+        "metrics": card_metrics,
         "thresholds": decision["thresholds"],
         "gx": {"success": gx["success"], "statistics": gx["statistics"]},
     }
@@ -245,8 +264,11 @@ def publish(day: date, generator: dict[str, Any], candidate: dict[str, Any], met
 
 # ------------------------------------------------------------------------------------------ reject
 def reject(day: date, generator: dict[str, Any], decision: dict[str, Any], metrics: dict[str, Any],
-           run_id: str) -> dict[str, Any]:
-    """Publish nothing; record which checks failed and why (reports + quarantine), mark the model rejected."""
+           run_id: str, context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Publish nothing; record which checks failed and why (reports + quarantine); the lifecycle marks
+    the generator version ``rejected`` (kind dataset) and sends the one alert."""
+    from include.platform import lifecycle
+
     paths = day_paths(day)
     failing = [c for c in decision["checks"] if not c["passed"]]
     record = {"date": day.isoformat(), "run_id": run_id, "model_ref": generator["model_ref"],
@@ -254,8 +276,11 @@ def reject(day: date, generator: dict[str, Any], decision: dict[str, Any], metri
               "metrics": {k: v for k, v in metrics.items() if isinstance(v, int | float)}}
     storage.write_json(paths["reports"] / "rejection.json", record)
     storage.write_json(paths["quarantine"] / "reasons.json", record)
-    registry.set_status(MODEL_NAME, generator["version"], "rejected", {"day": day.isoformat(), "reasons": decision["reasons"]})
-    return record
+    applied = lifecycle.apply_verdict(MODEL_NAME, generator["version"], lifecycle.Verdict(
+        "reject", DECIDED_BY, reasons=tuple(decision["reasons"]) or ("the gate failed",), metrics=record["metrics"],
+        evidence={"day": day.isoformat(), "run_id": run_id,
+                  "failed_checks": [c["name"] for c in failing]}), kind="dataset", context=context)
+    return record | {"status": str(applied.status), "asset_extra": applied.extra}
 
 
 # ------------------------------------------------------------------------------------------ report

@@ -8,6 +8,7 @@ states, registry aliases and statuses, warehouse rows, lake files.
 from __future__ import annotations
 
 import html
+import json
 from datetime import timedelta
 
 import pendulum
@@ -110,7 +111,12 @@ def test_drift_retrains_promotes_then_cooldown_holds_next_day(dagbag, seeded):
 
     versions = registry.list_versions("churn")
     challenger = versions[-1]
-    assert challenger.status == "promoted" and challenger.metadata["run_date"] == DAY.date().isoformat()
+    # The shared lifecycle vocabulary: champion now, the one it replaced retired (alias previous).
+    assert challenger.status == "champion" and challenger.metadata["run_date"] == DAY.date().isoformat()
+    assert challenger.status_details["decided_by"] == "adaptive_retraining.quality_gate"
+    assert challenger.status_details["decision"] == "promote" and challenger.status_details["from"] == "challenger"
+    assert challenger.status_details["metrics"]["ci_low"] > 0
+    assert registry.get_version("churn", first.version).status == "retired"
     assert challenger.metadata["search"]["n_evaluations"] == 3
     assert {"holdout_log_loss", "holdout_roc_auc", "validation_log_loss"} <= set(challenger.metrics)
     assert _aliases() == {"champion": challenger.version, "previous": first.version}
@@ -156,8 +162,11 @@ def test_worse_challenger_is_not_promoted_and_says_why(dagbag, seeded):
 
     rejected = registry.list_versions("churn")[-1]
     assert rejected.status == "rejected"
+    assert rejected.status_details["decided_by"] == "adaptive_retraining.quality_gate"
     reasons = rejected.status_details["reasons"]
     assert any("below the required" in r for r in reasons)
+    assert "challenger" not in _aliases()  # nothing serves a rejected version
+    assert registry.get_version("churn", champion.version).status == "champion"
     row = warehouse.query("SELECT promote, reasons, improvement FROM retraining_gate WHERE run_id = ?", [run.run_id])
     assert not row["promote"][0] and row["improvement"][0] < 0 and "roc_auc" in row["reasons"][0]
 
@@ -178,8 +187,30 @@ def test_worse_challenger_is_not_promoted_and_says_why(dagbag, seeded):
     assert states["analytics"] == "success"
     round_two = registry.list_versions("churn")[-1]
     assert round_two.metadata["search_round"] == 2 and round_two.status == "rejected"
+    assert round_two.status_details["reasons"] and round_two.status_details["decision"] == "reject"
     assert round_two.metadata["search"]["resumed_from"] == 3 and round_two.metadata["search"]["n_evaluations"] == 6
     assert _aliases()["champion"] == champion.version
+
+
+def test_canary_promotion_mode_hands_the_challenger_over_and_never_moves_the_champion(dagbag, seeded, monkeypatch):
+    """One promotion path: with promotion=canary the gate's pass is a hand-off, canary_deploy decides."""
+    from include.platform import registry
+
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_CHURN_PROMOTION", "canary")
+    first = _champion()
+    run = dagbag.get_dag(DAG_ID).test(logical_date=DAY, run_conf=FAST)
+    assert run.state == "success"
+    states = _states(run)
+    assert states["quality_gate"] == "success" and states["promote_challenger"] == "success", states
+
+    challenger = registry.list_versions("churn")[-1]
+    assert challenger.status == "challenger" and challenger.status_details["decision"] == "hand_to_canary"
+    assert challenger.status_details["evidence"]["promotion"] == "canary"
+    assert _aliases() == {"champion": first.version, "challenger": challenger.version}
+    assert registry.get_version("churn", first.version).status == "champion"
+    (gate_file,) = (seeded / "lake" / "reports" / DAG_ID / DAY.date().isoformat() / "gate").glob("gate-*.json")
+    gate = json.loads(gate_file.read_text())
+    assert gate["promote"] and gate["decision"] == "hand_to_canary" and gate["promotion"] == "canary"
 
 
 def test_retry_in_the_middle_of_the_search_resumes(dagbag, seeded, monkeypatch):

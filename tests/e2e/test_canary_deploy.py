@@ -60,6 +60,11 @@ def test_healthy_challenger_is_promoted_after_all_steps(dagbag, lake):
     assert states["stop_stack"] == "success"
 
     assert registry.aliases("canary_demo") == {"champion": "2", "previous": "1"}
+    # The shared lifecycle vocabulary: the canary (not a trainer) promoted it; the old champion retired.
+    promoted = registry.get_version("canary_demo", "2")
+    assert promoted.status == "champion" and promoted.status_details["decided_by"] == "canary_deploy.rollout"
+    assert promoted.status_details["metrics"]["weight"] == 100
+    assert registry.get_version("canary_demo", "1").status == "retired"
     report = _report_dir(lake, "2")
     steps = (report / "steps.csv").read_text().splitlines()
     assert [line.split(",")[1] for line in steps[1:]] == ["10", "25", "50", "100"]
@@ -78,12 +83,14 @@ def test_failing_challenger_rolled_back_at_first_step(dagbag, lake):
     states = _task_states(run)
     assert run.state == "success", states
 
-    assert registry.aliases("canary_demo") == {"champion": "1", "challenger": "2"}
-    rejected = registry.get_version("canary_demo", "2")
-    assert rejected.status == "rejected"
-    assert rejected.status_details["failed_step"] == 1
-    assert any("error_rate" in r for r in rejected.status_details["reasons"])
-    assert len(rejected.status_details["steps"]) == 1  # never went past 10%
+    # Withdrawn after serving live traffic: rolled_back, and the challenger alias is gone so no rerun serves it.
+    assert registry.aliases("canary_demo") == {"champion": "1"}
+    rolled = registry.get_version("canary_demo", "2")
+    assert rolled.status == "rolled_back" and rolled.status_details["decision"] == "rollback"
+    assert rolled.status_details["evidence"]["failed_step"] == 1
+    assert any("error_rate" in r for r in rolled.status_details["reasons"])
+    assert rolled.status_details["metrics"]["challenger_error_rate"] > 0.05
+    assert len(rolled.status_details["evidence"]["steps"]) == 1  # never went past 10%
 
     report = _report_dir(lake, "2")
     assert "Decision: rollback" in (report / "report.md").read_text()
@@ -99,9 +106,9 @@ def test_slow_challenger_rolled_back_on_latency(dagbag, lake):
     run = _run(dagbag, {"challenger_added_latency_ms": 120})
     assert run.state == "success", _task_states(run)
 
-    rejected = registry.get_version("canary_demo", "2")
-    assert rejected.status == "rejected"
-    reasons = " ".join(rejected.status_details["reasons"])
-    assert "p95_vs_champion" in reasons and "error_rate" not in reasons, rejected.status_details
+    rolled = registry.get_version("canary_demo", "2")
+    assert rolled.status == "rolled_back"
+    reasons = " ".join(rolled.status_details["reasons"])
+    assert "p95_vs_champion" in reasons and "error_rate" not in reasons, rolled.status_details
     assert registry.aliases("canary_demo")["champion"] == "1"
     _assert_nothing_left(_report_dir(lake, "2"))

@@ -73,9 +73,13 @@ def test_publish_path_writes_curated_set_augmented_table_card_and_report(dagbag,
         assert (reports / name).stat().st_size > 500, name
     assert "PUBLISHED" in (reports / "report.md").read_text()
 
-    # Registry: the generator is a safetensors artifact, published and champion.
+    # Registry: the generator is a safetensors artifact; publishing made it champion (lifecycle, kind dataset).
     mv = registry.resolve("synthetic_customers_tvae@champion")
-    assert set(mv.files) == {"model.safetensors", "config.json"} and mv.status == "published"
+    assert set(mv.files) == {"model.safetensors", "config.json"} and mv.status == "champion"
+    assert mv.status_details["kind"] == "dataset" and mv.status_details["decided_by"] == "synthetic_data_generation.gate"
+    assert mv.status_details["metrics"]["overall_quality"] == pytest.approx(card["metrics"]["overall_quality"])
+    assert (card["model"], card["version"], card["status"], card["kind"]) == (
+        "synthetic_customers_tvae", mv.version, "champion", "dataset")
 
     # The Asset event carries the dataset card.
     from airflow.models.asset import AssetEvent
@@ -84,12 +88,17 @@ def test_publish_path_writes_curated_set_augmented_table_card_and_report(dagbag,
     with create_session() as s:
         events = [e.extra for e in s.query(AssetEvent).all() if e.source_run_id == run.run_id]
     assert len(events) == 1 and events[0]["metrics"]["overall_quality"] == card["metrics"]["overall_quality"]
+    assert (events[0]["model"], events[0]["version"], events[0]["status"]) == (mv.name, mv.version, "champion")
 
     # A rerun of the same day rewrites, never duplicates; same seed on CPU -> the same published rows.
     run2 = dag.test(logical_date=DAY, run_conf=FAST)
     assert run2.state == "success"
     assert warehouse.query("SELECT COUNT(*) AS n FROM customers_augmented")["n"].iloc[0] == ROWS + 600
     pd.testing.assert_frame_equal(pd.read_parquet(curated / "synthetic.parquet"), synthetic)
+    # The rerun's generator is champion now; the first one retired behind it.
+    assert registry.aliases("synthetic_customers_tvae") == {"champion": str(int(mv.version) + 1),
+                                                            "previous": mv.version}
+    assert registry.get_version("synthetic_customers_tvae", mv.version).status == "retired"
 
 
 def test_reject_path_publishes_nothing_and_records_reasons(dagbag, customers, monkeypatch):
@@ -133,6 +142,8 @@ def test_reject_path_publishes_nothing_and_records_reasons(dagbag, customers, mo
     assert "REJECTED" in report and "**FAIL**" in report
     mv = registry.list_versions("synthetic_customers_tvae")[-1]
     assert mv.status == "rejected" and "champion" not in registry.aliases("synthetic_customers_tvae")
+    assert mv.status_details["kind"] == "dataset" and mv.status_details["reasons"] == rejection["reasons"]
+    assert mv.status_details["evidence"]["failed_checks"][:2] == ["gx_validation", "overall_quality"]
 
 
 @pytest.mark.parametrize("bad", ["../../etc/x", "/etc/passwd", "models/synthetic_customers_tvae/1/config.json"])

@@ -43,7 +43,24 @@ def test_gate_rejects_a_worse_model(lake, trained_sentiment):  # noqa: F811
     decision = gate_and_promote("sentiment", {"version": weak.version, "metrics": weak.metrics}, 0.80)
     assert decision["promoted"] is False and "0.500 < required 0.80" in decision["reason"]
     assert registry.aliases("sentiment")["champion"] == champ.version
-    assert registry.get_version("sentiment", weak.version).status == "rejected"
+    stored = registry.get_version("sentiment", weak.version)
+    assert stored.status == decision["status"] == "rejected"
+    assert stored.status_details["decided_by"] == "train_sentiment_model.promote"
+    assert stored.status_details["reasons"] == [decision["reason"]]
+    assert stored.status_details["metrics"]["macro_f1"] == 0.5
+
+    # A version as good as the champion passes: champion, and the old one retired behind it.
+    equal = registry.register_model("sentiment", trained_sentiment.local_dir, metrics=trained_sentiment.metrics)
+    decision = gate_and_promote("sentiment", {"version": equal.version, "metrics": equal.metrics}, 0.80)
+    assert decision["promoted"] is True and decision["previous"] == champ.version
+    assert registry.aliases("sentiment") == {"champion": equal.version, "previous": champ.version}
+    assert registry.get_version("sentiment", equal.version).status == "champion"
+    assert registry.get_version("sentiment", champ.version).status == "retired"
+    assert decision["asset_extra"] == {"model": "sentiment", "version": equal.version, "kind": "model",
+                                       "status": "champion", "decision": "promote",
+                                       "metrics": registry.get_version("sentiment", equal.version)
+                                       .status_details["metrics"]}
+    assert decision["asset_extra"]["metrics"]["macro_f1"] == trained_sentiment.metrics["macro_f1"]
 
 
 def test_params_that_reach_outside_fail_at_once(dagbag, lake, caplog, monkeypatch):
