@@ -121,7 +121,7 @@ def slowest_imports(importtime_text: str) -> dict:
 
     ``heaviest``: the newly imported top-level package with the largest cumulative time (the one to
     move into a task), ``via``: the import in the DAG file that pulled it in (when not itself),
-    ``total_s``: all imports together.
+    ``total_s``: all imports together, ``slowest``: the three slowest imports the file made itself.
     """
     entries = []  # (cumulative s, depth, name) in the order -X importtime prints: children first
     for line in importtime_text.splitlines():
@@ -130,16 +130,18 @@ def slowest_imports(importtime_text: str) -> dict:
         _, cumulative, name = line[len("import time:"):].split("|", 2)
         entries.append((int(cumulative) / 1e6, (len(name) - len(name.lstrip())) // 2, name.strip()))
     if not entries:
-        return {"heaviest": None, "heaviest_s": 0.0, "via": None, "total_s": 0.0}
+        return {"heaviest": None, "heaviest_s": 0.0, "via": None, "total_s": 0.0, "slowest": []}
     top = min(depth for _, depth, _ in entries)
-    total = sum(cum for cum, depth, _ in entries if depth == top)
+    own = sorted(((cum, name) for cum, depth, name in entries if depth == top), reverse=True)
+    summary = {"heaviest": None, "heaviest_s": 0.0, "via": None, "total_s": sum(cum for cum, _ in own),
+               "slowest": [(name, cum) for cum, name in own[:3]]}
     roots = [(cum, i) for i, (cum, _, name) in enumerate(entries) if "." not in name]
-    if not roots:
-        return {"heaviest": None, "heaviest_s": 0.0, "via": None, "total_s": total}
-    cum, index = max(roots)
-    via = next(name for _, depth, name in entries[index:] if depth == top)
-    name = entries[index][2]
-    return {"heaviest": name, "heaviest_s": cum, "via": None if via == name else via, "total_s": total}
+    if roots:
+        cum, index = max(roots)
+        name = entries[index][2]
+        via = next(n for _, depth, n in entries[index:] if depth == top)
+        summary |= {"heaviest": name, "heaviest_s": cum, "via": None if via == name else via}
+    return summary
 
 
 def parse_costs(paths: list[Path], repeats: int = PARSE_REPEATS, budget_s: float = PARSE_BUDGET_S) -> dict[Path, dict]:
@@ -179,8 +181,12 @@ def file_problems(name: str, result: dict, budget_s: float = PARSE_BUDGET_S) -> 
             via = f" via {imports['via']}" if imports.get("via") else ""
             blame = (f"heaviest import: {imports['heaviest']} {imports['heaviest_s']:.2f}s{via}; "
                      "move it into the task that needs it")
+        elif imports.get("total_s", 0.0) >= result["seconds"] / 2:
+            slowest = ", ".join(f"{n} {c:.2f}s" for n, c in imports["slowest"])
+            blame = (f"imports take {imports['total_s']:.2f}s of it, none heavy alone (slowest: {slowest}); "
+                     "import less at module level")
         else:
-            blame = (f"imports take {imports.get('total_s', 0.0):.2f}s of it; "
+            blame = (f"imports take only {imports.get('total_s', 0.0):.2f}s of it; "
                      "move I/O and work at module level into tasks")
         problems.append(f"{name}: parse took {result['seconds']:.2f}s (fastest of {len(result['samples'])}; "
                         f"budget {budget_s:.2f}s); {blame}")
