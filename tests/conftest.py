@@ -59,5 +59,32 @@ def dagbag(airflow_db):
     return DagBag(dag_folder=str(ROOT / "dags"))
 
 
+@pytest.fixture(autouse=True)
+def _fresh_dag_params(request):
+    """Undo what ``dag.test(run_conf=...)`` leaves in the session DagBag's Params.
+
+    Airflow 3.3 merges a run's conf into the DAG's *shared* ``Param`` objects (``ParamsDict.update``
+    resolves the new value in place), so a later ``dag.test()`` that leaves a key out silently gets the
+    earlier test's value (a ``days=1`` from one seed test made the flaky-S3 test seed one day). Each
+    test that uses ``dagbag`` starts from the DAG files' defaults again.
+    """
+    if "dagbag" not in request.fixturenames:
+        yield
+        return
+    import copy
+
+    bag = request.getfixturevalue("dagbag")
+    saved = []
+    for dag in bag.dags.values():
+        holders = [dag.params, *(t.params for t in dag.tasks if t.params)]
+        for holder in holders:
+            for key in list(holder.keys()):
+                param = holder.get_param(key)
+                saved.append((param, copy.deepcopy(param.value)))
+    yield
+    for param, value in saved:
+        param.value = value
+
+
 def pytest_sessionfinish(session, exitstatus):  # noqa: ARG001 - pytest hook signature
     shutil.rmtree(_HOME, ignore_errors=True)
