@@ -44,7 +44,7 @@ check-image: venv  ## the Docker image's Python set without Docker: clean venv, 
 	@scripts/check_image_deps.sh
 
 bench: venv  ## run every benchmark in bench/ (figures in bench/results/)
-	@mkdir -p bench/results; set -e; for b in bench/*.py; do echo "==> $$b"; PYTHONPATH=$$PWD .venv/bin/python $$b; done
+	@mkdir -p bench/results; set -e; for b in bench/*.py; do echo "==> $$b"; PYTHONPATH=$$PWD:$$PWD/plugins .venv/bin/python $$b; done
 
 lint:  ## ruff (style + Airflow 3 rules)
 	.venv/bin/ruff check dags include plugins tests bench scripts .astro

@@ -19,7 +19,6 @@ import asyncio
 import http.client
 import json
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -27,8 +26,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "plugins"))
 
 from include.canary import model, procs  # noqa: E402
 from include.canary.analysis import evaluate_step  # noqa: E402
@@ -85,7 +82,7 @@ def router_overhead(root: Path, n: int) -> dict:
 
 def faulty_challenger_blast_radius(root: Path, bake_seconds: float, rate: float, error_rate: float,
                                    early_abort: bool) -> dict:
-    from canary.triggers import CanaryBakeTrigger
+    from genai_airflow.canary.triggers import CanaryBakeTrigger
 
     policy = CanaryPolicy(bake_seconds=bake_seconds, early_abort=early_abort)  # else: the DAG's defaults
     run_dir = root / f"blast-{early_abort}"

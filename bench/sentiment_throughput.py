@@ -21,7 +21,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 import tempfile
 import threading
 import time
@@ -33,7 +32,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 from include.demo.feedback import labeled_examples  # noqa: E402
 from include.sentiment import LABELS, inference, training  # noqa: E402

@@ -15,12 +15,10 @@ import json
 import logging
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 TARGET_QUALITY = 0.85
 TARGET_SECONDS = 180.0

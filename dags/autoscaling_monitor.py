@@ -43,9 +43,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, dag, task
+
 from genai_airflow.gpu.operators import GPUJobOperator
 from genai_airflow.gpu.sensors import GPUUtilizationSensor
-
 from include.platform import assets
 from include.platform.notify import task_failure_alert
 

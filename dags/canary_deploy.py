@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import pendulum
 from airflow.sdk import Param, TriggerRule, dag, task
-from genai_airflow.canary.operators import CanaryRolloutOperator
 
+from genai_airflow.canary.operators import CanaryRolloutOperator
 from include.platform import assets
 from include.platform.notify import task_failure_alert
 

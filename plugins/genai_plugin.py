@@ -11,6 +11,7 @@ plugins folder on ``sys.path`` in every process.
 from __future__ import annotations
 
 from airflow.plugins_manager import AirflowPlugin
+
 from genai_airflow.gpu.links import GPUDashboardLink, GPUPoolLink
 
 

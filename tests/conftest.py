@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 import tempfile
 from pathlib import Path
 
@@ -17,8 +16,6 @@ import pytest
 pytest_plugins = ["tests.fixtures.emulators", "tests.fixtures.services_local"]
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
 
 _HOME = Path(tempfile.mkdtemp(prefix="genai-airflow-test-"))
 os.environ["AIRFLOW_HOME"] = str(_HOME)

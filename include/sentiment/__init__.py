@@ -6,7 +6,7 @@ Modules, in pipeline order:
 * ``clean``     — text normalization, duplicate removal, empty/over-long flags, chunking for mapping.
 * ``training``  — the offline champion: fine-tune a local MiniLM on a labeled set, evaluate, save.
 * ``inference`` — batched, length-sorted transformers inference (fp32 or dynamic int8).
-* ``llm``       — the hosted-LLM backend's prompt and structured output (for ``@task.llm``).
+* ``llm``       — the hosted-LLM backend's prompt and structured output (called through common-ai's ``PydanticAIHook``).
 * ``report``    — the ``sentiment_daily_report`` SQL and the Markdown + PNG artifact.
 * ``bigquery``  — the GCS → BigQuery load used when the warehouse connection is BigQuery.
 * ``modeling``  — where a model comes from (registry alias, the PyPI MiniLM, or a Hub id), threads, device.

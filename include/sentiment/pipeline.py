@@ -183,7 +183,7 @@ def llm_prompt(chunk: dict[str, Any]) -> str:
 
 
 def llm_rows(chunks: list[dict[str, Any]], outputs: list[Any], model_version: str) -> tuple[pd.DataFrame, list[dict]]:
-    """Result rows from the mapped ``@task.llm`` outputs (map index i answers chunk i); no chunks, no rows."""
+    """Result rows from the mapped ``llm_classify`` outputs (map index i answers chunk i); no chunks, no rows."""
     from include.sentiment.llm import parse_output
 
     frames, problems = [], []

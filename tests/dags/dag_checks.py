@@ -33,13 +33,9 @@ _NOTABLE_IMPORT_S = 0.05
 
 _PROBE = r"""
 import json, os, sys, tempfile, time, runpy
-sys.path.insert(0, {root!r})
 import airflow.sdk  # baseline: Airflow's own import cost is not the DAG file's
 from airflow.sdk import dag, task, Param, Asset  # noqa
 import include.platform.assets, include.platform.runtime  # noqa
-for folder in {folders!r}:
-    if folder not in sys.path:
-        sys.path.append(folder)  # Airflow puts the DAG folder on sys.path; so does the probe
 
 def measure(path):
     trace = None
@@ -103,8 +99,11 @@ def _run_probe(paths: list[Path], repeats: int, importtime: bool = False) -> dic
     code = _PROBE.format(root=str(ROOT), paths=[str(p) for p in paths], heavy=HEAVY_MODULES, repeats=repeats,
                          folders=sorted({str(p.parent) for p in paths}))
     flags = ["-X", "importtime"] if importtime else []
+    # The project root and each DAG folder on PYTHONPATH, as Airflow puts the DAG folder on sys.path.
+    env = os.environ.copy()
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *sorted({str(p.parent) for p in paths})])
     proc = subprocess.run([sys.executable, *flags, "-c", code], capture_output=True, text=True, timeout=600,
-                          env=os.environ.copy())
+                          env=env)
     samples: dict[Path, list[dict]] = {Path(p): [] for p in paths}
     for line in proc.stdout.splitlines():
         if line.startswith("PROBE"):

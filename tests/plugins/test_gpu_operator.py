@@ -10,8 +10,8 @@ import time
 import airflow  # noqa: F401 - puts the plugins folder on sys.path, as in every Airflow process
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
-from genai_airflow.gpu.operators import GPUJobOperator
 
+from genai_airflow.gpu.operators import GPUJobOperator
 from include.gpu import nvml
 from include.gpu.jobs import DEFAULT_COMMAND_TIMEOUT_S, DEFAULT_GPU_TOLERATION, group_members
 

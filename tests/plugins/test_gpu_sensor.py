@@ -10,9 +10,9 @@ import asyncio
 import airflow  # noqa: F401 - importing Airflow puts the plugins folder on sys.path (as in every Airflow process)
 import pytest
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, TaskDeferred
+
 from genai_airflow.gpu.sensors import GPUUtilizationSensor
 from genai_airflow.gpu.triggers import GPUUtilizationTrigger
-
 from include.gpu import nvml
 
 
