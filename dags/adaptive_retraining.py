@@ -31,7 +31,11 @@ This DAG does that for the churn classifier of the demo customer domain, for rea
    (a hash of customer_id picks 30 % of the batch); the challenger must improve `gate_metric` by
    at least `min_improvement` **and** the paired-bootstrap confidence interval of the improvement
    must exclude 0. → **promote_challenger** (one alias write: champion → previous, challenger →
-   champion) or **keep_champion** (status `rejected` with the reasons, and an alert saying why).
+   champion) or **keep_champion** (status `rejected` with the reasons, and an alert saying why), both
+   through the platform lifecycle (`include/platform/lifecycle.py`). With Param `promotion="canary"`
+   a passing challenger goes to **hand_to_canary** instead: status `challenger`, champion untouched,
+   Asset `challenger_registered` (extra `{model, version, metrics, status}`) starts canary_deploy,
+   which alone promotes or rolls back. Default `gate`: the canary cannot serve churn rows yet.
 6. **join** → **analytics** runs on either path (`none_failed_min_one_success`), scoring the batch
    with whichever model is champion *now* into warehouse table `churn_scores` plus a report.
 
@@ -120,6 +124,12 @@ PARAMS = {
     "first_model_min_auc": Param(0.6, type="number", minimum=0.5, maximum=1,
                                  description="With no champion yet, the first model needs at least this ROC AUC.",
                                  section="Quality gate"),
+    "promotion": Param("", type="string", enum=["", "gate", "canary"],
+                       description="Who promotes churn@champion: gate = this DAG's quality gate (the canary "
+                                   "cannot serve churn feature rows yet); canary = a passing challenger is handed "
+                                   "to canary_deploy (challenger_registered) and only the canary promotes. "
+                                   "Empty = Variable genai_churn_promotion, else gate.",
+                       section="Quality gate"),
     "search_round": Param(1, type="integer", minimum=1, maximum=10,
                           description="Which search round this run is (set by follow-up runs; leave at 1).",
                           section="Follow-up rounds"),
@@ -202,7 +212,7 @@ def adaptive_retraining():
         context["ti"].xcom_push(key="decision", value=decision)
         return "tune_challenger" if decision["retrain"] else "skip_retraining"
 
-    @task(multiple_outputs=False, outlets=[assets.CHALLENGER_REGISTERED], retry_delay=pendulum.duration(seconds=10))
+    @task(multiple_outputs=False, retry_delay=pendulum.duration(seconds=10))
     def tune_challenger(inputs: dict, params=None, **context) -> dict:
         from include.retraining import pipeline
 
@@ -216,31 +226,33 @@ def adaptive_retraining():
         result = pipeline.evaluate_gate(_day(params, context), inputs, challenger["version"], params,
                                         context["run_id"])
         context["ti"].xcom_push(key="gate", value=result)
-        return "promote_challenger" if result["promote"] else "keep_champion"
+        return {"promote": "promote_challenger", "hand_to_canary": "hand_to_canary",
+                "reject": "keep_champion"}[result["decision"]]
 
     @task(multiple_outputs=False)
     def promote_challenger(**context) -> dict:
         from include.retraining import pipeline
 
-        return pipeline.promote(context["ti"].xcom_pull(task_ids="quality_gate", key="gate"))
+        return pipeline.promote(context["ti"].xcom_pull(task_ids="quality_gate", key="gate"), context)
+
+    @task(multiple_outputs=False, outlets=[assets.CHALLENGER_REGISTERED])
+    def hand_to_canary(**context) -> dict:
+        """promotion=canary: the challenger keeps its alias, the champion stays; canary_deploy decides."""
+        from include.retraining import pipeline
+
+        settled = pipeline.settle(context["ti"].xcom_pull(task_ids="quality_gate", key="gate"), context)
+        context["outlet_events"][assets.CHALLENGER_REGISTERED].extra = settled["asset_extra"]
+        return settled
 
     @task.branch
     def keep_champion(params=None, **context) -> list[str]:
-        from include.platform.notify import Alert, send_alert
         from include.retraining import pipeline
 
-        gate = context["ti"].xcom_pull(task_ids="quality_gate", key="gate")
-        pipeline.reject(gate)
         follow_up = params["search_round"] < params["max_search_rounds"]
-        send_alert(Alert(
-            subject=f"churn challenger v{gate['challenger_version']} not promoted",
-            body="\n".join([
-                f"Champion stays: v{gate['champion_version']}.", *gate["reasons"],
-                f"Follow-up search round {params['search_round'] + 1} requested." if follow_up
-                else f"No follow-up: search round {params['search_round']} of {params['max_search_rounds']}.",
-            ]),
-            severity="warning",
-        ), context)
+        # The lifecycle marks the challenger rejected and sends the one alert, with this note.
+        pipeline.reject(context["ti"].xcom_pull(task_ids="quality_gate", key="gate"), context,
+                        note=f"Follow-up search round {params['search_round'] + 1} requested." if follow_up
+                        else f"No follow-up: search round {params['search_round']} of {params['max_search_rounds']}.")
         # "join" is named explicitly: a branch skips every direct downstream task it does not return.
         return ["request_follow_up_search", "join"] if follow_up else ["join"]
 
@@ -281,13 +293,14 @@ def adaptive_retraining():
     challenger = tune_challenger(inputs)
     gate = quality_gate(inputs, challenger)
     promoted = promote_challenger()
+    handed = hand_to_canary()
     kept = keep_champion()
     follow_up = request_follow_up_search(challenger)
 
     branch >> [challenger, skip_retraining]
-    gate >> [promoted, kept]
+    gate >> [promoted, handed, kept]
     kept >> follow_up
-    [skip_retraining, promoted, kept, follow_up] >> join >> analytics(inputs)
+    [skip_retraining, promoted, handed, kept, follow_up] >> join >> analytics(inputs)
 
 
 adaptive_retraining()

@@ -132,14 +132,11 @@ def synthetic_data_generation():
 
     @task(multiple_outputs=False)
     def reject(generator: dict, metrics: dict, **context) -> dict:
-        from include.platform.notify import Alert, send_alert
         from include.synthetic.pipeline import reject as reject_set
 
         decision = context["ti"].xcom_pull(task_ids="gate", key="decision")
-        record = reject_set(run_date(context), generator, decision, metrics, context["run_id"])
-        send_alert(Alert(subject=f"Synthetic customer data rejected for {run_date(context)}",
-                         body="\n".join(record["reasons"]), severity="warning"), context)
-        return record
+        # The lifecycle marks the generator version rejected (kind dataset) and sends the one alert.
+        return reject_set(run_date(context), generator, decision, metrics, context["run_id"], context)
 
     @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
     def report(generator: dict, params=None, **context) -> str:

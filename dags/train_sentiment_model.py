@@ -79,7 +79,7 @@ def train_sentiment_model():
     def train(params=None) -> dict:
         import tempfile
 
-        from include.platform import registry
+        from include.platform import lifecycle
         from include.platform.settings import get_setting
         from include.sentiment import MODEL_NAME, training
         from include.sentiment import params as checks
@@ -104,8 +104,9 @@ def train_sentiment_model():
         metrics = result.metrics | training.evaluate_int8(result, frame, config)
         with tempfile.TemporaryDirectory() as tmp:
             training.save(result, tmp)
-            mv = registry.register_model(
-                MODEL_NAME, tmp, metrics=metrics | {"train_seconds": result.seconds},
+            mv = lifecycle.register(
+                MODEL_NAME, tmp, registered_by="train_sentiment_model.train",
+                metrics=metrics | {"train_seconds": result.seconds},
                 metadata={"base_model": base, "labeled_set": provenance, "split": result.split,
                           "holdout": "template-disjoint" if csv_path is None else "stratified random",
                           "config": config.__dict__, "loss_per_epoch": result.history},
@@ -113,14 +114,15 @@ def train_sentiment_model():
         return {"version": mv.version, "metrics": mv.metrics}
 
     @task(multiple_outputs=False, outlets=[assets.SENTIMENT_MODEL])
-    def promote(trained: dict, params=None) -> dict:
+    def promote(trained: dict, params=None, **context) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from include.sentiment import MODEL_NAME, training
 
-        decision = training.gate_and_promote(MODEL_NAME, trained, params["min_macro_f1"])
+        decision = training.gate_and_promote(MODEL_NAME, trained, params["min_macro_f1"], context)
         if not decision["promoted"]:
             raise AirflowSkipException(f"{MODEL_NAME}/{trained['version']} not promoted: {decision['reason']}")
+        context["outlet_events"][assets.SENTIMENT_MODEL].extra = decision["asset_extra"]
         return decision
 
     promote(train())

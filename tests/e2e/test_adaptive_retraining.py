@@ -201,7 +201,8 @@ def test_canary_promotion_mode_hands_the_challenger_over_and_never_moves_the_cha
     run = dagbag.get_dag(DAG_ID).test(logical_date=DAY, run_conf=FAST)
     assert run.state == "success"
     states = _states(run)
-    assert states["quality_gate"] == "success" and states["promote_challenger"] == "success", states
+    assert states["quality_gate"] == "success" and states["hand_to_canary"] == "success", states
+    assert states["promote_challenger"] == "skipped" and states["keep_champion"] == "skipped", states
 
     challenger = registry.list_versions("churn")[-1]
     assert challenger.status == "challenger" and challenger.status_details["decision"] == "hand_to_canary"
@@ -211,6 +212,13 @@ def test_canary_promotion_mode_hands_the_challenger_over_and_never_moves_the_cha
     (gate_file,) = (seeded / "lake" / "reports" / DAG_ID / DAY.date().isoformat() / "gate").glob("gate-*.json")
     gate = json.loads(gate_file.read_text())
     assert gate["promote"] and gate["decision"] == "hand_to_canary" and gate["promotion"] == "canary"
+    # The hand-off is the challenger_registered event, naming the model canary_deploy is to judge.
+    from airflow.models.asset import AssetEvent
+    from airflow.utils.session import create_session
+
+    with create_session() as s:
+        (event,) = [e.extra for e in s.query(AssetEvent).all() if e.source_run_id == run.run_id]
+    assert (event["model"], event["version"], event["status"]) == ("churn", challenger.version, "challenger")
 
 
 def test_retry_in_the_middle_of_the_search_resumes(dagbag, seeded, monkeypatch):
