@@ -187,42 +187,13 @@ def test_a_channel_that_failed_is_retried_next_time_without_resending_the_others
     assert [m["text"] for m in slack.received] == ["*Budget exceeded*\ndriver: SageMaker"]
 
 
-class DenySlackSettings:
-    """A secrets backend (``AIRFLOW__SECRETS__BACKEND``) that denies Variable ``genai_slack_conn_id``, as a
-    secrets manager does without permission; inside a task that lookup raises (include/platform/settings.py)."""
-
-    def _set_connection_class(self, conn_class):  # the SDK calls this on every backend it loads
-        self._connection_class = conn_class
-
-    def get_conn_value(self, conn_id):  # noqa: ARG002 - secrets backend interface
-        return None
-
-    def get_connection(self, conn_id):  # noqa: ARG002 - secrets backend interface
-        return None
-
-    def get_config(self, key):  # noqa: ARG002 - secrets backend interface
-        return None
-
-    def get_variable(self, key, team_name=None):  # noqa: ARG002 - secrets backend interface
-        from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
-
-        if key == "genai_slack_conn_id":
-            raise AirflowSecretsBackendAccessDenied(f"access to secret {key} denied (test backend)")
-        return None
-
-
 def test_a_channel_whose_settings_cannot_be_read_does_not_stop_the_email(probe_dag, lake, smtp_sink, slack,
                                                                          monkeypatch):
-    from airflow.sdk.configuration import clear_secrets_backends_cache
+    from tests.fixtures.secrets_backends import denied_variables
 
     slack.set_mode("ok")
-    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", f"{__name__}.DenySlackSettings")
-    clear_secrets_backends_cache()
-    try:
+    with denied_variables(monkeypatch, "genai_slack_conn_id"):  # as a secrets manager without permission
         run = probe_dag("alert_probe_ok").test(logical_date=DAY)
-    finally:
-        monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND")
-        clear_secrets_backends_cache()
     assert run.state == "success"
     delivery = _xcom(run, "report")
     assert delivery["delivered"] == ["log", "email"] and slack.received == []

@@ -4,6 +4,7 @@ import pytest
 
 from include.platform.settings import PROJECT_DIR, get_setting, resolve_project_path
 from scripts.apply_airflow_settings import main as apply_settings
+from tests.fixtures.secrets_backends import denied_variables
 
 
 def test_env_variable_wins_then_default(monkeypatch):
@@ -41,40 +42,11 @@ def test_empty_variable_means_default(monkeypatch):
 
 
 # -- a Variable backend error inside a task propagates; outside a task it means the default --------
-class DenyingSecretsBackend:
-    """A secrets backend (configured through ``AIRFLOW__SECRETS__BACKEND``, as in a deployment) that
-    denies every ``genai_lake*`` Variable, as AWS Secrets Manager does without IAM permission, and
-    knows no other Variable."""
-
-    def _set_connection_class(self, conn_class):  # the SDK calls this on every backend it loads
-        self._connection_class = conn_class
-
-    def get_conn_value(self, conn_id):  # noqa: ARG002 - secrets backend interface
-        return None
-
-    def get_connection(self, conn_id):  # noqa: ARG002 - secrets backend interface
-        return None
-
-    def get_config(self, key):  # noqa: ARG002 - secrets backend interface
-        return None
-
-    def get_variable(self, key, team_name=None):  # noqa: ARG002 - secrets backend interface
-        from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
-
-        if key.startswith("genai_lake"):
-            raise AirflowSecretsBackendAccessDenied(f"access to secret {key} denied (test backend)")
-        return None
-
-
 @pytest.fixture
 def denying_backend(monkeypatch):
-    from airflow.sdk.configuration import clear_secrets_backends_cache
-
-    monkeypatch.setenv("AIRFLOW__SECRETS__BACKEND", f"{__name__}.DenyingSecretsBackend")
-    clear_secrets_backends_cache()
-    yield
-    monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND")
-    clear_secrets_backends_cache()
+    """Every ``genai_lake*`` Variable denied, as AWS Secrets Manager does without IAM permission."""
+    with denied_variables(monkeypatch, "genai_lake"):
+        yield
 
 
 def test_backend_error_outside_a_task_means_the_default(lake, denying_backend):
