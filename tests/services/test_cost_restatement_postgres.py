@@ -2,45 +2,33 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pandas as pd
 
 
-def test_restated_export_and_partial_read_on_postgres(postgres_url, monkeypatch, lake):
-    import psycopg2
-
+def test_restated_export_and_partial_read_on_postgres(scratch_pg_warehouse, lake):
     from include.costs import pipeline
     from include.costs.sources import focus_files
     from include.demo.writers import write_cost_exports
     from include.platform import storage, warehouse
 
-    db = f"genai_restate_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(postgres_url.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {db}")
-    try:
-        monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", postgres_url.rsplit("/", 1)[0] + f"/{db}")
-        day = datetime.now(UTC).date()
-        write_cost_exports(day)
-        pipeline.load_focus_rows([pipeline.extract_source("focus_files", day, 35)], day)
-        for path in focus_files.export_files():  # AWS and Google restate with backfilled tags
-            if path.parent.name != "microsoft":
-                frame = pd.read_csv(path.open("rb"))
-                frame["Tags"] = '{"env": "prod"}'
-                storage.write_bytes(path, frame.to_csv(index=False).encode())
-        # One of Microsoft's two monthly files turns unreadable: its rows stay, the others are replaced.
-        microsoft = [p for p in focus_files.export_files() if p.parent.name == "microsoft"][0]
-        storage.write_bytes(microsoft, b"")
-        loaded = pipeline.load_focus_rows([pipeline.extract_source("focus_files", day, 35)], day)
-        assert loaded["files_quarantined"] == 1 and loaded["rows_replaced"] == 35 * 7  # AWS 4 + Google 3 a day
-        rows = warehouse.query("SELECT ProviderName, Tags, COUNT(*) AS n FROM focus_costs GROUP BY ProviderName, Tags "
-                               "ORDER BY ProviderName")
-        by_provider = {r["ProviderName"]: (r["Tags"], r["n"]) for r in rows.to_dict("records")}
-        assert by_provider["AWS"][0] == by_provider["Google Cloud"][0] == '{"env": "prod"}'
-        assert by_provider["Microsoft"][0] != '{"env": "prod"}'  # kept from the earlier, complete read
-        assert sum(n for _, n in by_provider.values()) == 350 and len(rows) == 3
-    finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        admin.close()
+    day = datetime.now(UTC).date()
+    write_cost_exports(day)
+    pipeline.load_focus_rows([pipeline.extract_source("focus_files", day, 35)], day)
+    for path in focus_files.export_files():  # AWS and Google restate with backfilled tags
+        if path.parent.name != "microsoft":
+            frame = pd.read_csv(path.open("rb"))
+            frame["Tags"] = '{"env": "prod"}'
+            storage.write_bytes(path, frame.to_csv(index=False).encode())
+    # One of Microsoft's two monthly files turns unreadable: its rows stay, the others are replaced.
+    microsoft = [p for p in focus_files.export_files() if p.parent.name == "microsoft"][0]
+    storage.write_bytes(microsoft, b"")
+    loaded = pipeline.load_focus_rows([pipeline.extract_source("focus_files", day, 35)], day)
+    assert loaded["files_quarantined"] == 1 and loaded["rows_replaced"] == 35 * 7  # AWS 4 + Google 3 a day
+    rows = warehouse.query("SELECT ProviderName, Tags, COUNT(*) AS n FROM focus_costs GROUP BY ProviderName, Tags "
+                           "ORDER BY ProviderName")
+    by_provider = {r["ProviderName"]: (r["Tags"], r["n"]) for r in rows.to_dict("records")}
+    assert by_provider["AWS"][0] == by_provider["Google Cloud"][0] == '{"env": "prod"}'
+    assert by_provider["Microsoft"][0] != '{"env": "prod"}'  # kept from the earlier, complete read
+    assert sum(n for _, n in by_provider.values()) == 350 and len(rows) == 3

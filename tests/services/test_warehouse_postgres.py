@@ -40,44 +40,33 @@ def test_question_mark_parameters_work_on_postgres(pg_warehouse):
     assert warehouse.query(f"SELECT id FROM {table} WHERE batch = ?", ["x"])["id"].tolist() == ["a"]
 
 
-def test_cost_pipeline_on_postgres(postgres_url, monkeypatch, lake):
+def test_cost_pipeline_on_postgres(scratch_pg_warehouse, lake):
     """cloud_cost_report's steps on a Postgres warehouse: FOCUS load, analysis, report, idempotent rerun.
 
     Postgres folds unquoted mixed-case FOCUS names (``BilledCost``) to lower case; the pipeline must
     read them back under the names it wrote (found when the Celery suite ran this DAG on Postgres)."""
     from datetime import UTC, datetime
 
-    import psycopg2
-
     from include.costs import focus, pipeline
     from include.demo.writers import write_cost_exports
 
-    db = f"genai_cost_{uuid.uuid4().hex[:8]}"
-    admin = psycopg2.connect(postgres_url.rsplit("/", 1)[0] + "/postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f"CREATE DATABASE {db}")
-    try:
-        monkeypatch.setenv("AIRFLOW_CONN_WAREHOUSE_DEFAULT", postgres_url.rsplit("/", 1)[0] + f"/{db}")
-        day = datetime.now(UTC).date()
-        write_cost_exports(day)
-        params = {"lookback_days": 35, "daily_budget_usd": None, "cost_metric": "BilledCost",
-                  "anomaly_z_threshold": 3.5, "baseline_weeks": 4, "min_impact_usd": 100.0}
-        for _rerun in range(2):  # the second pass is a rerun of the same day: nothing duplicates
-            extracted = [pipeline.extract_source("focus_files", day, 35)]
-            loaded = pipeline.load_focus_rows(extracted, day)
-            assert loaded["rows_written"] == 350 and loaded["quarantined"] == 0, loaded
-            rows = pipeline.read_rows(day, 35)
-            assert len(rows) == 350 and {"BilledCost", "x_Source", "ChargePeriodStart"} <= set(rows.columns)
-        findings = pipeline.analyze_day(day, params)
-        assert findings["anomaly"]["is_anomaly"] and "Amazon SageMaker" in json.dumps(findings["anomaly"]["driver"])
-        out = pipeline.write_cost_report(day, loaded, findings, params)
-        assert out["total"] > 0 and "FOCUS 1.2 validation:" in (lake / "lake" / "reports" / "cost" / day.isoformat()
-                                                                 / "report.md").read_text()
-        n = warehouse.query(f"SELECT COUNT(*) AS n FROM {focus.TABLE}")["n"][0]
-        assert n == 350
-    finally:
-        admin.cursor().execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
-        admin.close()
+    day = datetime.now(UTC).date()
+    write_cost_exports(day)
+    params = {"lookback_days": 35, "daily_budget_usd": None, "cost_metric": "BilledCost",
+              "anomaly_z_threshold": 3.5, "baseline_weeks": 4, "min_impact_usd": 100.0}
+    for _rerun in range(2):  # the second pass is a rerun of the same day: nothing duplicates
+        extracted = [pipeline.extract_source("focus_files", day, 35)]
+        loaded = pipeline.load_focus_rows(extracted, day)
+        assert loaded["rows_written"] == 350 and loaded["quarantined"] == 0, loaded
+        rows = pipeline.read_rows(day, 35)
+        assert len(rows) == 350 and {"BilledCost", "x_Source", "ChargePeriodStart"} <= set(rows.columns)
+    findings = pipeline.analyze_day(day, params)
+    assert findings["anomaly"]["is_anomaly"] and "Amazon SageMaker" in json.dumps(findings["anomaly"]["driver"])
+    out = pipeline.write_cost_report(day, loaded, findings, params)
+    assert out["total"] > 0 and "FOCUS 1.2 validation:" in (lake / "lake" / "reports" / "cost" / day.isoformat()
+                                                             / "report.md").read_text()
+    n = warehouse.query(f"SELECT COUNT(*) AS n FROM {focus.TABLE}")["n"][0]
+    assert n == 350
 
 
 def test_scaling_decisions_history_on_postgres(postgres_url, monkeypatch, lake):
