@@ -234,3 +234,70 @@ def integrity_problems(dagbag) -> list[str]:
             if not (getattr(param, "description", None) or "").strip():
                 problems.append(f"{where}: Param {key!r} has no description")
     return problems
+
+
+def _leaves(condition) -> list:
+    """Every Asset, AssetRef or AssetAlias inside a schedule's asset expression (``a | (b & c)``)."""
+    if condition is None:
+        return []
+    if hasattr(condition, "objects"):  # AssetAny / AssetAll
+        return [leaf for obj in condition.objects for leaf in _leaves(obj)]
+    return [condition]
+
+
+def _label(leaf) -> str:
+    """How a scheduled asset is named in a message and matched to producers: ``kind:identifier``."""
+    from airflow.sdk import Asset, AssetAlias
+
+    if isinstance(leaf, Asset):
+        return f"asset:{leaf.name}"
+    if isinstance(leaf, AssetAlias):
+        return f"alias:{leaf.name}"
+    if getattr(leaf, "name", None):  # AssetNameRef
+        return f"asset:{leaf.name}"
+    return f"uri:{leaf.uri}"  # AssetUriRef
+
+
+def scheduled_assets(dag) -> list:
+    """The assets a DAG's schedule waits on, whether ``schedule=[a]``, ``a | b`` or ``AssetOrTimeSchedule``."""
+    return _leaves(getattr(dag.timetable, "asset_condition", None))
+
+
+def asset_producers(dagbag) -> dict[str, list[str]]:
+    """``kind:identifier`` → who produces it: ``dag_id.task_id`` for task outlets, ``watcher:<name>`` for
+    AssetWatchers (an external arrival the triggerer turns into an event)."""
+    from airflow.sdk import Asset
+
+    producers: dict[str, list[str]] = {}
+    for dag_id, dag in sorted(dagbag.dags.items()):
+        for task in dag.tasks:
+            for outlet in task.outlets or []:
+                labels = [_label(outlet)]
+                if isinstance(outlet, Asset):
+                    labels.append(f"uri:{outlet.uri}")
+                for label in labels:
+                    producers.setdefault(label, []).append(f"{dag_id}.{task.task_id}")
+        for leaf in scheduled_assets(dag):
+            for watcher in getattr(leaf, "watchers", None) or []:
+                for label in (_label(leaf), f"uri:{leaf.uri}"):
+                    producers.setdefault(label, []).append(f"watcher:{watcher.name}")
+    return producers
+
+
+def asset_graph_problems(dagbag) -> list[str]:
+    """One message per asset a DAG is scheduled on that no task outlet and no AssetWatcher produces.
+
+    Such a DAG never runs on its schedule (or, with AssetOrTimeSchedule, only on the clock): the
+    graph in the UI promises a dependency that nothing honours.
+    """
+    producers = asset_producers(dagbag)
+    problems = []
+    for dag_id, dag in sorted(dagbag.dags.items()):
+        for leaf in scheduled_assets(dag):
+            label = _label(leaf)
+            if label not in producers:
+                kind, ident = label.split(":", 1)
+                problems.append(f"{Path(dag.fileloc).name} ({dag_id}): scheduled on {kind} {ident!r} that no "
+                                "task outlet and no AssetWatcher produces; add it to the producing task's "
+                                "outlets, give the asset a watcher, or drop it from the schedule")
+    return problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.dags.dag_checks import integrity_problems, load_dagbag, parse_cost_problems
+from tests.dags.dag_checks import asset_graph_problems, integrity_problems, load_dagbag, parse_cost_problems
 
 GOOD = '''
 import pendulum
@@ -106,3 +106,76 @@ def test_over_budget_file_names_the_slow_module_it_imports(tmp_path):
     problems = parse_cost_problems(folder, repeats=2)
     assert len(problems) == 1 and problems[0].startswith("uses_slowlib.py: parse took"), problems
     assert "(fastest of 2; budget 0.20s); heaviest import: _slowlib 0.4" in problems[0], problems
+
+
+# Asset graph: a consumer scheduled on an asset nobody produces (directly, inside an expression, or
+# inside AssetOrTimeSchedule) is named; one produced by a task outlet or by an AssetWatcher is not.
+ASSET_DAGS = '''
+import pendulum
+from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, dag, task
+from airflow.triggers.base import BaseEventTrigger
+
+class _Never(BaseEventTrigger):
+    def serialize(self):
+        return (f"{__name__}._Never", {})
+    async def run(self):
+        if False:
+            yield
+
+MADE = Asset(name="made")
+ORPHAN = Asset(name="orphan")
+ORPHAN_IN_OR = Asset(name="orphan_in_or")
+WATCHED = Asset(name="watched", watchers=[AssetWatcher(name="w", trigger=_Never())])
+ARGS = {"owner": "me", "retries": 2, "on_failure_callback": lambda context: None}
+KW = dict(start_date=pendulum.datetime(2026, 1, 1), tags=["t"], description="d", doc_md="doc", default_args=ARGS)
+
+@dag(dag_id="producer", schedule=None, **KW)
+def producer():
+    @task(outlets=[MADE])
+    def make():
+        return 1
+    make()
+
+@dag(dag_id="fine_consumer", schedule=[MADE], **KW)
+def fine_consumer():
+    @task
+    def t():
+        return 1
+    t()
+
+@dag(dag_id="watched_consumer", schedule=[WATCHED], **KW)
+def watched_consumer():
+    @task
+    def t():
+        return 1
+    t()
+
+@dag(dag_id="orphan_consumer", schedule=[ORPHAN], **KW)
+def orphan_consumer():
+    @task
+    def t():
+        return 1
+    t()
+
+@dag(dag_id="hidden_orphan", schedule=AssetOrTimeSchedule(timetable=CronTriggerTimetable("@daily", timezone="UTC"),
+                                                           assets=(MADE | (ORPHAN_IN_OR & MADE))), **KW)
+def hidden_orphan():
+    @task
+    def t():
+        return 1
+    t()
+
+for factory in (producer, fine_consumer, watched_consumer, orphan_consumer, hidden_orphan):
+    factory()
+'''
+
+
+def test_consumed_but_never_produced_asset_is_named(airflow_db, tmp_path):
+    folder = _folder(tmp_path, asset_dags=ASSET_DAGS)
+    dagbag = load_dagbag(folder)
+    assert not dagbag.import_errors, dagbag.import_errors
+    problems = asset_graph_problems(dagbag)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("asset_dags.py (hidden_orphan): scheduled on asset 'orphan_in_or' that no task "
+                                  "outlet and no AssetWatcher produces"), problems
+    assert problems[1].startswith("asset_dags.py (orphan_consumer): scheduled on asset 'orphan'"), problems
