@@ -279,11 +279,15 @@ def adaptive_retraining():
     skip_retraining = EmptyOperator(task_id="skip_retraining")
     join = EmptyOperator(task_id="join", trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, outlets=[assets.COMPUTE_SPENT])
     def analytics(inputs: dict, params=None, **context) -> dict:
+        from include.platform import compute
         from include.retraining import pipeline
 
-        return pipeline.analytics(_day(params, context), inputs)
+        result = pipeline.analytics(_day(params, context), inputs)
+        decision = context["ti"].xcom_pull(task_ids="decide", key="decision") or {}
+        compute.emit(context, assets.COMPUTE_SPENT, device="cpu", retrained=bool(decision.get("retrain")))
+        return result
 
     inputs = load_batch()
     evidence = check_evidence(inputs)

@@ -144,13 +144,18 @@ def canary_deploy():
                      challenger_version=planned["challenger"], outcome=outcome,
                      registry_action=(recorded or {}).get("action", "not recorded"), when=planned["day"])
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, outlets=[assets.COMPUTE_SPENT])
     def stop_stack(stack: dict, planned: dict, params=None, **context) -> dict:
         """Teardown from the setup's record: stop the stack (same host only) or send cloud traffic back
-        to the champion unless promoted; fail loudly if anything is left."""
+        to the champion unless promoted; fail loudly if anything is left. The teardown runs whatever the
+        rollout did, so it is the task that reports the serving compute (compute_spent)."""
         from include.canary import lifecycle
+        from include.platform import compute
 
-        return lifecycle.stop(stack, planned["report_uri"], context["ti"].xcom_pull(task_ids="rollout"), params)
+        stopped = lifecycle.stop(stack, planned["report_uri"], context["ti"].xcom_pull(task_ids="rollout"), params)
+        compute.emit(context, assets.COMPUTE_SPENT, backend="cloud" if params["backend_conn_id"] else "embedded",
+                     model=planned["model"], challenger=planned["challenger"])
+        return stopped
 
     planned = plan()
     stack = start_stack(planned)

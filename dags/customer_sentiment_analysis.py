@@ -221,13 +221,19 @@ def customer_sentiment_analysis():
         # No chunks (every valid text empty or a duplicate): zero rows and a warning, not a failure.
         return pipeline.load(day, frame, problems, model_version=version) | {"backend": params["backend"]}
 
-    @task(multiple_outputs=False)
-    def report(extracted: dict, loaded: dict, **context) -> dict:
+    @task(multiple_outputs=False, outlets=[assets.COMPUTE_SPENT])
+    def report(extracted: dict, loaded: dict, params=None, **context) -> dict:
+        from include.platform import compute
         from include.sentiment import pipeline
 
         prepared = context["ti"].xcom_pull(task_ids="prepare", key="summary") or {}
         summary = extracted | {k: prepared.get(k, 0) for k in ("duplicates", "empty", "truncated")} | loaded
-        return pipeline.build_report(run_date(context), summary)
+        result = pipeline.build_report(run_date(context), summary)
+        # "auto" picks the device per scoring chunk; the hosted LLM's device is the provider's.
+        device = "hosted-llm" if params["backend"] == "llm" else params["device"].replace("auto", "unreported")
+        compute.emit(context, assets.COMPUTE_SPENT, device=device, backend=params["backend"],
+                     rows_scored=loaded.get("scored", 0))
+        return result
 
     extracted = extract()
     chunks = prepare(extracted)

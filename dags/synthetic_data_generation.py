@@ -138,11 +138,15 @@ def synthetic_data_generation():
         # The lifecycle marks the generator version rejected (kind dataset) and sends the one alert.
         return reject_set(run_date(context), generator, decision, metrics, context["run_id"], context)
 
-    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    @task(trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, outlets=[assets.COMPUTE_SPENT])
     def report(generator: dict, params=None, **context) -> str:
+        from include.platform import compute
         from include.synthetic.pipeline import build_report
 
-        return build_report(run_date(context), generator, params)
+        uri = build_report(run_date(context), generator, params)
+        compute.emit(context, assets.COMPUTE_SPENT, device=generator["device"],
+                     steps_s={"fit": generator["fit_seconds"]}, model=generator.get("model_ref"))
+        return uri
 
     generator = train_generator()
     candidate = generate(generator)

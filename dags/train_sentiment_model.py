@@ -75,11 +75,11 @@ PARAMS = {
                   "owner": "customer-insights", "retries": 2, "retry_delay": pendulum.duration(minutes=1)},
 )
 def train_sentiment_model():
-    @task(multiple_outputs=False)
-    def train(params=None) -> dict:
+    @task(multiple_outputs=False, outlets=[assets.COMPUTE_SPENT])
+    def train(params=None, **context) -> dict:
         import tempfile
 
-        from include.platform import lifecycle
+        from include.platform import compute, lifecycle
         from include.platform.settings import get_setting
         from include.sentiment import MODEL_NAME, training
         from include.sentiment import params as checks
@@ -111,6 +111,9 @@ def train_sentiment_model():
                           "holdout": "template-disjoint" if csv_path is None else "stratified random",
                           "config": config.__dict__, "loss_per_epoch": result.history},
             )
+        # Emitted here, not by promote: a model the gate rejects cost the same compute.
+        compute.emit(context, assets.COMPUTE_SPENT, device="cpu", steps_s={"fine_tune": result.seconds},
+                     model=MODEL_NAME, version=mv.version)
         return {"version": mv.version, "metrics": mv.metrics}
 
     @task(multiple_outputs=False, outlets=[assets.SENTIMENT_MODEL])

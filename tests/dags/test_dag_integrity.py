@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.dags.dag_checks import ROOT, dag_files, file_problems, integrity_problems, parse_costs
+from tests.dags.dag_checks import (
+    ROOT,
+    asset_graph_problems,
+    asset_producers,
+    dag_files,
+    file_problems,
+    integrity_problems,
+    parse_costs,
+)
 
 
 def test_dags_folder_has_dags(dagbag):
@@ -14,6 +22,18 @@ def test_dags_folder_has_dags(dagbag):
 def test_no_import_errors_and_documented(dagbag):
     problems = integrity_problems(dagbag)
     assert not problems, "\n".join(problems)
+
+
+def test_every_scheduled_asset_has_a_producer(dagbag):
+    problems = asset_graph_problems(dagbag)
+    assert not problems, "\n".join(problems)
+
+
+def test_compute_spending_dags_emit_compute_spent(dagbag):
+    """cloud_cost_report is scheduled on compute_spent: these DAGs spend compute and say so."""
+    producers = {p.split(".")[0] for p in asset_producers(dagbag)["asset:compute_spent"]}
+    assert producers == {"adaptive_retraining", "canary_deploy", "customer_sentiment_analysis",
+                         "synthetic_data_generation", "train_sentiment_model"}
 
 
 def test_dag_ids_are_unique_across_files():

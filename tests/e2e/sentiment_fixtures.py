@@ -43,6 +43,7 @@ class TrainedChampion:
     metadata: dict
     aliases: dict[str, str]
     local_dir: Path
+    run_id: str = ""
 
 
 _CACHE: dict[str, TrainedChampion] = {}
@@ -88,7 +89,8 @@ def _train(dagbag, root: Path) -> TrainedChampion:
         mv = registry.resolve("sentiment@champion")
         _, local = registry.download("sentiment@champion", cache_dir=root / "champion")
         return TrainedChampion(run_state=run.state, task_states=states, version=mv.version, metrics=mv.metrics,
-                               metadata=mv.metadata, aliases=registry.aliases("sentiment"), local_dir=local)
+                               metadata=mv.metadata, aliases=registry.aliases("sentiment"), local_dir=local,
+                               run_id=run.run_id)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ from datetime import timedelta
 import pendulum
 import pytest
 
+from tests.e2e.asset_events import run_events
+
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 DAY = pendulum.datetime(2026, 11, 22, tz="UTC")   # drifted batch
@@ -213,12 +215,12 @@ def test_canary_promotion_mode_hands_the_challenger_over_and_never_moves_the_cha
     gate = json.loads(gate_file.read_text())
     assert gate["promote"] and gate["decision"] == "hand_to_canary" and gate["promotion"] == "canary"
     # The hand-off is the challenger_registered event, naming the model canary_deploy is to judge.
-    from airflow.models.asset import AssetEvent
-    from airflow.utils.session import create_session
-
-    with create_session() as s:
-        (event,) = [e.extra for e in s.query(AssetEvent).all() if e.source_run_id == run.run_id]
+    (event,) = run_events(run.run_id, "challenger_registered")
     assert (event["model"], event["version"], event["status"]) == ("churn", challenger.version, "challenger")
+    # The run spent compute (a search and a refit) and says so to cloud_cost_report.
+    (spent,) = run_events(run.run_id, "compute_spent")
+    assert (spent["dag_id"], spent["run_id"], spent["emitted_by"]) == (DAG_ID, run.run_id, "analytics")
+    assert spent["retrained"] is True and spent["device"] == "cpu" and spent["run_wall_s"] > 0
 
 
 def test_retry_in_the_middle_of_the_search_resumes(dagbag, seeded, monkeypatch):

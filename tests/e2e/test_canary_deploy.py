@@ -12,6 +12,8 @@ import pendulum
 import psutil
 import pytest
 
+from tests.e2e.asset_events import run_events
+
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
 DAY = pendulum.datetime(2026, 11, 22, tz="UTC")
@@ -98,6 +100,10 @@ def test_failing_challenger_rolled_back_at_first_step(dagbag, lake):
     after = teardown["after_decision"]
     # After the rollback the champion kept all the traffic.
     assert after["weight"] == 0 and after["challenger"]["n"] == 0 and after["champion"]["n"] > 0
+    # The teardown reports the serving compute even for a rolled-back challenger.
+    (spent,) = run_events(run.run_id, "compute_spent")
+    assert (spent["dag_id"], spent["emitted_by"], spent["backend"], spent["challenger"]) == (
+        "canary_deploy", "stop_stack", "embedded", "2")
 
 
 def test_slow_challenger_rolled_back_on_latency(dagbag, lake):

@@ -12,6 +12,7 @@ from datetime import timedelta
 import pendulum
 import pytest
 
+from tests.e2e.asset_events import run_events
 from tests.e2e.sentiment_fixtures import (  # noqa: F401 - trained_sentiment is a fixture
     SCORING_DEFAULTS,
     failure_errors,
@@ -58,6 +59,9 @@ def test_demo_days_scored_reported_and_rerun_idempotent(dagbag, lake, trained_se
     assert states["llm_classify"] == "skipped"
     mapped = sorted(k for k in states if k.startswith("score_chunk["))
     assert len(mapped) >= 2 and all(states[k] == "success" for k in mapped)
+    (spent,) = run_events(run.run_id, "compute_spent")  # scoring spent compute; cloud_cost_report hears of it
+    assert (spent["dag_id"], spent["emitted_by"], spent["backend"]) == (DAG_ID, "report", "transformers")
+    assert spent["rows_scored"] > 0 and spent["run_wall_s"] > 0
 
     # extract: every line is either a raw_feedback row or a quarantine entry with a reason
     day = DAY.date().isoformat()
@@ -119,6 +123,7 @@ def test_empty_day_skips_downstream(dagbag, lake):
     assert run.state == "success"
     assert states["extract"] == "skipped"
     assert {states[t] for t in ("prepare", "load", "report")} == {"skipped"}
+    assert run_events(run.run_id, "compute_spent") == []  # nothing scored, nothing to report
 
 
 def test_all_malformed_day_quarantines_everything_and_succeeds(dagbag, lake):

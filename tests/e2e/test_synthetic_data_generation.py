@@ -10,6 +10,8 @@ import json
 import pendulum
 import pytest
 
+from tests.e2e.asset_events import run_events
+
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.slow]
 
 DAY = pendulum.datetime(2026, 11, 22, tz="UTC")
@@ -82,13 +84,13 @@ def test_publish_path_writes_curated_set_augmented_table_card_and_report(dagbag,
         "synthetic_customers_tvae", mv.version, "champion", "dataset")
 
     # The Asset event carries the dataset card.
-    from airflow.models.asset import AssetEvent
-    from airflow.utils.session import create_session
-
-    with create_session() as s:
-        events = [e.extra for e in s.query(AssetEvent).all() if e.source_run_id == run.run_id]
+    events = run_events(run.run_id, "synthetic_dataset")
     assert len(events) == 1 and events[0]["metrics"]["overall_quality"] == card["metrics"]["overall_quality"]
     assert (events[0]["model"], events[0]["version"], events[0]["status"]) == (mv.name, mv.version, "champion")
+    # ... and the report task tells cloud_cost_report what the run spent (the TVAE fit, measured).
+    (spent,) = run_events(run.run_id, "compute_spent")
+    assert (spent["dag_id"], spent["emitted_by"], spent["device"]) == ("synthetic_data_generation", "report", "cpu")
+    assert spent["steps_s"]["fit"] > 0 and spent["run_wall_s"] >= spent["steps_s"]["fit"]
 
     # A rerun of the same day rewrites, never duplicates; same seed on CPU -> the same published rows.
     run2 = dag.test(logical_date=DAY, run_conf=FAST)

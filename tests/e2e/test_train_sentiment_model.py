@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.e2e.asset_events import run_events
 from tests.e2e.sentiment_fixtures import FAST_TRAIN_CONF, trained_sentiment  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
@@ -22,6 +23,10 @@ def test_champion_is_trained_registered_and_promoted(trained_sentiment):  # noqa
         extras = [e.extra for e in s.query(AssetEvent).all() if e.extra.get("model") == "sentiment"]
     assert extras and extras[-1]["status"] == "champion" and extras[-1]["version"] == t.version
     assert extras[-1]["metrics"]["macro_f1"] == t.metrics["macro_f1"]
+    # The train task reports the fine-tune it measured to cloud_cost_report (compute_spent).
+    (spent,) = run_events(t.run_id, "compute_spent")
+    assert (spent["dag_id"], spent["emitted_by"], spent["version"]) == ("train_sentiment_model", "train", t.version)
+    assert spent["steps_s"]["fine_tune"] == round(t.metrics["train_seconds"], 3) > 0 and spent["device"] == "cpu"
     # The gate of the issue: held-out macro-F1 >= 0.80 (reported in the registry, asserted here).
     print(f"held-out macro-F1 {t.metrics['macro_f1']:.3f}, int8 {t.metrics['int8_macro_f1']:.3f}")
     assert t.metrics["macro_f1"] >= 0.80
