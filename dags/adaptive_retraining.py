@@ -47,7 +47,9 @@ triggers a *new run* of this DAG for the same day with `search_round + 1`, warm-
 round's points and with `n_calls` more calls. `max_search_rounds` bounds the loop; every round is a
 separate, visible DAG run with its own gate decision.
 
-Triggered by the `feature_batch` asset (a new batch landed) and on demand with Params. Outputs:
+Triggered by the `feature_batch` asset and on demand with Params. `feature_batch` events come from
+seed_demo_data and from a lake watcher (`LakePrefixTrigger` in the triggerer): a file landing under
+`raw/features/<date>/` on any lake backend starts a run that processes that `<date>`. Outputs:
 registry `models/churn/`, warehouse tables `retraining_drift`, `retraining_decisions`,
 `retraining_gate`, `churn_scores`, reports under `reports/adaptive_retraining/<date>/`.
 See docs/adaptive_retraining.md.
@@ -57,8 +59,9 @@ from __future__ import annotations
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import Param, TriggerRule, dag, task
+from airflow.sdk import AssetWatcher, Param, TriggerRule, dag, task
 
+from genai_airflow.lake.triggers import LakePrefixTrigger
 from include.platform import assets
 from include.platform.notify import task_failure_alert
 
@@ -66,8 +69,9 @@ DAG_ID = "adaptive_retraining"
 
 PARAMS = {
     "run_date": Param("", type="string",
-                      description="Process the batch of this day (YYYY-MM-DD) instead of the run's logical date; "
-                                  "empty = the logical date. Follow-up search rounds set it.", section="Batch"),
+                      description="Process the batch of this day (YYYY-MM-DD); empty = the day folder of the "
+                                  "lake arrival that triggered the run, else the run's date. Follow-up search "
+                                  "rounds set it.", section="Batch"),
     "min_batch_rows": Param(200, type="integer", minimum=1, maximum=10_000_000,
                             description="Minimum valid rows in the batch (and the reference) for a drift verdict. "
                                         "Fewer rows gave wrong verdicts in the measurements of include/drift/"
@@ -143,11 +147,21 @@ PARAMS = {
 
 
 def _day(params, context):
+    """Param run_date, else the day folder of the lake arrival that triggered the run, else the run's date."""
     from datetime import date
 
+    from include.platform.lake_watch import arrived_day
     from include.platform.runtime import run_date
 
-    return date.fromisoformat(params["run_date"]) if params.get("run_date") else run_date(context)
+    if params.get("run_date"):
+        return date.fromisoformat(params["run_date"])
+    return arrived_day(context) or run_date(context)
+
+
+#: A batch file landing under raw/features/ (any lake backend) is an asset event that starts this DAG;
+#: seed_demo_data's outlet is the other producer. Polled every 60 s by the triggerer.
+FEATURE_BATCH = assets.watched(assets.FEATURE_BATCH, AssetWatcher(
+    name="feature_batch_lake_arrivals", trigger=LakePrefixTrigger(zone="raw", parts=["features"], poll_interval=60)))
 
 
 @dag(
@@ -155,7 +169,7 @@ def _day(params, context):
     dag_display_name="Adaptive retraining (drift → search → gate → champion)",
     description="Retrain the churn model when its features drift: Bayesian search, hold-out gate, alias swap.",
     doc_md=__doc__,
-    schedule=[assets.FEATURE_BATCH],
+    schedule=[FEATURE_BATCH],
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

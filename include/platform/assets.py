@@ -10,7 +10,7 @@ imports this module would pay at parse time in a fresh process.
 
 from __future__ import annotations
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetWatcher
 
 RAW_FEEDBACK = Asset(name="raw_feedback", group="sentiment", extra={"location": "lake/raw/feedback"})
 SENTIMENT_RESULTS = Asset(name="sentiment_results", group="sentiment", extra={"location": "warehouse/sentiment_results"})
@@ -26,3 +26,13 @@ COST_EXPORTS = Asset(name="cost_exports", group="costs", extra={"location": "lak
 COMPUTE_SPENT = Asset(name="compute_spent", group="costs", extra={"location": "events/compute_spent"})
 
 METRIC_TRACES = Asset(name="metric_traces", group="scaling", extra={"location": "lake/raw/metrics"})
+
+
+def watched(asset: Asset, *watchers: AssetWatcher) -> Asset:
+    """``asset`` with AssetWatchers attached, for the *consumer's* schedule.
+
+    The same name, group and extra as the shared definition (so producer and consumer still meet on
+    one asset); the watchers are attached where the DAG schedules on it, because their triggers are
+    plugin classes and include/ never imports plugins/.
+    """
+    return Asset(name=asset.name, group=asset.group, extra=dict(asset.extra), watchers=list(watchers))

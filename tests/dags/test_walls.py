@@ -236,9 +236,11 @@ def _example_triggers() -> list:
     """One instance of every trigger class under plugins/ (a new trigger must be added here)."""
     from genai_airflow.canary.triggers import CanaryBakeTrigger
     from genai_airflow.gpu.triggers import GPUUtilizationTrigger
+    from genai_airflow.lake.triggers import LakePrefixTrigger
 
     return [GPUUtilizationTrigger(threshold=70), CanaryBakeTrigger(weight=10, bake_seconds=1, max_step_seconds=2,
-                                                                   min_requests=1)]
+                                                                   min_requests=1),
+            LakePrefixTrigger(zone="raw", parts=["features"])]
 
 
 _TRIGGERER_PROBE = """
