@@ -159,9 +159,9 @@ def _day(params, context):
 
 
 #: A batch file landing under raw/features/ (any lake backend) is an asset event that starts this DAG;
-#: seed_demo_data's outlet is the other producer. Polled every 60 s by the triggerer.
+#: seed_demo_data's outlet is the other producer. Polled by the triggerer every genai_lake_watch_poll_s (60 s).
 FEATURE_BATCH = assets.watched(assets.FEATURE_BATCH, AssetWatcher(
-    name="feature_batch_lake_arrivals", trigger=LakePrefixTrigger(zone="raw", parts=["features"], poll_interval=60)))
+    name="feature_batch_lake_arrivals", trigger=LakePrefixTrigger(zone="raw", parts=["features"])))
 
 
 @dag(

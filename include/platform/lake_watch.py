@@ -40,6 +40,17 @@ class LakeObject:
         return {"key": self.key, "uri": self.uri, "fingerprint": self.fingerprint, "size": self.size}
 
 
+def poll_interval_s() -> float:
+    """Seconds between two listings: Variable ``genai_lake_watch_poll_s``, default 60 (one LIST per minute
+    per watched prefix costs next to nothing on any object store)."""
+    from include.platform.settings import get_setting
+
+    value = float(get_setting("lake_watch_poll_s", "60") or 60)
+    if value <= 0:
+        raise ValueError(f"genai_lake_watch_poll_s must be > 0 seconds, got {value}")
+    return value
+
+
 def watched_prefix(zone: str, parts: list[str] | tuple[str, ...]) -> storage.ObjectStoragePath:
     """The lake prefix to watch, through the path guard (zone checked, no ``..`` escapes)."""
     return storage.lake_path(zone, *parts)

@@ -79,6 +79,7 @@ def test_serialize_round_trips_and_takes_no_io_at_construction(trigger_cls, monk
     path, kwargs = trigger.serialize()
     assert path == "genai_airflow.lake.triggers.LakePrefixTrigger"
     assert kwargs == {"zone": "raw", "parts": ["features"], "poll_interval": 5.0, "fire_existing": False}
+    assert trigger_cls(zone="raw").serialize()[1]["poll_interval"] is None  # read in the triggerer
     assert importlib.import_module(path.rsplit(".", 1)[0]).LakePrefixTrigger(**kwargs).serialize() == (path, kwargs)
 
 

@@ -27,16 +27,19 @@ _STATE_KEY = "lake_prefix_seen"
 class LakePrefixTrigger(BaseEventTrigger):
     """Poll ``<lake>/<zone>/<parts...>`` every ``poll_interval`` s; one event per new or replaced object.
 
+    ``poll_interval=None``: Variable ``genai_lake_watch_poll_s`` (default 60), read in the triggerer,
+    so the interval changes without touching the DAG (the trigger's kwargs are its identity).
+
     ``fire_existing``: with no remembered state, report what is already there (default: take it as
     the baseline). State lives in the asset state store when the triggerer injects one, else in memory.
     """
 
-    def __init__(self, zone: str, parts: list[str] | tuple[str, ...] = (), poll_interval: float = 30.0,
+    def __init__(self, zone: str, parts: list[str] | tuple[str, ...] = (), poll_interval: float | None = None,
                  fire_existing: bool = False) -> None:
         super().__init__()
         self.zone = zone
         self.parts = list(parts)
-        self.poll_interval = float(poll_interval)
+        self.poll_interval = float(poll_interval) if poll_interval is not None else None
         self.fire_existing = bool(fire_existing)
         self._seen: dict[str, str] | None = None
 
@@ -62,6 +65,7 @@ class LakePrefixTrigger(BaseEventTrigger):
             await self.asset_state_store.aset(_STATE_KEY, seen)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
+        interval = self.poll_interval or await asyncio.to_thread(lake_watch.poll_interval_s)
         seen = await self._load_seen()
         if seen is None:  # first start ever: what is there now is the baseline, unless asked otherwise
             seen = {} if self.fire_existing else lake_watch.remember(await asyncio.to_thread(self._list))
@@ -76,4 +80,4 @@ class LakePrefixTrigger(BaseEventTrigger):
                 await self._store_seen(seen)
             seen = lake_watch.remember(current)
             await self._store_seen(seen)
-            await asyncio.sleep(self.poll_interval)
+            await asyncio.sleep(interval)
