@@ -59,7 +59,7 @@ from __future__ import annotations
 
 import pendulum
 from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import AssetWatcher, Param, TriggerRule, dag, task
+from airflow.sdk import Param, TriggerRule, dag, task
 
 from genai_airflow.lake.triggers import LakePrefixTrigger
 from include.platform import assets
@@ -159,9 +159,9 @@ def _day(params, context):
 
 
 #: A batch file landing under raw/features/ (any lake backend) is an asset event that starts this DAG;
-#: seed_demo_data's outlet is the other producer. Polled by the triggerer every genai_lake_watch_poll_s (60 s).
-FEATURE_BATCH = assets.watched(assets.FEATURE_BATCH, AssetWatcher(
-    name="feature_batch_lake_arrivals", trigger=LakePrefixTrigger(zone="raw", parts=["features"])))
+#: polled by the triggerer every genai_lake_watch_poll_s (60 s). seed_demo_data, the other producer,
+#: attaches the same watcher to its outlet: see assets.lake_watched for why it must.
+FEATURE_BATCH = assets.lake_watched(assets.FEATURE_BATCH, LakePrefixTrigger)
 
 
 @dag(

@@ -28,9 +28,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, task
 
+from genai_airflow.lake.triggers import LakePrefixTrigger
 from include.platform import assets
 from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
+
+#: With the lake watcher adaptive_retraining schedules on: every file naming the asset must carry it.
+FEATURE_BATCH = assets.lake_watched(assets.FEATURE_BATCH, LakePrefixTrigger)
 
 PARAMS = {
     "seed": Param(42, type="integer", description="Random seed of every generator: same seed, same files."),
@@ -86,7 +90,7 @@ def seed_demo_data():
 
         return write_customers(rows=params["customer_rows"], seed=params["seed"])
 
-    @task(outlets=[assets.FEATURE_BATCH])
+    @task(outlets=[FEATURE_BATCH])
     def feature_batches(params=None, **context) -> list[str]:
         from include.demo.writers import write_feature_batches
 

@@ -28,11 +28,25 @@ COMPUTE_SPENT = Asset(name="compute_spent", group="costs", extra={"location": "e
 METRIC_TRACES = Asset(name="metric_traces", group="scaling", extra={"location": "lake/raw/metrics"})
 
 
-def watched(asset: Asset, *watchers: AssetWatcher) -> Asset:
-    """``asset`` with AssetWatchers attached, for the *consumer's* schedule.
+#: Assets that a file landing in the lake produces: asset name -> (watcher name, lake zone, prefix parts).
+#: The trigger class (``genai_airflow.lake.triggers.LakePrefixTrigger``) is passed in by the DAG file,
+#: because include/ never imports plugins/.
+LAKE_WATCHED: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "feature_batch": ("feature_batch_lake_arrivals", "raw", ("features",)),
+}
 
-    The same name, group and extra as the shared definition (so producer and consumer still meet on
-    one asset); the watchers are attached where the DAG schedules on it, because their triggers are
-    plugin classes and include/ never imports plugins/.
+
+def lake_watched(asset: Asset, trigger_cls: type) -> Asset:
+    """``asset`` with its lake watcher (see :data:`LAKE_WATCHED`): use it in EVERY DAG file that names
+    the asset, producer (outlets) and consumer (schedule) alike.
+
+    Why every file: the dag-processor syncs an asset's watchers from each DAG file it parses that
+    mentions the asset. A producer file whose outlet is the bare asset makes it delete the watcher's
+    trigger, the consumer's file re-creates it, and the watcher flaps (seen on the local stack:
+    "Trigger cancelled by user action" seconds after it started). tests/dags checks that all
+    references to an asset carry the same watchers.
     """
-    return Asset(name=asset.name, group=asset.group, extra=dict(asset.extra), watchers=list(watchers))
+    watcher_name, zone, parts = LAKE_WATCHED[asset.name]
+    trigger = trigger_cls(zone=zone, parts=list(parts))
+    return Asset(name=asset.name, group=asset.group, extra=dict(asset.extra),
+                 watchers=[AssetWatcher(name=watcher_name, trigger=trigger)])

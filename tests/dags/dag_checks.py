@@ -301,3 +301,34 @@ def asset_graph_problems(dagbag) -> list[str]:
                                 "task outlet and no AssetWatcher produces; add it to the producing task's "
                                 "outlets, give the asset a watcher, or drop it from the schedule")
     return problems
+
+
+def _watcher_signature(asset) -> tuple:
+    return tuple(sorted((w.name, repr(w.trigger.serialize())) for w in getattr(asset, "watchers", None) or []))
+
+
+def asset_watcher_problems(dagbag) -> list[str]:
+    """One message per asset whose references (schedules, outlets, inlets) carry different watchers.
+
+    The dag-processor syncs an asset's watchers from every DAG file that mentions it, so a producer
+    naming the bare asset deletes the trigger a consumer's watcher created, and the watcher flaps.
+    """
+    from airflow.sdk import Asset
+
+    signatures: dict[str, dict[tuple, set[str]]] = {}
+    for dag_id, dag in sorted(dagbag.dags.items()):
+        refs = list(scheduled_assets(dag))
+        for task in dag.tasks:
+            refs += list(task.outlets or []) + list(task.inlets or [])
+        for ref in refs:
+            if isinstance(ref, Asset):
+                signatures.setdefault(ref.name, {}).setdefault(_watcher_signature(ref), set()).add(dag_id)
+    problems = []
+    for name, by_signature in sorted(signatures.items()):
+        if len(by_signature) > 1:
+            with_w = sorted(d for sig, dags in by_signature.items() if sig for d in dags)
+            without = sorted(d for sig, dags in by_signature.items() if not sig for d in dags)
+            problems.append(f"asset {name!r}: watchers differ between references (with watchers: {with_w}; "
+                            f"without: {without}); define the asset once with its watchers and use that "
+                            "object in every DAG file (include/platform/assets.py lake_watched)")
+    return problems

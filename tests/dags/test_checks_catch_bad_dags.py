@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import textwrap
 
-from tests.dags.dag_checks import asset_graph_problems, integrity_problems, load_dagbag, parse_cost_problems
+from tests.dags.dag_checks import (
+    asset_graph_problems,
+    asset_watcher_problems,
+    integrity_problems,
+    load_dagbag,
+    parse_cost_problems,
+)
 
 GOOD = '''
 import pendulum
@@ -136,6 +142,13 @@ def producer():
         return 1
     make()
 
+@dag(dag_id="bare_producer", schedule=None, **KW)
+def bare_producer():
+    @task(outlets=[Asset(name="watched")])  # the watched asset without its watcher
+    def make():
+        return 1
+    make()
+
 @dag(dag_id="fine_consumer", schedule=[MADE], **KW)
 def fine_consumer():
     @task
@@ -165,7 +178,7 @@ def hidden_orphan():
         return 1
     t()
 
-for factory in (producer, fine_consumer, watched_consumer, orphan_consumer, hidden_orphan):
+for factory in (producer, bare_producer, fine_consumer, watched_consumer, orphan_consumer, hidden_orphan):
     factory()
 '''
 
@@ -179,3 +192,12 @@ def test_consumed_but_never_produced_asset_is_named(airflow_db, tmp_path):
     assert problems[0].startswith("asset_dags.py (hidden_orphan): scheduled on asset 'orphan_in_or' that no task "
                                   "outlet and no AssetWatcher produces"), problems
     assert problems[1].startswith("asset_dags.py (orphan_consumer): scheduled on asset 'orphan'"), problems
+
+
+def test_asset_referenced_with_and_without_its_watcher_is_named(airflow_db, tmp_path):
+    dagbag = load_dagbag(_folder(tmp_path, asset_dags=ASSET_DAGS))
+    problems = asset_watcher_problems(dagbag)
+    assert problems == [
+        "asset 'watched': watchers differ between references (with watchers: ['watched_consumer']; without: "
+        "['bare_producer']); define the asset once with its watchers and use that object in every DAG file "
+        "(include/platform/assets.py lake_watched)"], problems

@@ -8,6 +8,7 @@ from tests.dags.dag_checks import (
     ROOT,
     asset_graph_problems,
     asset_producers,
+    asset_watcher_problems,
     dag_files,
     file_problems,
     integrity_problems,
@@ -27,6 +28,13 @@ def test_no_import_errors_and_documented(dagbag):
 def test_every_scheduled_asset_has_a_producer(dagbag):
     problems = asset_graph_problems(dagbag)
     assert not problems, "\n".join(problems)
+
+
+def test_every_reference_to_an_asset_carries_the_same_watchers(dagbag):
+    problems = asset_watcher_problems(dagbag)
+    assert not problems, "\n".join(problems)
+    producers = asset_producers(dagbag)["asset:feature_batch"]
+    assert "watcher:feature_batch_lake_arrivals" in producers and "seed_demo_data.feature_batches" in producers
 
 
 def test_compute_spending_dags_emit_compute_spent(dagbag):

@@ -70,6 +70,8 @@ class LakePrefixTrigger(BaseEventTrigger):
         if seen is None:  # first start ever: what is there now is the baseline, unless asked otherwise
             seen = {} if self.fire_existing else lake_watch.remember(await asyncio.to_thread(self._list))
         await self._store_seen(seen)
+        self.log.info("LakePrefixTrigger watching %s/%s every %.0f s; %d objects already seen",
+                      self.zone, "/".join(self.parts), interval, len(seen))
         while True:
             current = await asyncio.to_thread(self._list)
             for obj in lake_watch.diff(seen, current):
