@@ -14,17 +14,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException, T
 from genai_airflow.gpu.sensors import GPUUtilizationSensor
 from genai_airflow.gpu.triggers import GPUUtilizationTrigger
 from include.gpu import nvml
-
-
-def _reading(index: int, util: float, used_mib: float, total_mib: float = 81920.0) -> nvml.GPUReading:
-    return nvml.GPUReading(index=index, uuid=f"GPU-{index:08d}", name="NVIDIA H100 80GB HBM3",
-                           utilization_percent=util, memory_utilization_percent=util / 2,
-                           memory_total_mib=total_mib, memory_used_mib=used_mib,
-                           memory_free_mib=total_mib - used_mib)
-
-
-BUSY = nvml.GPUSnapshot(available=True, gpus=(_reading(0, 95, 70000), _reading(1, 20, 8000)))
-QUIET = nvml.GPUSnapshot(available=True, gpus=(_reading(0, 5, 1000), _reading(1, 12, 2000)))
+from tests.fixtures.gpu_readings import BUSY, QUIET
 
 
 def test_sensor_judges_recorded_readings():

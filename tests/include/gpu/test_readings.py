@@ -6,16 +6,7 @@ import pytest
 
 from include.gpu import nvml
 from include.gpu.utilization import condition_met, observed_value
-
-
-def _reading(index: int, util: float, used_mib: float, total_mib: float = 81920.0) -> nvml.GPUReading:
-    return nvml.GPUReading(index=index, uuid=f"GPU-{index:08d}", name="NVIDIA H100 80GB HBM3",
-                           utilization_percent=util, memory_utilization_percent=util / 2,
-                           memory_total_mib=total_mib, memory_used_mib=used_mib,
-                           memory_free_mib=total_mib - used_mib)
-
-
-BUSY = nvml.GPUSnapshot(available=True, gpus=(_reading(0, 95, 70000), _reading(1, 20, 8000)))
+from tests.fixtures.gpu_readings import BUSY
 
 
 def test_probe_reports_no_gpu_with_the_nvml_reason():
