@@ -25,7 +25,6 @@ import hashlib
 import html
 import json
 import logging
-import os
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -197,31 +196,6 @@ def _marker(key: AlertKey, channel: str) -> ObjectStoragePath:
     return storage.lake_path("reports", *key.marker_parts(channel))
 
 
-def _create_exclusive(path: ObjectStoragePath, data: bytes) -> bool:
-    """Create ``path`` only if it does not exist; False if it does (someone else claimed it)."""
-    try:
-        if path.protocol in ("file", "local", ""):
-            # Written aside, then hard-linked: link() fails if the name exists (O_EXCL semantics)
-            # and a reader never sees the marker half-written.
-            folder = os.path.dirname(path.path)
-            os.makedirs(folder, exist_ok=True)
-            tmp = os.path.join(folder, f".{uuid.uuid4().hex}.tmp")
-            with open(tmp, "wb") as fh:
-                fh.write(data)
-            try:
-                os.link(tmp, path.path)
-            finally:
-                os.unlink(tmp)
-        else:
-            if path.protocol.startswith("abfs"):
-                path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("xb") as fh:
-                fh.write(data)
-    except FileExistsError:
-        return False
-    return True
-
-
 def _claim(key: AlertKey, channel: str, alert: Alert, context: dict[str, Any]) -> bool:
     """True if this sender may deliver on ``channel``; a broken lake never blocks an alert.
 
@@ -242,7 +216,7 @@ def _claim(key: AlertKey, channel: str, alert: Alert, context: dict[str, Any]) -
         log.warning("alert de-duplication unavailable (%s); sending %r on %s anyway", exc, key.kind, channel)
         return True
     try:
-        if _create_exclusive(path, json.dumps(record, indent=2).encode()):
+        if storage.create_exclusive(path, json.dumps(record, indent=2).encode()):
             return True
     except Exception as exc:  # noqa: BLE001 - e.g. a store that reports 412 as another error type
         error = exc

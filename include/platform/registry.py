@@ -255,44 +255,7 @@ def _is_local(path: storage.ObjectStoragePath) -> bool:
 
 
 def _create_exclusive(path: storage.ObjectStoragePath, data: bytes) -> bool:
-    """Create ``path`` holding ``data`` unless it exists; return False when it already does.
-
-    Local: the bytes go to a private temp file that is hard-linked into place, so the object is
-    never visible half-written (``O_EXCL`` then write where the filesystem has no hard links).
-    Object stores: the backend's conditional create (``open(..., "xb")``).
-    """
-    if not _is_local(path):
-        if path.protocol.startswith("abfs"):
-            path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with path.open("xb") as fh:
-                fh.write(data)
-        except FileExistsError:
-            return False
-        except OSError as exc:
-            # S3 answers 409 ConditionalRequestConflict to a racing conditional PUT: the same as "taken".
-            if "ConditionalRequestConflict" in f"{exc} {exc.__context__}":
-                return False
-            raise
-        return True
-    target = Path(path.path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
-    tmp.write_bytes(data)
-    try:
-        os.link(tmp, target)
-    except FileExistsError:
-        return False
-    except OSError:  # no hard links here (some FUSE/SMB mounts): O_EXCL, content follows
-        try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return True
+    return storage.create_exclusive(path, data)
 
 
 _CONDITIONAL_CREATE_HONOURED: dict[str, bool] = {}

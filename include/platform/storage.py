@@ -20,6 +20,7 @@ import io
 import json
 import os
 import uuid
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 # gcsfs probes a gRPC endpoint for "hierarchical namespace" buckets on first use; against the GCS
@@ -103,6 +104,49 @@ def write_bytes(path: ObjectStoragePath, data: bytes) -> ObjectStoragePath:
         with path.open("wb") as fh:
             fh.write(data)
     return path
+
+
+def create_exclusive(path: ObjectStoragePath, data: bytes) -> bool:
+    """Create ``path`` holding ``data`` unless it exists; return False when it already does.
+
+    Local: the bytes go to a private temp file that is hard-linked into place, so the object is
+    never visible half-written (``O_EXCL`` then write where the filesystem has no hard links).
+    Object stores: the backend's conditional create (``open(..., "xb")``: If-None-Match on S3/ADLS,
+    ifGenerationMatch=0 on GCS). The registry claims version numbers and leases with it, the
+    notifier its once-per-day alert markers.
+    """
+    if path.protocol not in ("file", "local", ""):
+        if path.protocol.startswith("abfs"):
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with path.open("xb") as fh:
+                fh.write(data)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            # S3 answers 409 ConditionalRequestConflict to a racing conditional PUT: the same as "taken".
+            if "ConditionalRequestConflict" in f"{exc} {exc.__context__}":
+                return False
+            raise
+        return True
+    target = Path(path.path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        return False
+    except OSError:  # no hard links here (some FUSE/SMB mounts): O_EXCL, content follows
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            return False
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return True
 
 
 def read_bytes(path: ObjectStoragePath) -> bytes:
