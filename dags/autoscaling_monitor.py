@@ -48,16 +48,13 @@ from genai_airflow.gpu.operators import GPUJobOperator
 from genai_airflow.gpu.sensors import GPUUtilizationSensor
 from include.platform import assets
 from include.platform.notify import task_failure_alert
+from include.scaling.guards import CONN_ID_PATTERN, PENDING_PREFIX_PATTERN, POOL_PATTERN
 
 #: The pool the batch tasks run in; the default action resizes it.
 BATCH_POOL = "inference"
 #: A mapped batch that runs longer than this is failed (and retried) instead of holding its slot forever.
 BATCH_TIMEOUT = pendulum.duration(minutes=30)
 
-# The same patterns include.scaling.guards checks at run time (kept literal here: no include import at parse).
-PENDING_PREFIX_PATTERN = r"^raw/requests/[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*/?$"
-POOL_PATTERN = r"^(?!default_pool$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,255}$"
-CONN_ID_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$"
 
 PARAMS = {
     "dry_run": Param(False, type="boolean",

@@ -6,22 +6,18 @@ triggerer: no scipy, no numpy, nothing that slows the triggerer's event loop dow
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import socket
 from urllib.parse import urlparse
+
+from include.canary.httpbase import is_loopback
 
 
 def unreachable_reason(counts_url: str | None, stack_host: str | None) -> str | None:
     """Why this triggerer must not poll ``counts_url`` (a loopback URL of another host), else None."""
     if not counts_url or not stack_host or stack_host == socket.gethostname():
         return None
-    host = urlparse(counts_url).hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback(urlparse(counts_url).hostname):
         return None
     return (f"router {counts_url.split('/admin')[0]} listens on loopback of host {stack_host!r}; this triggerer "
             f"runs on {socket.gethostname()!r} and cannot reach it: bake timed without request counts "

@@ -95,6 +95,22 @@ class LinesRead(Generic[T]):
         return self
 
 
+class NotUtf8(ValueError):
+    """A whole document (a CSV whose quoted fields may span lines) that is not UTF-8, located."""
+
+    def __init__(self, byte: int, byte_offset: int, line: int) -> None:
+        self.byte, self.byte_offset, self.line = byte, byte_offset, line
+        super().__init__(f"not UTF-8: byte 0x{byte:02x} at byte offset {byte_offset} (line {line})")
+
+
+def decode_utf8(data: bytes) -> str:
+    """Decode a whole document (a leading BOM dropped); a bad byte raises :class:`NotUtf8` saying where."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NotUtf8(data[exc.start], exc.start, data.count(b"\n", 0, exc.start) + 1) from None
+
+
 def _preview(data: bytes | memoryview) -> str:
     """Readable evidence of a line, whatever its bytes (invalid ones shown as ``\\xff``)."""
     return bytes(data[: RAW_PREVIEW_CHARS]).decode("utf-8", "backslashreplace")[:RAW_PREVIEW_CHARS]

@@ -251,7 +251,7 @@ def _sha256_file(path: Path) -> str:
 
 # -- exclusive create and the lease ------------------------------------------------------------------
 def _is_local(path: storage.ObjectStoragePath) -> bool:
-    return path.protocol in ("file", "local", "")
+    return storage.is_local(path)
 
 
 def _create_exclusive(path: storage.ObjectStoragePath, data: bytes) -> bool:

@@ -83,9 +83,19 @@ def path_from_uri(uri: str, zone_name: str | None = None) -> ObjectStoragePath:
     return ensure_under(zone(zone_name) if zone_name else lake_root(), path)
 
 
+def is_local(path: ObjectStoragePath) -> bool:
+    """True for the local-files lake (the embedded default), False for object stores."""
+    return path.protocol in ("file", "local", "")
+
+
+def is_symlink(path: ObjectStoragePath) -> bool:
+    """A local symlink may point anywhere on the worker; object stores have none."""
+    return is_local(path) and os.path.islink(path.path)
+
+
 def _ensure_parent(path: ObjectStoragePath) -> None:
     # Object stores have no directories; local files (and Azurite containers) need the parent.
-    if path.protocol in ("file", "local", "") or path.protocol.startswith("abfs"):
+    if is_local(path) or path.protocol.startswith("abfs"):
         path.parent.mkdir(parents=True, exist_ok=True)
 
 
@@ -95,7 +105,7 @@ def write_bytes(path: ObjectStoragePath, data: bytes) -> ObjectStoragePath:
     Object-store PUTs are atomic already; on local files we write a sibling temp file and rename it.
     """
     _ensure_parent(path)
-    if path.protocol in ("file", "local", ""):
+    if is_local(path):
         tmp = path.parent / f".{path.name}.{uuid.uuid4().hex}.tmp"
         with tmp.open("wb") as fh:
             fh.write(data)
@@ -115,7 +125,7 @@ def create_exclusive(path: ObjectStoragePath, data: bytes) -> bool:
     ifGenerationMatch=0 on GCS). The registry claims version numbers and leases with it, the
     notifier its once-per-day alert markers.
     """
-    if path.protocol not in ("file", "local", ""):
+    if not is_local(path):
         if path.protocol.startswith("abfs"):
             path.parent.mkdir(parents=True, exist_ok=True)
         try:

@@ -403,7 +403,7 @@ def settle(gate_result: dict[str, Any], context: dict[str, Any] | None = None, n
     """
     from include.platform import lifecycle
 
-    decision = decision or gate_result.get("decision") or ("promote" if gate_result["promote"] else "reject")
+    decision = decision or gate_result["decision"]
     applied = lifecycle.apply_verdict(MODEL_NAME, gate_result["challenger_version"],
                                       _gate_verdict(gate_result, decision), context=context, note=note)
     return {"version": applied.version, "decision": applied.decision, "status": str(applied.status),
@@ -412,7 +412,7 @@ def settle(gate_result: dict[str, Any], context: dict[str, Any] | None = None, n
 
 def promote(gate_result: dict[str, Any], context: dict[str, Any] | None = None) -> dict[str, Any]:
     """The promote branch: champion → previous, challenger → champion — or, in canary mode, the hand-off."""
-    if gate_result.get("decision") == "reject" or not gate_result["promote"]:
+    if gate_result["decision"] == "reject":
         raise PermanentError(f"{MODEL_NAME}/{gate_result['challenger_version']}: the gate did not pass it",
                              "promote only what quality_gate passed")
     return settle(gate_result, context)

@@ -70,7 +70,7 @@ def _parse(raw: bytes) -> tuple[dict[str, Any] | None, dict[str, Any]]:
 def _owned(root: Any, uri: str) -> Any:
     """The object at ``uri``, proven to lie under the pending prefix ``root`` (else PathRefused)."""
     path = ensure_under(root, storage.path_from_uri(uri, zone_name="raw"))
-    if path.protocol in ("file", "local", "") and os.path.islink(path.path):
+    if storage.is_symlink(path):
         raise PathRefused(f"{uri} is a symlink", "put request objects themselves under the pending prefix")
     return path
 

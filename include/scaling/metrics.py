@@ -17,7 +17,6 @@ row says why it was not measured instead of the run failing.
 from __future__ import annotations
 
 import logging
-import os
 from collections import Counter
 from typing import Any
 
@@ -81,18 +80,9 @@ def lake_prefix(prefix: str) -> Any:
     segments = guards.pending_prefix(prefix).split("/")
     area = storage.lake_path(*guards.REQUESTS_AREA)
     root = ensure_under(area, storage.lake_path(segments[0], *segments[1:]))
-    if _is_local(root):  # a symlinked folder on the way must not lead out of the requests area
+    if storage.is_local(root):  # a symlinked folder on the way must not lead out of the requests area
         safe_local_join(area.path, *segments[len(guards.REQUESTS_AREA):])
     return root
-
-
-def _is_local(path: Any) -> bool:
-    return path.protocol in ("file", "local", "")
-
-
-def _is_symlink(path: Any) -> bool:
-    """A local symlink may point anywhere on the worker; object stores have none."""
-    return _is_local(path) and os.path.islink(path.path)
 
 
 def list_pending(prefix: str, limit: int | None = None) -> list[str]:
@@ -107,7 +97,7 @@ def list_pending(prefix: str, limit: int | None = None) -> list[str]:
         for child in node.iterdir():
             if child.name.startswith("."):
                 continue
-            if _is_symlink(child):
+            if storage.is_symlink(child):
                 log.warning("Ignoring symlink %s under the pending prefix (it may point outside the lake)", child)
                 continue
             if child.is_dir():

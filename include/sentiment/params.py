@@ -55,11 +55,10 @@ def labeled_csv_path(value: str) -> ObjectStoragePath:
 def read_labeled_csv_text(path: ObjectStoragePath) -> str:
     """The CSV as text; a file that is not UTF-8 fails at once naming where, instead of a bare decode error."""
     from include.platform import storage
+    from include.platform.lines import NotUtf8, decode_utf8
 
-    data = storage.read_bytes(path)
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise PermanentError(f"labeled CSV {path} is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
-                             f"(line {line})", "re-export the file as UTF-8") from exc
+        return decode_utf8(storage.read_bytes(path))
+    except NotUtf8 as exc:
+        raise PermanentError(f"labeled CSV {path} is not UTF-8: byte 0x{exc.byte:02x} at offset {exc.byte_offset} "
+                             f"(line {exc.line})", "re-export the file as UTF-8") from exc

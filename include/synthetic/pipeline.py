@@ -68,7 +68,7 @@ def _source_path(source_path: str) -> storage.ObjectStoragePath:
                           'set Param source_path to "raw/<folder>/<file>.parquet", e.g. '
                           f'"{SOURCE_PATH}"')
     path = storage.lake_path("raw", *parts[1:])
-    if path.protocol in ("file", "local", ""):
+    if storage.is_local(path):
         try:
             safe_local_join(storage.zone("raw").path, *parts[1:])
         except PathRefused as exc:

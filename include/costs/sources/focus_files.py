@@ -84,12 +84,13 @@ def export_files() -> list[storage.ObjectStoragePath]:
 
 
 def _decode(data: bytes) -> str:
+    from include.platform.lines import NotUtf8, decode_utf8
+
     try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[:exc.start].count(b"\n") + 1
-        raise UnreadableExport(f"not UTF-8: byte 0x{data[exc.start]:02x} at byte offset {exc.start} (line {line}); "
-                               "re-export the file as UTF-8", line=line, byte_offset=exc.start) from None
+        return decode_utf8(data)
+    except NotUtf8 as exc:
+        raise UnreadableExport(f"{exc}; re-export the file as UTF-8", line=exc.line,
+                               byte_offset=exc.byte_offset) from None
 
 
 def parse_csv(data: bytes) -> ExportTable:
