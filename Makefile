@@ -33,6 +33,9 @@ restart: stop start  ## stop, then start
 run: venv  ## run one DAG once from the CLI: make run DAG=<dag_id> [CONF='{"k": 1}']
 	@scripts/run_dag.sh "$(DAG)" '$(CONF)'
 
+param-tables: venv  ## regenerate the Param tables in docs/<dag>.md from the DAGs' typed configs
+	@bash -c '. scripts/local_env.sh && cd "$$PROJECT_DIR" && python scripts/param_tables.py'
+
 test: venv tools  ## lint + Astro parse test + the full offline suite
 	@scripts/test.sh $(ARGS)
 

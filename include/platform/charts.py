@@ -21,3 +21,16 @@ def png_bytes(fig: Any, *, dpi: int = 100, tight: bool = False) -> bytes:
     finally:
         plt.close(fig)
     return buf.getvalue()
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the non-interactive Agg backend (workers have no display).
+
+    The one place the backend is chosen, instead of ``matplotlib.use("Agg")`` in every report.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt

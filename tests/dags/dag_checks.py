@@ -332,3 +332,60 @@ def asset_watcher_problems(dagbag) -> list[str]:
                             f"without: {without}); define the asset once with its watchers and use that "
                             "object in every DAG file (include/platform/assets.py lake_watched)")
     return problems
+
+
+#: Statements a task body may hold (imports, docstring and ``pass`` not counted; nested blocks are).
+#: A thin task resolves its context, builds the typed config, calls one step function and returns:
+#: ``dags/cloud_cost_report.py`` needs 1-2. Logic beyond that belongs in ``include/``.
+TASK_BODY_BUDGET = int(os.environ.get("GENAI_TASK_BODY_BUDGET", "5"))
+
+
+def _is_task_decorator(decorator) -> bool:
+    import ast
+
+    node = decorator.func if isinstance(decorator, ast.Call) else decorator
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name) and node.id == "task"
+
+
+def _statements(body) -> int:
+    import ast
+
+    count = 0
+    for i, stmt in enumerate(body):
+        if i == 0 and isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) \
+                and isinstance(stmt.value.value, str):
+            continue  # the docstring
+        for sub in ast.walk(stmt):
+            if isinstance(sub, ast.stmt) and not isinstance(sub, (ast.Import, ast.ImportFrom, ast.Pass)):
+                count += 1
+    return count
+
+
+def task_body_problems(folder: Path, budget: int = TASK_BODY_BUDGET) -> list[str]:
+    """Every ``@task``/``@task.<kind>`` function in the folder's DAG files within the statement budget."""
+    import ast
+
+    problems = []
+    for path in dag_files(folder):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) \
+                    and any(_is_task_decorator(d) for d in node.decorator_list):
+                n = _statements(node.body)
+                if n > budget:
+                    problems.append(f"{path.name}:{node.lineno} task {node.name!r} has {n} statements (budget "
+                                    f"{budget}): move the logic into a step function in include/ and call it")
+    return problems
+
+
+def param_form_problems(dagbag) -> list[str]:
+    """Every Param sits in a form section (``section=``), so a 20-field trigger form is grouped."""
+    problems = []
+    for dag_id, dag in sorted(dagbag.dags.items()):
+        where = f"{Path(dag.fileloc).name} ({dag_id})"
+        unsectioned = sorted(key for key, param in dag.params.items() if not param.schema.get("section"))
+        if unsectioned:
+            problems.append(f"{where}: Params without section= {unsectioned} (declare them with "
+                            "include.platform.config.knob(section=...))")
+    return problems

@@ -9,7 +9,9 @@ from tests.dags.dag_checks import (
     asset_watcher_problems,
     integrity_problems,
     load_dagbag,
+    param_form_problems,
     parse_cost_problems,
+    task_body_problems,
 )
 
 GOOD = '''
@@ -201,3 +203,28 @@ def test_asset_referenced_with_and_without_its_watcher_is_named(airflow_db, tmp_
         "asset 'watched': watchers differ between references (with watchers: ['watched_consumer']; without: "
         "['bare_producer']); define the asset once with its watchers and use that object in every DAG file "
         "(include/platform/assets.py lake_watched)"], problems
+
+
+THICK = GOOD.replace('"fine"', '"thick"').replace("""    def t():
+        return 1""", """    def t(params=None):
+        total = 0
+        for value in params["values"]:
+            if value > 0:
+                total += value
+            else:
+                total -= value
+        return total""")
+
+
+def test_over_budget_task_body_is_named(tmp_path):
+    folder = _folder(tmp_path, good_dag=GOOD, thick_dag=THICK)
+    problems = task_body_problems(folder, budget=5)
+    assert problems == ["thick_dag.py:10 task 't' has 6 statements (budget 5): move the logic into a step "
+                        "function in include/ and call it"], problems
+
+
+def test_param_without_section_is_named(airflow_db, tmp_path):
+    dagbag = load_dagbag(_folder(tmp_path, undocumented=UNDOCUMENTED))
+    assert param_form_problems(dagbag) == [
+        "undocumented.py (undocumented): Params without section= ['n'] (declare them with "
+        "include.platform.config.knob(section=...))"]
