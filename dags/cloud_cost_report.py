@@ -37,9 +37,13 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, Param, dag, get_current_context, task
 
+from genai_airflow.lake.triggers import LakePrefixTrigger
 from include.platform import assets
 from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
+
+#: New FOCUS exports under raw/costs/ start a run (lake watcher in the triggerer); see assets.lake_watched.
+COST_EXPORTS = assets.lake_watched(assets.COST_EXPORTS, LakePrefixTrigger)
 
 SOURCES = ["airflow_platform", "focus_files", "aws_cost_explorer", "azure_cost_management", "gcp_billing_export"]
 
@@ -71,7 +75,7 @@ PARAMS = {
     doc_md=__doc__,
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 6 * * *", timezone="UTC"),
-        assets=(assets.COMPUTE_SPENT | assets.COST_EXPORTS),
+        assets=(assets.COMPUTE_SPENT | COST_EXPORTS),
     ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,

@@ -58,11 +58,15 @@ from airflow.sdk import (
     task,
 )
 
+from genai_airflow.lake.triggers import LakePrefixTrigger
 from include.platform import assets
 from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
 from include.sentiment.modeling import MODEL_PARAM_PATTERN
 from include.sentiment.params import CONN_ID_PATTERN
+
+#: Feedback files landing under raw/feedback/ start a run (lake watcher); see assets.lake_watched.
+RAW_FEEDBACK = assets.lake_watched(assets.RAW_FEEDBACK, LakePrefixTrigger)
 
 PARAMS = {
     "backend": Param("transformers", type="string", enum=["transformers", "llm"],
@@ -112,7 +116,7 @@ PARAMS = {
     doc_md=__doc__,
     schedule=AssetOrTimeSchedule(
         timetable=CronTriggerTimetable("0 2 * * *", timezone="UTC"),
-        assets=assets.RAW_FEEDBACK,
+        assets=RAW_FEEDBACK,
     ),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,

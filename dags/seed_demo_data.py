@@ -33,8 +33,10 @@ from include.platform import assets
 from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
 
-#: With the lake watcher adaptive_retraining schedules on: every file naming the asset must carry it.
+#: With the lake watchers their consumers schedule on: every file naming the asset must carry it.
 FEATURE_BATCH = assets.lake_watched(assets.FEATURE_BATCH, LakePrefixTrigger)
+RAW_FEEDBACK = assets.lake_watched(assets.RAW_FEEDBACK, LakePrefixTrigger)
+COST_EXPORTS = assets.lake_watched(assets.COST_EXPORTS, LakePrefixTrigger)
 
 PARAMS = {
     "seed": Param(42, type="integer", description="Random seed of every generator: same seed, same files."),
@@ -77,7 +79,7 @@ def seed_demo_data():
 
         return require_seedable_lake(allow_other_lake=params["allow_other_lake"])
 
-    @task(outlets=[assets.RAW_FEEDBACK])
+    @task(outlets=[RAW_FEEDBACK])
     def feedback(params=None, **context) -> list[str]:
         from include.demo.writers import write_feedback
 
@@ -96,7 +98,7 @@ def seed_demo_data():
 
         return write_feature_batches(run_date(context), seed=params["seed"])
 
-    @task(outlets=[assets.COST_EXPORTS])
+    @task(outlets=[COST_EXPORTS])
     def cost_exports(params=None, **context) -> list[str]:
         from include.demo.writers import write_cost_exports
 

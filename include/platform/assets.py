@@ -33,6 +33,8 @@ METRIC_TRACES = Asset(name="metric_traces", group="scaling", extra={"location": 
 #: because include/ never imports plugins/.
 LAKE_WATCHED: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "feature_batch": ("feature_batch_lake_arrivals", "raw", ("features",)),
+    "raw_feedback": ("raw_feedback_lake_arrivals", "raw", ("feedback",)),
+    "cost_exports": ("cost_exports_lake_arrivals", "raw", ("costs",)),
 }
 
 

@@ -9,9 +9,17 @@ from typing import Any
 def run_date(context: dict[str, Any]) -> date:
     """The calendar day a run is about.
 
-    Airflow 3 lets a manual or API-triggered run have no logical date; fall back to the run's
-    ``run_after`` (when it was asked to run) so such runs still process "today".
+    A run started by a lake arrival (a watcher's event whose key starts with ``YYYY-MM-DD/``) is about
+    *that* day's folder, not the day the scheduler picked it up. Airflow 3 lets a manual or
+    API-triggered run have no logical date; fall back to the run's ``run_after`` (when it was asked to
+    run) so such runs still process "today".
     """
+    if context.get("triggering_asset_events"):
+        from include.platform.lake_watch import arrived_day
+
+        arrived = arrived_day(context)
+        if arrived is not None:
+            return arrived
     logical = context.get("logical_date")
     if logical is not None:
         return logical.date()
