@@ -34,7 +34,7 @@ from urllib.parse import quote
 import requests
 
 from include.platform.errors import PermanentError
-from include.platform.settings import get_setting
+from include.platform.settings import setting
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +95,7 @@ class AirflowAPI:
             if conn.port:
                 host = f"{host}:{conn.port}"
             return cls(host, conn.login or None, conn.password or None)
-        return cls(get_setting("airflow_api_url", DEFAULT_URL) or DEFAULT_URL)
+        return cls(setting("airflow_api_url", DEFAULT_URL))
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One HTTP call; a transport failure becomes :class:`AirflowAPIUnavailable` with the fix."""

@@ -43,9 +43,9 @@ class LakeObject:
 def poll_interval_s() -> float:
     """Seconds between two listings: Variable ``genai_lake_watch_poll_s``, default 60 (one LIST per minute
     per watched prefix costs next to nothing on any object store)."""
-    from include.platform.settings import get_setting
+    from include.platform.settings import setting
 
-    value = float(get_setting("lake_watch_poll_s", "60") or 60)
+    value = float(setting("lake_watch_poll_s", "60"))
     if value <= 0:
         raise ValueError(f"genai_lake_watch_poll_s must be > 0 seconds, got {value}")
     return value

@@ -25,13 +25,13 @@ import hashlib
 import html
 import json
 import logging
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from include.platform.settings import SLACK_CONN_ID, SMTP_CONN_ID, get_setting
+from include.platform.runs import slug
+from include.platform.settings import SLACK_CONN_ID, SMTP_CONN_ID, setting
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,7 +74,7 @@ class AlertKey:
     def marker_parts(self, channel: str) -> tuple[str, ...]:
         """Lake path parts of this key's marker for ``channel``; path-safe whatever the kind holds."""
         digest = hashlib.sha256(self.kind.encode()).hexdigest()[:12]
-        return ("alerts", self.day, _slug(self.dag_id), f"{_slug(self.kind)[:80]}-{digest}.{channel}.json")
+        return ("alerts", self.day, slug(self.dag_id), f"{slug(self.kind)[:80]}-{digest}.{channel}.json")
 
 
 class Delivery(list):
@@ -99,18 +99,15 @@ class _Channel:
     meta: dict[str, Any] = field(default_factory=dict)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("._") or "_"
-
-
 def _connection_exists(conn_id: str) -> bool:
-    from airflow.sdk import BaseHook
+    """Whether an alert channel's connection is configured; never raises (a notifier must not fail the task)."""
+    from include.platform.connections import connection_exists
 
     try:
-        BaseHook.get_connection(conn_id)
-    except Exception:  # noqa: BLE001 - not found / no metadata DB: treat as not configured
+        return connection_exists(conn_id)
+    except Exception as exc:  # noqa: BLE001 - a denying secrets backend: skip this channel, say why in the log
+        log.warning("alert channel connection %s unreadable (%s): channel skipped", conn_id, exc)
         return False
-    return True
 
 
 def _slack_escape(text: str) -> str:
@@ -124,7 +121,7 @@ def _one_line(text: str) -> str:
 
 
 def _slack_channel() -> _Channel | None:
-    slack_conn = get_setting("slack_conn_id", SLACK_CONN_ID) or SLACK_CONN_ID
+    slack_conn = setting("slack_conn_id", SLACK_CONN_ID)
     if not _connection_exists(slack_conn):
         return None
 
@@ -139,11 +136,11 @@ def _slack_channel() -> _Channel | None:
 
 
 def _email_channel() -> _Channel | None:
-    smtp_conn = get_setting("smtp_conn_id", SMTP_CONN_ID) or SMTP_CONN_ID
-    recipients = [r.strip() for r in (get_setting("alert_emails", "") or "").split(",") if r.strip()]
+    smtp_conn = setting("smtp_conn_id", SMTP_CONN_ID)
+    recipients = [r.strip() for r in setting("alert_emails", "").split(",") if r.strip()]
     if not recipients or not _connection_exists(smtp_conn):
         return None
-    sender = get_setting("alert_from", "airflow@genai-pipelines.local")
+    sender = setting("alert_from", "airflow@genai-pipelines.local")
 
     def send_email(alert: Alert, context: dict[str, Any]) -> None:
         from airflow.providers.smtp.notifications.smtp import SmtpNotifier

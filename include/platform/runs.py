@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import TYPE_CHECKING
 
-from include.platform import storage
+if TYPE_CHECKING:  # notify (imported by every DAG file for its failure callback) uses slug: stay light
+    from airflow.sdk import ObjectStoragePath
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -20,11 +22,15 @@ def slug(text: str, fallback: str = "_") -> str:
     return _UNSAFE.sub("_", str(text)).strip("._") or fallback
 
 
-def day_path(zone: str, pipeline: str, day: date, *parts: str) -> storage.ObjectStoragePath:
+def day_path(zone: str, pipeline: str, day: date, *parts: str) -> ObjectStoragePath:
     """``<zone>/<pipeline>/<YYYY-MM-DD>/<parts...>`` in the lake (reports, quarantine, curated outputs)."""
+    from include.platform import storage
+
     return storage.lake_path(zone, pipeline, day.isoformat(), *parts)
 
 
-def run_path(zone: str, pipeline: str, run_id: str, *parts: str) -> storage.ObjectStoragePath:
+def run_path(zone: str, pipeline: str, run_id: str, *parts: str) -> ObjectStoragePath:
     """``<zone>/<pipeline>/runs/<slug(run_id)>/<parts...>``: outputs that belong to one DAG run."""
+    from include.platform import storage
+
     return storage.lake_path(zone, pipeline, "runs", slug(run_id, "run"), *parts)

@@ -50,6 +50,15 @@ def get_setting(name: str, default: str | None = None) -> str | None:
     return default if value is None or value.strip() == "" else value
 
 
+def setting(name: str, default: str) -> str:
+    """:func:`get_setting` for a setting that always has a value: Variable ``genai_<name>``, else ``default``.
+
+    Replaces the ``get_setting(x, D) or D`` idiom (an empty Variable already means the default).
+    """
+    value = get_setting(name, default)
+    return default if value is None else value
+
+
 def in_task() -> bool:
     """True while task code runs under the Task SDK (a worker, or ``dag.test()``'s in-process runner).
 
@@ -79,7 +88,7 @@ def _variable_or_none(key: str, default: str | None) -> str | None:
 
 def data_dir() -> Path:
     """Project-local folder that holds the embedded defaults (lake files, DuckDB warehouse)."""
-    return Path(get_setting("data_dir", str(DEFAULT_DATA_DIR)) or DEFAULT_DATA_DIR)
+    return Path(setting("data_dir", str(DEFAULT_DATA_DIR)))
 
 
 def resolve_project_path(path: str) -> str:
@@ -101,7 +110,7 @@ def allowed_values(kind: str, defaults: tuple[str, ...] | list[str]) -> list[str
     analysts who trigger a DAG can pick only what it lists, so a trigger form cannot resize
     ``default_pool`` or point a task at an arbitrary connection.
     """
-    extra = [v.strip() for v in (get_setting(f"allowed_{kind}", "") or "").split(",") if v.strip()]
+    extra = [v.strip() for v in setting(f"allowed_{kind}", "").split(",") if v.strip()]
     return list(dict.fromkeys([*defaults, *extra]))
 
 

@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from include.platform.settings import WAREHOUSE_CONN_ID, data_dir, get_setting, resolve_project_path
+from include.platform.settings import WAREHOUSE_CONN_ID, data_dir, resolve_project_path, setting
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,7 +52,7 @@ def _quote(hook: DbApiHook, name: str) -> str:
 
 
 def warehouse_conn_id() -> str:
-    return get_setting("warehouse_conn_id", WAREHOUSE_CONN_ID) or WAREHOUSE_CONN_ID
+    return setting("warehouse_conn_id", WAREHOUSE_CONN_ID)
 
 
 def get_hook(conn_id: str | None = None) -> DbApiHook:

@@ -279,3 +279,37 @@ def test_every_trigger_classpath_imports_in_a_process_set_up_like_the_triggerer(
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert result["classes"] == [cp.rsplit(".", 1)[1] for cp in classpaths]
     assert result["heavy"] == [], f"importing a trigger loads {result['heavy']} into the triggerer"
+
+
+#: include/ domains still reading the raw Params dict while they move to typed configs (issue 14); the
+#: test fails when a listed one no longer does, so the list only shrinks. Must end empty.
+RAW_PARAMS_PENDING: set[str] = {"include/canary", "include/costs", "include/retraining", "include/scaling",
+                                "include/synthetic", "include/tuning"}
+
+
+def _raw_params_reads(path: Path) -> list[int]:
+    """Lines where a module indexes ``params[...]`` or calls ``params.get(...)`` (the run's Params dict)."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        target = None
+        if isinstance(node, ast.Subscript):
+            target = node.value
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get":
+            target = node.func.value
+        if isinstance(target, ast.Name) and target.id == "params":
+            lines.append(node.lineno)
+    return lines
+
+
+def test_include_never_reads_the_raw_params_dict():
+    """Tasks turn Params into a typed config (include/platform/config.py); include/ takes that config."""
+    found: dict[str, list[str]] = {}
+    for path in _python_files(ROOT / "include"):
+        if path.name == "config.py":
+            continue
+        for line in _raw_params_reads(path):
+            domain = "/".join(_rel(path).split("/")[:2])
+            found.setdefault(domain, []).append(f"{_rel(path)}:{line}")
+    unexpected = {d: where for d, where in found.items() if d not in RAW_PARAMS_PENDING}
+    assert not unexpected, f"include/ reads the raw Params dict: {unexpected}"
+    assert not (RAW_PARAMS_PENDING - set(found)), f"no longer pending, remove: {RAW_PARAMS_PENDING - set(found)}"
