@@ -195,11 +195,16 @@ def replace_rows(
     frame: pd.DataFrame,
     key_columns: Sequence[str],
     hook: DbApiHook | None = None,
+    *,
+    add_columns: bool = False,
 ) -> int:
     """Idempotently write ``frame`` into ``table``: rows whose key already exists are replaced.
 
     Creates the table from the frame's dtypes on first write. Runs as one transaction, so a failure
-    leaves the previous rows untouched. Returns the number of rows written.
+    leaves the previous rows untouched. Returns the number of rows written. ``add_columns=True``
+    lets a table written by an older release gain the frame's new columns (``ALTER TABLE ... ADD
+    COLUMN``, nullable, in the same transaction); otherwise an unknown column is an error naming
+    the fix, because a typo in a column name must not silently widen a table.
     """
     _ident(table)
     for col in frame.columns:
@@ -222,6 +227,10 @@ def replace_rows(
             cur.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
         else:
             unknown = [c for c in cols if c.lower() not in existing]
+            if unknown and add_columns:
+                for c in unknown:
+                    cur.execute(f"ALTER TABLE {table} ADD COLUMN {q[c]} {_sql_type(frame[c].dtype)}")
+                unknown = []
             if unknown:
                 raise WarehouseError(
                     f"{table} has no column(s) {unknown}: add them (ALTER TABLE {table} ADD COLUMN ...) "

@@ -25,6 +25,18 @@ def test_replace_rows_is_idempotent_by_key(lake):
     assert rows.values.tolist() == [["a", "v1", 0.5], ["a", "v2", 0.5], ["b", "v1", 0.9], ["c", "v1", 0.5]]
 
 
+def test_new_columns_are_refused_unless_asked_for(lake):
+    key = ["feedback_id", "model_version"]
+    warehouse.replace_rows("results", _frame(["a"]), key)
+    wider = _frame(["b"]).assign(byte_offset=17)
+    with pytest.raises(warehouse.WarehouseError, match=r"has no column\(s\) \['byte_offset'\]"):
+        warehouse.replace_rows("results", wider, key)
+    assert warehouse.replace_rows("results", wider, key, add_columns=True) == 1
+    rows = warehouse.query("SELECT feedback_id, byte_offset FROM results ORDER BY 1")
+    assert rows["feedback_id"].tolist() == ["a", "b"]
+    assert pd.isna(rows["byte_offset"].iloc[0]) and rows["byte_offset"].iloc[1] == 17
+
+
 def test_embedded_default_lives_in_the_data_folder(lake):
     warehouse.replace_rows("t", _frame(["a"]), ["feedback_id"])
     assert (lake / "warehouse.duckdb").exists()
