@@ -2,69 +2,61 @@
 
 Kept out of the DAG file so it stays configuration (no pandas at parse time) and so every step can
 be called from a test or a notebook without Airflow running. Data moves through the lake (staged
-Parquet per source) and the warehouse (table ``focus_costs``); XCom carries URIs and counts.
+Parquet per source) and the warehouse (table ``focus_costs``); XCom carries URIs and counts. Steps
+take the run's :class:`~include.costs.config.CostConfig`, never the raw Params dict.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from include.costs import focus
 from include.costs.load import ReplaceScope, write_rows
-from include.costs.sources import focus_files
+from include.costs.sources import source_for
 from include.platform import storage, warehouse
 from include.platform.errors import PathRefused
-from include.platform.settings import get_setting
+from include.platform.quarantine import keep_copy, write_rejected
+from include.platform.runs import day_path
+
+if TYPE_CHECKING:
+    from include.costs.config import CostConfig
 
 log = logging.getLogger(__name__)
 
-DEFAULT_BUDGET_USD = 1000.0
+PIPELINE = "costs"
 
 
 def window(day: date, lookback_days: int) -> tuple[date, date]:
     return day - timedelta(days=lookback_days - 1), day
 
 
-def _staging(day: date, source: str) -> storage.ObjectStoragePath:
-    return storage.lake_path("curated", "costs", "staging", day.isoformat(), f"{source}.parquet")
+def staging_path(day: date, source: str) -> storage.ObjectStoragePath:
+    """``curated/costs/<day>/staging/<source>.parquet``: one source's FOCUS rows before validation."""
+    return day_path("curated", PIPELINE, day, "staging", f"{source}.parquet")
 
 
-def _quarantine(day: date, source: str, frame: pd.DataFrame) -> str | None:
-    """Write rejected rows (with their ``reason``) to ``quarantine/costs/<day>/<source>.csv``."""
-    path = storage.lake_path("quarantine", "costs", day.isoformat(), f"{source}.csv")
-    if frame.empty:
-        if path.exists():
-            path.unlink()  # a rerun that no longer rejects anything clears the old file
-        return None
-    storage.write_text(path, frame.to_csv(index=False))
-    return str(path)
+def _keep_copies(day: date, files: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each unreadable export with the path of its byte-exact copy (``quarantine/costs/<day>/files/...``).
 
-
-def _quarantine_files(day: date, bad_files: pd.DataFrame) -> str | None:
-    """Record unreadable export files (file, line, byte offset, reason) and keep a copy of each.
-
-    The copy (``quarantine/costs/<day>/files/<provider>/<name>``) survives the provider overwriting
-    the raw file, so what was refused can still be inspected; the raw file is left in place, so a
-    corrected re-delivery under the same name is simply read by the next run.
+    The copy survives the provider overwriting the raw file, so what was refused can still be
+    inspected; the raw file is left in place, so a corrected re-delivery under the same name is
+    simply read by the next run.
     """
-    copies = []
-    for uri in bad_files["file"]:
-        source = storage.path_from_uri(uri, zone_name="raw")
+    out = []
+    for record in files:
+        source = storage.path_from_uri(record["source_file"], zone_name="raw")
         try:
-            dest = storage.lake_path("quarantine", "costs", day.isoformat(), "files", source.parent.name, source.name)
+            copy = keep_copy(PIPELINE, day, source, source.parent.name)
         except PathRefused as exc:  # an odd file name: the record still names it
-            log.warning("no quarantine copy of %s: %s", uri, exc)
-            copies.append(None)
-            continue
-        storage.write_bytes(dest, storage.read_bytes(source))
-        copies.append(str(dest))
-    return _quarantine(day, "focus_files-files", bad_files.assign(copy=copies))
+            log.warning("no quarantine copy of %s: %s", record["source_file"], exc)
+            copy = None
+        out.append({**record, "copy": copy})
+    return out
 
 
 def _finite_sum(values: pd.Series) -> float:
@@ -73,50 +65,30 @@ def _finite_sum(values: pd.Series) -> float:
     return round(float(finite.sum()), 2) if not finite.empty else 0.0
 
 
-def extract_source(source: str, day: date, lookback_days: int) -> dict[str, Any]:
-    """Read one source for the look-back window, stage its FOCUS rows; say why when skipped."""
-    from include.costs.sources import airflow, aws, azure, gcp
+def extract_source(cfg: CostConfig, source: str, day: date) -> dict[str, Any]:
+    """Read one source for the look-back window, stage its FOCUS rows; say why when skipped.
 
-    start, end = window(day, lookback_days)
-    quarantined = pd.DataFrame()
-    bad_files = pd.DataFrame(columns=list(focus_files.BAD_FILE_COLUMNS))
-    scope: ReplaceScope | None = None
-    modules = {"aws_cost_explorer": aws, "azure_cost_management": azure, "gcp_billing_export": gcp}
-    if source == "airflow_platform":
-        frame = airflow.fetch(start, end)
-    elif source == "focus_files":
-        if not focus_files.is_configured():
-            return {"source": source, "status": f"skipped: nothing under {focus_files.prefix()}", "rows": 0}
-        fetched = focus_files.fetch(start, end)
-        frame, quarantined, bad_files = fetched.frame, fetched.quarantined, fetched.bad_files
-        # Only providers whose every file was read may have their window replaced (restatements).
-        scope = ReplaceScope(source, start, end, tuple(fetched.complete_providers))
-    elif source in modules:
-        module = modules[source]
-        if not module.is_configured():
-            how = {"aws_cost_explorer": "connection aws_cost_explorer (type aws)",
-                   "azure_cost_management": "connection azure_cost_management (type azure, extra scope)",
-                   "gcp_billing_export": "connection gcp_billing + Variable genai_cost_gcp_billing_table"}[source]
-            log.info("Source %s not configured: add %s to enable it", source, how)
-            return {"source": source, "status": f"skipped: add {how}", "rows": 0}
-        frame = module.fetch(start, end)
-        if frame.attrs.get("status", "ok") == "ok":  # the API answered for the whole window
-            scope = ReplaceScope(source, start, end)
-    else:
-        raise ValueError(f"unknown cost source {source!r}; expected one of airflow_platform, focus_files, "
-                         "aws_cost_explorer, azure_cost_management, gcp_billing_export")
-    uri = str(storage.write_parquet(_staging(day, source), frame))
-    q_uri = _quarantine(day, f"{source}-read", quarantined)
-    files_uri = _quarantine_files(day, bad_files) if source == "focus_files" else None
-    status = frame.attrs.get("status", "ok")
-    if len(bad_files):
-        status = f"partial: {len(bad_files)} file(s) quarantined"
+    Unreadable rows go to ``quarantine/costs/<day>/<source>-read.jsonl``, unreadable files to
+    ``<source>-files.jsonl`` (plus a byte-exact copy); a rerun that rejects nothing removes them.
+    """
+    impl = source_for(source)
+    start, end = window(day, cfg.lookback_days)
+    why = impl.missing(cfg)
+    if why:
+        log.info("Source %s not configured: %s to enable it", source, why)
+        return {"source": source, "status": f"skipped: {why}", "rows": 0}
+    read = impl.read(cfg, start, end)
+    frame = read.frame
+    uri = str(storage.write_parquet(staging_path(day, source), frame))
+    q_uri = write_rejected(PIPELINE, day, f"{source}-read", read.rejected_rows)
+    bad_files = _keep_copies(day, read.rejected_files)
+    files_uri = write_rejected(PIPELINE, day, f"{source}-files", bad_files)
+    scope = ReplaceScope(source, start, end, read.providers) if read.replaces_window else None
     log.info("%s: %d FOCUS rows for %s..%s (%d unreadable rows, %d unreadable files)", source, len(frame), start,
-             end, len(quarantined), len(bad_files))
-    return {"source": source, "status": status, "rows": len(frame), "uri": uri,
-            "quarantined": len(quarantined), "quarantine_uri": q_uri,
-            "files_quarantined": [{"file": f, "reason": r} for f, r in zip(bad_files["file"], bad_files["reason"],
-                                                                           strict=True)],
+             end, len(read.rejected_rows), len(bad_files))
+    return {"source": source, "status": read.status, "rows": len(frame), "uri": uri,
+            "quarantined": len(read.rejected_rows), "quarantine_uri": q_uri,
+            "files_quarantined": [{"file": f["source_file"], "reason": f["reason"]} for f in bad_files],
             "files_quarantine_uri": files_uri, "replace_scope": scope.to_dict() if scope else None,
             "cost": _finite_sum(frame["BilledCost"]) if not frame.empty else 0.0}
 
@@ -133,7 +105,7 @@ def load_focus_rows(extracted: list[dict[str, Any]], day: date) -> dict[str, Any
     scopes = [ReplaceScope.from_dict(e["replace_scope"]) for e in extracted if e.get("replace_scope")]
     counts = write_rows(outcome.valid, scopes)
     written = counts["written"]
-    q_uri = _quarantine(day, "focus-validation", outcome.quarantined)
+    q_uri = write_rejected(PIPELINE, day, "focus-validation", _validation_records(outcome.quarantined, extracted))
     per_source: dict[str, dict[str, Any]] = {}
     for e in extracted:
         per_source[e["source"]] = {"rows": int(e.get("rows", 0)), "quarantined": int(e.get("quarantined", 0)),
@@ -150,11 +122,11 @@ def load_focus_rows(extracted: list[dict[str, Any]], day: date) -> dict[str, Any
             "files_quarantined": sum(len(e.get("files_quarantined", [])) for e in extracted)}
 
 
-def budget_usd(params: dict[str, Any]) -> float:
-    """Param ``daily_budget_usd`` if set, else Variable ``genai_cost_daily_budget_usd``, else $1,000."""
-    if params.get("daily_budget_usd") is not None:
-        return float(params["daily_budget_usd"])
-    return float(get_setting("cost_daily_budget_usd", str(DEFAULT_BUDGET_USD)) or DEFAULT_BUDGET_USD)
+def _validation_records(rejected: pd.DataFrame, extracted: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows that broke a FOCUS rule, each naming the staged file of its source (no line: Parquet)."""
+    staged = {e["source"]: e.get("uri") for e in extracted}
+    rows = rejected.astype(object).where(rejected.notna(), None).to_dict("records")
+    return [{"source_file": staged.get(row.get("x_Source")), "line": None, **row} for row in rows]
 
 
 def read_rows(day: date, lookback_days: int) -> pd.DataFrame:
@@ -175,17 +147,16 @@ def read_rows(day: date, lookback_days: int) -> pd.DataFrame:
     return frame
 
 
-def analyze_day(day: date, params: dict[str, Any]) -> dict[str, Any]:
+def analyze_day(cfg: CostConfig, day: date) -> dict[str, Any]:
     """Budget check + seasonal anomaly detection for ``day``; small dict for XCom."""
     from include.costs import anomaly
 
-    rows = read_rows(day, int(params["lookback_days"]))
-    metric = params.get("cost_metric", "BilledCost")
+    rows = read_rows(day, cfg.lookback_days)
+    metric = cfg.cost_metric
     daily = anomaly.daily_by_service(rows, metric)
-    result = anomaly.detect(daily, day, weeks=int(params["baseline_weeks"]),
-                            threshold=float(params["anomaly_z_threshold"]),
-                            min_impact=float(params["min_impact_usd"]))
-    budget = budget_usd(params)
+    result = anomaly.detect(daily, day, weeks=cfg.baseline_weeks, threshold=cfg.anomaly_z_threshold,
+                            min_impact=cfg.min_impact_usd)
+    budget = float(cfg.daily_budget_usd)
     over = anomaly.budget_breached(result.total, budget)
     log.info("%s: total %s %.2f (budget %.2f, over=%s); anomaly=%s", day, metric, result.total, budget, over,
              result.is_anomaly)
@@ -225,22 +196,15 @@ def send_cost_alerts(findings: dict[str, Any], context: dict[str, Any]) -> list[
     return channels
 
 
-def unit_specs() -> list[dict[str, Any]]:
-    from include.costs.report import DEFAULT_UNIT_METRICS
-
-    raw = get_setting("cost_unit_metrics")
-    return json.loads(raw) if raw else DEFAULT_UNIT_METRICS
-
-
-def write_cost_report(day: date, loaded: dict[str, Any], findings: dict[str, Any], params: dict[str, Any]) -> dict:
+def write_cost_report(cfg: CostConfig, day: date, loaded: dict[str, Any], findings: dict[str, Any]) -> dict:
     from include.costs.anomaly import AnomalyResult, Finding
     from include.costs.report import write_report
 
     raw = dict(findings["anomaly"])
     raw["driver"] = Finding(**raw["driver"]) if raw.get("driver") else None
     raw["services"] = [Finding(**f) for f in raw.get("services", [])]
-    rows = read_rows(day, int(params["lookback_days"]))
-    out = write_report(day, rows, budget=findings["budget"], anomaly=AnomalyResult(**raw), unit_specs=unit_specs(),
-                       load=loaded, metric=findings["metric"])
+    rows = read_rows(day, cfg.lookback_days)
+    out = write_report(day, rows, budget=findings["budget"], anomaly=AnomalyResult(**raw),
+                       unit_specs=cfg.unit_metrics, load=loaded, metric=findings["metric"])
     return {"folder": out["folder"], "report": out["report"], "total": out["total"],
             "forecast_month_end": out["forecast"]["forecast_month_end"]}

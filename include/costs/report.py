@@ -1,7 +1,7 @@
 """The cost report: cost by provider/service/day, top movers, month-end forecast, ML unit economics.
 
 Pure functions compute each section from FOCUS rows; :func:`write_report` renders Markdown plus
-PNG charts (matplotlib, Agg) into ``reports/cost/<date>/`` of the lake, so the report moves to S3,
+PNG charts (``charts.pyplot()``) into ``reports/cost/<date>/`` of the lake, so the report moves to S3,
 GCS or ADLS with the lake. Unit economics divide a pipeline's cost (rows whose ``x_DagId`` — from
 Airflow task durations, or a cloud tag/label ``airflow_dag_id`` — names the DAG) by what it
 produced, read from the warehouse; a table that does not exist yet yields "n/a" and the reason,
@@ -22,18 +22,10 @@ import pandas as pd
 
 from include.costs.anomaly import AnomalyResult, describe
 from include.platform import storage
-from include.platform.charts import png_bytes
+from include.platform.charts import png_bytes, pyplot
 
 log = logging.getLogger(__name__)
 
-#: What each pipeline produces and where to count it (Variable ``genai_cost_unit_metrics`` overrides).
-DEFAULT_UNIT_METRICS: list[dict[str, Any]] = [
-    {"name": "cost per 1,000 predictions", "dag_id": "customer_sentiment_analysis",
-     "table": "sentiment_results", "date_column": "scored_at", "per": 1000},
-    {"name": "cost per retraining run", "dag_id": "adaptive_retraining", "count": "dag_runs"},
-    {"name": "cost per synthetic row", "dag_id": "synthetic_data_generation",
-     "table": "customers_augmented", "flag_column": "is_synthetic", "date_column": "augmentation_batch"},
-]
 _IDENT = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
 DATE_COLUMNS = ("run_date", "ds", "day", "date", "batch_date", "scored_at", "predicted_at", "created_at",
                 "processed_at", "generated_at", "logical_date")
@@ -162,11 +154,7 @@ def unit_economics(frame: pd.DataFrame, day: date, specs: list[dict[str, Any]], 
 
 def charts(frame: pd.DataFrame, day: date, movers: pd.DataFrame, budget: float) -> dict[str, bytes]:
     """PNG charts: daily cost stacked by provider (with the budget line), top services, movers."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     out = {}
     table = by_provider_day(frame)
     fig, ax = plt.subplots(figsize=(10, 4))

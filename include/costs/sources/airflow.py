@@ -6,52 +6,47 @@ where cpus/gpus/prices come from the rate card entry of its pool, overridden by 
 queue served by GPU workers). Rows are aggregated per day × DAG × pool × queue, so the report can
 divide a DAG's cost by its output (unit economics) and the anomaly detector can name the DAG.
 
-Rate card: Variable ``genai_cost_rate_card`` (JSON, same shape as :data:`DEFAULT_RATE_CARD`). The
-defaults are on-demand list prices of comparable cloud capacity (about $0.048 per vCPU-hour for a
-general-purpose instance, $1.20 per GPU-hour for a T4/A10G-class GPU); set your own negotiated
-prices there. Durations are read through ``/api/v2`` because Airflow 3 task code may not query the
+Rate card: ``cfg.rate_card`` (Variable ``genai_cost_rate_card``, JSON, merged over
+:data:`include.costs.config.DEFAULT_RATE_CARD`: on-demand list prices of comparable cloud capacity);
+set your own negotiated prices there. Durations are read through ``/api/v2`` because Airflow 3 task code may not query the
 metadata DB; the API counts each task instance's latest try (earlier tries are not billed here).
 """
 
 from __future__ import annotations
 
-import json
+import copy
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from include.costs.config import DEFAULT_RATE_CARD
 from include.costs.focus import empty_frame, normalize
+from include.costs.sources import SourceRead
 from include.platform.airflow_api import api_path
-from include.platform.settings import get_setting
+
+if TYPE_CHECKING:
+    from include.costs.config import CostConfig
 
 log = logging.getLogger(__name__)
 
 SOURCE = "airflow_platform"
 PROVIDER = "Airflow platform"
 
-DEFAULT_RATE_CARD: dict[str, Any] = {
-    "currency": "USD",
-    "default": {"cpus": 1, "gpus": 0, "cpu_hour": 0.048, "gpu_hour": 1.20},
-    "pools": {"gpu": {"cpus": 4, "gpus": 1}, "gpu_pool": {"cpus": 4, "gpus": 1}},
-    "queues": {"gpu": {"cpus": 4, "gpus": 1}},
-}
 FINISHED_STATES = {"success", "failed", "up_for_retry", "up_for_reschedule", "skipped"}
 
 
-def rate_card() -> dict[str, Any]:
-    """Variable ``genai_cost_rate_card`` merged over the defaults (a partial card is fine)."""
-    raw = get_setting("cost_rate_card")
-    card = json.loads(json.dumps(DEFAULT_RATE_CARD))
-    if raw:
-        custom = json.loads(raw) if isinstance(raw, str) else raw
-        card["currency"] = custom.get("currency", card["currency"])
-        card["default"].update(custom.get("default", {}))
-        for section in ("pools", "queues"):
-            for name, entry in custom.get(section, {}).items():
-                card[section].setdefault(name, {}).update(entry)
+def rate_card(custom: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``custom`` (``cfg.rate_card``) merged over :data:`DEFAULT_RATE_CARD` (a partial card is fine)."""
+    card = copy.deepcopy(DEFAULT_RATE_CARD)
+    custom = custom or {}
+    card["currency"] = custom.get("currency", card["currency"])
+    card["default"].update(custom.get("default", {}))
+    for section in ("pools", "queues"):
+        for name, entry in custom.get(section, {}).items():
+            card[section].setdefault(name, {}).update(entry)
     return card
 
 
@@ -117,7 +112,8 @@ def task_instances(api: Any, start: date, end: date) -> list[dict[str, Any]]:
                              start_date_gte=lo, start_date_lt=hi, order_by="id"))
 
 
-def fetch(start: date, end: date, api: Any = None, required: bool = False) -> pd.DataFrame:
+def fetch(start: date, end: date, api: Any = None, required: bool = False, card: Mapping[str, Any] | None = None,
+          account: str = "genai-airflow") -> pd.DataFrame:
     """Platform cost rows for the window; with ``required=False`` a missing API server skips the source.
 
     The embedded default must work on a laptop where only ``airflow dags test`` runs (no API
@@ -145,8 +141,19 @@ def fetch(start: date, end: date, api: Any = None, required: bool = False) -> pd
                     "left out of this run.", SOURCE, api.base_url, exc)
         return _without_rows(f"degraded: Airflow REST API at {api.base_url} answered {exc.status_code}")
     log.info("Read %d task instances from %s", len(tis), api.base_url)
-    account = get_setting("cost_platform_account", "genai-airflow") or "genai-airflow"
-    return cost_rows(tis, rate_card(), account=account)
+    return cost_rows(tis, rate_card(card), account=account)
+
+
+def missing(cfg: CostConfig) -> str | None:
+    """The embedded default: always readable (an unreachable API degrades inside :func:`read`)."""
+    return None
+
+
+def read(cfg: CostConfig, start: date, end: date) -> SourceRead:
+    """Upserted by key, never a window replace: ``airflow db clean`` removes old task instances, so a
+    day re-read later may have lost rows the warehouse still holds."""
+    frame = fetch(start, end, card=cfg.rate_card, account=cfg.platform_account)
+    return SourceRead(frame, status=frame.attrs.get("status", "ok"), replaces_window=False)
 
 
 def _without_rows(status: str) -> pd.DataFrame:

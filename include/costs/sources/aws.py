@@ -12,32 +12,34 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from include.costs.focus import normalize
-from include.platform.settings import get_setting
+from include.costs.sources import SourceRead
+from include.platform.connections import connection_exists
+
+if TYPE_CHECKING:
+    from include.costs.config import CostConfig
 
 log = logging.getLogger(__name__)
 
 SOURCE = "aws_cost_explorer"
-DEFAULT_CONN_ID = "aws_cost_explorer"
-DEFAULT_TAG_KEY = "team"
 METRICS = ("UnblendedCost", "AmortizedCost", "UsageQuantity")
 
 
-def conn_id() -> str:
-    return get_setting("cost_aws_conn_id", DEFAULT_CONN_ID) or DEFAULT_CONN_ID
+def missing(cfg: CostConfig) -> str | None:
+    return None if connection_exists(cfg.aws_conn_id) else f"add connection {cfg.aws_conn_id} (type aws)"
 
 
-def is_configured() -> bool:
-    from include.costs.sources import connection_exists
+def read(cfg: CostConfig, start: date, end: date) -> SourceRead:
+    """Cost Explorer answers for the whole window or raises: a complete read replaces the window."""
+    frame = fetch(start, end, cfg.aws_conn_id, tag_key=cfg.aws_tag_key, account_id=cfg.aws_account_id)
+    return SourceRead(frame)
 
-    return connection_exists(conn_id())
 
-
-def build_request(start: date, end: date, tag_key: str = DEFAULT_TAG_KEY) -> dict[str, Any]:
+def build_request(start: date, end: date, tag_key: str) -> dict[str, Any]:
     """``GetCostAndUsage`` arguments for ``start``..``end`` (inclusive days; the API's End is exclusive)."""
     return {
         "TimePeriod": {"Start": start.isoformat(), "End": (end + timedelta(days=1)).isoformat()},
@@ -47,7 +49,7 @@ def build_request(start: date, end: date, tag_key: str = DEFAULT_TAG_KEY) -> dic
     }
 
 
-def parse_results(pages: list[dict[str, Any]], account_id: str, tag_key: str = DEFAULT_TAG_KEY) -> pd.DataFrame:
+def parse_results(pages: list[dict[str, Any]], account_id: str, tag_key: str) -> pd.DataFrame:
     """FOCUS rows from ``GetCostAndUsage`` response pages (``ResultsByTime`` → ``Groups``).
 
     A tag group key reads ``"<tag_key>$<value>"``; an empty value (``"team$"``) means untagged.
@@ -85,12 +87,13 @@ def parse_results(pages: list[dict[str, Any]], account_id: str, tag_key: str = D
     return normalize(pd.DataFrame(rows), SOURCE)
 
 
-def fetch(start: date, end: date, aws_conn_id: str | None = None, tag_key: str | None = None) -> pd.DataFrame:
-    """Every page of daily cost by service and tag for ``start``..``end`` as FOCUS rows."""
+def fetch(start: date, end: date, aws_conn_id: str, tag_key: str = "team", account_id: str = "") -> pd.DataFrame:
+    """Every page of daily cost by service and tag for ``start``..``end`` as FOCUS rows.
+
+    ``account_id`` empty = the account the credentials belong to (STS).
+    """
     from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
-    aws_conn_id = aws_conn_id or conn_id()
-    tag_key = tag_key or get_setting("cost_aws_tag_key", DEFAULT_TAG_KEY) or DEFAULT_TAG_KEY
     hook = AwsBaseHook(aws_conn_id=aws_conn_id, client_type="ce")
     client = hook.get_conn()
     request = build_request(start, end, tag_key)
@@ -104,14 +107,11 @@ def fetch(start: date, end: date, aws_conn_id: str | None = None, tag_key: str |
         log.info("Cost Explorer page %d: %d periods", len(pages), len(page.get("ResultsByTime", [])))
         if not token:
             break
-    return parse_results(pages, _account_id(hook), tag_key)
+    return parse_results(pages, account_id or _account_id(hook), tag_key)
 
 
 def _account_id(hook: Any) -> str:
     """The payer/linked account the credentials belong to (STS), for BillingAccountId."""
-    configured = get_setting("cost_aws_account_id")
-    if configured:
-        return configured
     try:
         return hook.get_session().client("sts", endpoint_url=hook.conn_config.endpoint_url,
                                          region_name=hook.region_name).get_caller_identity()["Account"]

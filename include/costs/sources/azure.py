@@ -19,30 +19,34 @@ from __future__ import annotations
 import json
 import logging
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from include.costs.focus import normalize
-from include.platform.settings import get_setting
+from include.costs.sources import SourceRead
+from include.platform.connections import connection_exists
+
+if TYPE_CHECKING:
+    from include.costs.config import CostConfig
 
 log = logging.getLogger(__name__)
 
 SOURCE = "azure_cost_management"
-DEFAULT_CONN_ID = "azure_cost_management"
 API_VERSION = "2025-03-01"
 DEFAULT_ENDPOINT = "https://management.azure.com"
 SCOPE_TOKEN = "https://management.azure.com/.default"
 
 
-def conn_id() -> str:
-    return get_setting("cost_azure_conn_id", DEFAULT_CONN_ID) or DEFAULT_CONN_ID
+def missing(cfg: CostConfig) -> str | None:
+    if connection_exists(cfg.azure_conn_id):
+        return None
+    return f"add connection {cfg.azure_conn_id} (type azure, extra scope)"
 
 
-def is_configured() -> bool:
-    from include.costs.sources import connection_exists
-
-    return connection_exists(conn_id())
+def read(cfg: CostConfig, start: date, end: date) -> SourceRead:
+    """The query answers for the whole window or raises: a complete read replaces the window."""
+    return SourceRead(fetch(start, end, cfg.azure_conn_id))
 
 
 def query_body(start: date, end: date, cost_type: str = "ActualCost") -> dict[str, Any]:
@@ -111,13 +115,13 @@ def parse_response(pages: list[dict[str, Any]], scope: str) -> pd.DataFrame:
     return normalize(pd.DataFrame(rows), SOURCE)
 
 
-def fetch(start: date, end: date, azure_conn_id: str | None = None, max_pages: int = 100) -> pd.DataFrame:
+def fetch(start: date, end: date, azure_conn_id: str, max_pages: int = 100) -> pd.DataFrame:
     """Run the query (following ``nextLink``) with the connection's credential; FOCUS rows."""
     from airflow.providers.microsoft.azure.hooks.base_azure import AzureBaseHook
     from azure.core import PipelineClient
     from azure.core.pipeline.policies import BearerTokenCredentialPolicy, RetryPolicy
 
-    hook = AzureBaseHook(conn_id=azure_conn_id or conn_id())
+    hook = AzureBaseHook(conn_id=azure_conn_id)
     conn = hook.get_connection(hook.conn_id)
     extra = conn.extra_dejson
     scope = extra.get("scope") or (f"/subscriptions/{extra['subscriptionId']}" if extra.get("subscriptionId") else None)

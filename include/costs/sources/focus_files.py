@@ -25,11 +25,16 @@ import io
 import logging
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from include.costs.focus import empty_frame, normalize
+from include.costs.sources import SourceRead
 from include.platform import storage
+
+if TYPE_CHECKING:
+    from include.costs.config import CostConfig
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +73,23 @@ def prefix() -> storage.ObjectStoragePath:
     return storage.lake_path("raw", "costs", "focus")
 
 
-def is_configured() -> bool:
-    return prefix().exists()
+def missing(cfg: CostConfig) -> str | None:
+    return None if prefix().exists() else f"nothing under {prefix()}"
+
+
+def read(cfg: CostConfig, start: date, end: date) -> SourceRead:
+    """Every readable file's rows; only providers whose every file was read replace their window."""
+    fetched = fetch(start, end)
+    status = f"partial: {len(fetched.bad_files)} file(s) quarantined" if len(fetched.bad_files) else "ok"
+    return SourceRead(
+        fetched.frame, status=status, replaces_window=True, providers=tuple(fetched.complete_providers),
+        rejected_rows=_records(fetched.quarantined), rejected_files=_records(fetched.bad_files))
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Quarantine records: ``file`` named ``source_file``, a missing line/offset as null (not NaN)."""
+    frame = frame.rename(columns={"file": "source_file"}).astype(object)
+    return frame.where(frame.notna(), None).to_dict("records")
 
 
 def export_files() -> list[storage.ObjectStoragePath]:

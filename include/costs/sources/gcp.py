@@ -16,17 +16,20 @@ from __future__ import annotations
 import logging
 import re
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from include.costs.focus import normalize
-from include.platform.settings import get_setting
+from include.costs.sources import SourceRead
+from include.platform.connections import connection_exists
+
+if TYPE_CHECKING:
+    from include.costs.config import CostConfig
 
 log = logging.getLogger(__name__)
 
 SOURCE = "gcp_billing_export"
-DEFAULT_CONN_ID = "gcp_billing"
 _TABLE = re.compile(r"\A[A-Za-z0-9_.\-]+\Z")
 
 SQL = """
@@ -53,18 +56,16 @@ ORDER BY usage_date, cost DESC
 """
 
 
-def conn_id() -> str:
-    return get_setting("cost_gcp_conn_id", DEFAULT_CONN_ID) or DEFAULT_CONN_ID
+def missing(cfg: CostConfig) -> str | None:
+    needs = [] if cfg.gcp_billing_table else ["Variable genai_cost_gcp_billing_table"]
+    if not connection_exists(cfg.gcp_conn_id):
+        needs.insert(0, f"connection {cfg.gcp_conn_id} (type google_cloud_platform)")
+    return f"add {' + '.join(needs)}" if needs else None
 
 
-def billing_table() -> str | None:
-    return get_setting("cost_gcp_billing_table")
-
-
-def is_configured() -> bool:
-    from include.costs.sources import connection_exists
-
-    return bool(billing_table()) and connection_exists(conn_id())
+def read(cfg: CostConfig, start: date, end: date) -> SourceRead:
+    """The query covers the whole window or raises: a complete read replaces the window."""
+    return SourceRead(fetch(start, end, cfg.gcp_conn_id, cfg.gcp_billing_table))
 
 
 def build_query(table: str, start: date, end: date) -> tuple[str, Any]:
@@ -120,15 +121,12 @@ def parse_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return normalize(pd.DataFrame(out), SOURCE)
 
 
-def fetch(start: date, end: date, gcp_conn_id: str | None = None, table: str | None = None) -> pd.DataFrame:
+def fetch(start: date, end: date, gcp_conn_id: str, table: str) -> pd.DataFrame:
     """Run the billing-export query through BigQueryHook's client; FOCUS rows."""
     from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 
-    table = table or billing_table()
-    if not table:
-        raise ValueError("set Variable genai_cost_gcp_billing_table to project.dataset.gcp_billing_export_v1_<ID>")
     sql, config = build_query(table, start, end)
-    hook = BigQueryHook(gcp_conn_id=gcp_conn_id or conn_id(), use_legacy_sql=False)
+    hook = BigQueryHook(gcp_conn_id=gcp_conn_id, use_legacy_sql=False)
     client = hook.get_client(project_id=table.split(".")[0])
     rows = [dict(row.items()) for row in client.query(sql, job_config=config).result()]
     log.info("BigQuery billing export %s: %d grouped rows", table, len(rows))
