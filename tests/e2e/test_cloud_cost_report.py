@@ -116,10 +116,10 @@ def _raw(rel: str, data: bytes) -> None:
 
 def test_bad_focus_files_are_quarantined_by_name_and_every_good_row_loads(dagbag, lake, airflow_api_server,
                                                                           monkeypatch):
-    import pandas as pd
 
     from include.demo.costs import focus_rows
     from include.platform import warehouse
+    from include.platform.quarantine import read_rejected
 
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", airflow_api_server["url"])
     monkeypatch.setenv("AIRFLOW__API_AUTH__JWT_SECRET", airflow_api_server["jwt_secret"])
@@ -139,8 +139,8 @@ def test_bad_focus_files_are_quarantined_by_name_and_every_good_row_loads(dagbag
 
     day = DAY.date().isoformat()
     quarantine = lake / "lake" / "quarantine" / "costs" / day
-    files = pd.read_csv(quarantine / "focus_files-files.csv").set_index("file")
-    reasons = {name.rsplit("/", 1)[-1]: r for name, r in files["reason"].items()}
+    files = read_rejected("costs", DAY.date(), "focus_files-files")
+    reasons = {f["source_file"].rsplit("/", 1)[-1]: f["reason"] for f in files}
     assert reasons == {"empty.csv": "empty file (0 bytes)",
                        "latin1.csv": reasons["latin1.csv"], "ragged.csv": reasons["ragged.csv"]}
     assert reasons["ragged.csv"].startswith("ragged CSV: line 3 has")
@@ -151,9 +151,11 @@ def test_bad_focus_files_are_quarantined_by_name_and_every_good_row_loads(dagbag
     loaded = warehouse.query("SELECT ProviderName, COUNT(*) AS n FROM focus_costs WHERE x_Source = 'focus_files' "
                              "GROUP BY ALL ORDER BY 1")
     assert loaded.set_index("ProviderName")["n"].to_dict() == {"AWS": len(aws), "Google Cloud": len(gcp) - 2}
-    rejected = pd.read_csv(quarantine / "focus-validation.csv")
-    assert len(rejected) == 2 and rejected["reason"].str.contains(
-        r"expect_column_values_to_be_between\(BilledCost\)").all()
+    rejected = read_rejected("costs", DAY.date(), "focus-validation")
+    assert len(rejected) == 2
+    assert all("expect_column_values_to_be_between(BilledCost)" in r["reason"] for r in rejected)
+    assert {r["BilledCost"] for r in rejected} == {"inf"}  # 1e309 parses as inf too; kept readable in JSON
+    assert all(r["source_file"].endswith(f"curated/costs/{day}/staging/focus_files.parquet") for r in rejected)
     md = (lake / "lake" / "reports" / "cost" / day / "report.md").read_text()
     assert "| focus_files | partial: 3 file(s) quarantined |" in md
     assert "ragged.csv`: ragged CSV: line 3" in md and "empty.csv`: empty file (0 bytes)" in md

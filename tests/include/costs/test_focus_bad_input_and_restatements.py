@@ -11,15 +11,18 @@ from datetime import date, timedelta
 import pandas as pd
 
 from include.costs import focus, pipeline
+from include.costs.config import CostConfig
 from include.costs.load import ReplaceScope, write_rows
 from include.costs.sources import focus_files
 from include.costs.validation import validate
 from include.demo.costs import focus_rows
 from include.demo.writers import write_cost_exports
 from include.platform import storage, warehouse
+from include.platform.quarantine import read_rejected
 
 DAY = date(2026, 11, 22)
 START = DAY - timedelta(days=6)
+CFG = CostConfig.from_params({"lookback_days": 35})
 
 
 def _raw(rel: str, data: bytes) -> None:
@@ -150,13 +153,13 @@ def test_scopes_touch_only_their_source_providers_and_window(lake):
 
 def test_pipeline_rerun_with_a_restated_export_keeps_one_row_per_key_and_new_tags(lake):
     write_cost_exports(DAY, days=35)
-    first = pipeline.load_focus_rows([pipeline.extract_source("focus_files", DAY, 35)], DAY)
+    first = pipeline.load_focus_rows([pipeline.extract_source(CFG, "focus_files", DAY)], DAY)
     assert first["rows_written"] == 350 and first["rows_replaced"] == 0
     for path in focus_files.export_files():  # the providers restate the month with backfilled tags
         frame = pd.read_csv(path.open("rb"))
         frame["Tags"] = '{"team": "ml-platform", "pipeline": "genai", "env": "prod"}'
         storage.write_bytes(path, _csv(frame))
-    second = pipeline.load_focus_rows([pipeline.extract_source("focus_files", DAY, 35)], DAY)
+    second = pipeline.load_focus_rows([pipeline.extract_source(CFG, "focus_files", DAY)], DAY)
     assert second["rows_written"] == 350 and second["rows_replaced"] == 350
     assert _count() == 350
     assert warehouse.query("SELECT DISTINCT Tags FROM focus_costs")["Tags"].tolist() == [
@@ -165,20 +168,26 @@ def test_pipeline_rerun_with_a_restated_export_keeps_one_row_per_key_and_new_tag
 
 def test_pipeline_keeps_a_providers_rows_when_its_file_turns_unreadable(lake):
     write_cost_exports(DAY, days=35)
-    pipeline.load_focus_rows([pipeline.extract_source("focus_files", DAY, 35)], DAY)
+    pipeline.load_focus_rows([pipeline.extract_source(CFG, "focus_files", DAY)], DAY)
     before = warehouse.query("SELECT ProviderName, COUNT(*) AS n FROM focus_costs GROUP BY ALL ORDER BY 1")
     ragged = storage.lake_path("raw", "costs", "focus", "microsoft", "focus-2026-11.csv")
     storage.write_bytes(ragged, storage.read_bytes(ragged) + b"1,2,3\n")
 
-    extracted = pipeline.extract_source("focus_files", DAY, 35)
+    extracted = pipeline.extract_source(CFG, "focus_files", DAY)
     assert extracted["status"] == "partial: 1 file(s) quarantined"
     assert extracted["replace_scope"]["providers"] == ["AWS", "Google Cloud"]
     assert extracted["files_quarantined"][0]["file"].endswith("microsoft/focus-2026-11.csv")
-    record = pd.read_csv(storage.path_from_uri(extracted["files_quarantine_uri"]).open("rb"))
-    assert record["reason"].iloc[0].startswith("ragged CSV: line ") and record["line"].iloc[0] > 1
-    copy = storage.path_from_uri(record["copy"].iloc[0])
+    assert extracted["files_quarantine_uri"].endswith(f"quarantine/costs/{DAY}/focus_files-files.jsonl")
+    [record] = read_rejected("costs", DAY, "focus_files-files")
+    assert record["source_file"].endswith("microsoft/focus-2026-11.csv")
+    assert record["reason"].startswith("ragged CSV: line ") and record["line"] > 1
+    copy = storage.path_from_uri(record["copy"])
     assert storage.read_bytes(copy) == storage.read_bytes(ragged)  # kept as delivered
     loaded = pipeline.load_focus_rows([extracted], DAY)
     after = warehouse.query("SELECT ProviderName, COUNT(*) AS n FROM focus_costs GROUP BY ALL ORDER BY 1")
     pd.testing.assert_frame_equal(before, after)  # Microsoft's earlier rows kept, not wiped
     assert loaded["files_quarantined"] == 1
+
+    storage.write_bytes(ragged, storage.read_bytes(copy)[: -len(b"1,2,3\n")])  # the provider re-delivers it fixed
+    assert pipeline.extract_source(CFG, "focus_files", DAY)["status"] == "ok"
+    assert read_rejected("costs", DAY, "focus_files-files") == []  # the rerun clears the day's quarantine

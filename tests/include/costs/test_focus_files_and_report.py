@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from include.costs import anomaly, focus, report
+from include.costs.config import DEFAULT_UNIT_METRICS
 from include.costs.sources import focus_files
 from include.demo.writers import write_cost_exports
 from include.platform import storage, warehouse
@@ -63,7 +64,7 @@ def test_report_sections_charts_and_unit_economics(lake):
     daily = anomaly.daily_by_service(rows)
     result = anomaly.detect(daily, DAY)
 
-    out = report.write_report(DAY, rows, budget=1000.0, anomaly=result, unit_specs=report.DEFAULT_UNIT_METRICS,
+    out = report.write_report(DAY, rows, budget=1000.0, anomaly=result, unit_specs=DEFAULT_UNIT_METRICS,
                               load={"sources": {"focus_files": {"rows": 350, "quarantined": 0}},
                                     "validation": "63 expectations, all passed"})
 
@@ -86,7 +87,7 @@ def test_report_sections_charts_and_unit_economics(lake):
 
 def test_unit_economics_degrade_when_output_tables_do_not_exist_yet(lake):
     frame = report.cost_days(_platform_rows("customer_sentiment_analysis", 3.0, 2), "BilledCost")
-    units = {u["metric"]: u for u in report.unit_economics(frame, DAY, report.DEFAULT_UNIT_METRICS)}
+    units = {u["metric"]: u for u in report.unit_economics(frame, DAY, DEFAULT_UNIT_METRICS)}
     assert units["cost per 1,000 predictions"]["unit_cost"] is None
     assert units["cost per 1,000 predictions"]["counted"] == "table sentiment_results does not exist yet"
     assert units["cost per retraining run"]["counted"].startswith("no task durations")

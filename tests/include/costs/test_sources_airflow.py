@@ -40,9 +40,11 @@ def test_cost_is_duration_times_rate_card_per_pool_and_queue():
 
 
 def test_rate_card_variable_overrides_only_what_it_names(monkeypatch):
+    from include.costs.config import CostConfig
+
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_COST_RATE_CARD",
                        json.dumps({"default": {"cpu_hour": 0.10}, "pools": {"gpu": {"gpu_hour": 3.0}}}))
-    card = platform.rate_card()
+    card = platform.rate_card(CostConfig.from_params({}).rate_card)
     assert card["default"]["cpu_hour"] == 0.10 and card["default"]["cpus"] == 1
     assert platform.resolve_rates(card, "gpu", "default") == {"cpus": 4.0, "gpus": 1.0, "cpu_hour": 0.10,
                                                               "gpu_hour": 3.0}
@@ -69,6 +71,7 @@ def test_cost_extract_step_skips_the_platform_source_without_an_api_server(lake,
     """What cloud_cost_report's extract task runs for airflow_platform under `make run` without `make start`."""
     from datetime import date
 
+    from include.costs.config import CostConfig
     from include.costs.pipeline import extract_source
     from tests.fixtures.emulators import free_port
 
@@ -76,6 +79,6 @@ def test_cost_extract_step_skips_the_platform_source_without_an_api_server(lake,
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_AIRFLOW_API_URL", url)
     monkeypatch.delenv("AIRFLOW_CONN_AIRFLOW_API", raising=False)
     with caplog.at_level("WARNING"):
-        out = extract_source("airflow_platform", date(2026, 11, 22), 3)
+        out = extract_source(CostConfig.from_params({}), "airflow_platform", date(2026, 11, 22))
     assert out["status"].startswith(f"skipped: Airflow REST API at {url} not reachable") and out["rows"] == 0
     assert "make start" in caplog.text
