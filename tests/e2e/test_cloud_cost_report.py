@@ -116,7 +116,6 @@ def _raw(rel: str, data: bytes) -> None:
 
 def test_bad_focus_files_are_quarantined_by_name_and_every_good_row_loads(dagbag, lake, airflow_api_server,
                                                                           monkeypatch):
-
     from include.demo.costs import focus_rows
     from include.platform import warehouse
     from include.platform.quarantine import read_rejected

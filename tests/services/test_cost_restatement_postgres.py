@@ -9,13 +9,15 @@ import pandas as pd
 
 def test_restated_export_and_partial_read_on_postgres(scratch_pg_warehouse, lake):
     from include.costs import pipeline
+    from include.costs.config import CostConfig
     from include.costs.sources import focus_files
     from include.demo.writers import write_cost_exports
     from include.platform import storage, warehouse
 
     day = datetime.now(UTC).date()
+    cfg = CostConfig.from_params({"lookback_days": 35})
     write_cost_exports(day)
-    pipeline.load_focus_rows([pipeline.extract_source("focus_files", day, 35)], day)
+    pipeline.load_focus_rows([pipeline.extract_source(cfg, "focus_files", day)], day)
     for path in focus_files.export_files():  # AWS and Google restate with backfilled tags
         if path.parent.name != "microsoft":
             frame = pd.read_csv(path.open("rb"))
@@ -24,7 +26,7 @@ def test_restated_export_and_partial_read_on_postgres(scratch_pg_warehouse, lake
     # One of Microsoft's two monthly files turns unreadable: its rows stay, the others are replaced.
     microsoft = [p for p in focus_files.export_files() if p.parent.name == "microsoft"][0]
     storage.write_bytes(microsoft, b"")
-    loaded = pipeline.load_focus_rows([pipeline.extract_source("focus_files", day, 35)], day)
+    loaded = pipeline.load_focus_rows([pipeline.extract_source(cfg, "focus_files", day)], day)
     assert loaded["files_quarantined"] == 1 and loaded["rows_replaced"] == 35 * 7  # AWS 4 + Google 3 a day
     rows = warehouse.query("SELECT ProviderName, Tags, COUNT(*) AS n FROM focus_costs GROUP BY ProviderName, Tags "
                            "ORDER BY ProviderName")

@@ -48,21 +48,21 @@ def test_cost_pipeline_on_postgres(scratch_pg_warehouse, lake):
     from datetime import UTC, datetime
 
     from include.costs import focus, pipeline
+    from include.costs.config import CostConfig
     from include.demo.writers import write_cost_exports
 
     day = datetime.now(UTC).date()
     write_cost_exports(day)
-    params = {"lookback_days": 35, "daily_budget_usd": None, "cost_metric": "BilledCost",
-              "anomaly_z_threshold": 3.5, "baseline_weeks": 4, "min_impact_usd": 100.0}
+    cfg = CostConfig.from_params({"lookback_days": 35, "daily_budget_usd": 1000.0})
     for _rerun in range(2):  # the second pass is a rerun of the same day: nothing duplicates
-        extracted = [pipeline.extract_source("focus_files", day, 35)]
+        extracted = [pipeline.extract_source(cfg, "focus_files", day)]
         loaded = pipeline.load_focus_rows(extracted, day)
         assert loaded["rows_written"] == 350 and loaded["quarantined"] == 0, loaded
         rows = pipeline.read_rows(day, 35)
         assert len(rows) == 350 and {"BilledCost", "x_Source", "ChargePeriodStart"} <= set(rows.columns)
-    findings = pipeline.analyze_day(day, params)
+    findings = pipeline.analyze_day(cfg, day)
     assert findings["anomaly"]["is_anomaly"] and "Amazon SageMaker" in json.dumps(findings["anomaly"]["driver"])
-    out = pipeline.write_cost_report(day, loaded, findings, params)
+    out = pipeline.write_cost_report(cfg, day, loaded, findings)
     assert out["total"] > 0 and "FOCUS 1.2 validation:" in (lake / "lake" / "reports" / "cost" / day.isoformat()
                                                              / "report.md").read_text()
     n = warehouse.query(f"SELECT COUNT(*) AS n FROM {focus.TABLE}")["n"][0]
