@@ -75,7 +75,7 @@ def test_parse_cost(path, parse_results):
 #: DAGs still being moved to typed configs / thin tasks (issue 14); must end empty.
 PENDING_THIN: set[str] = {"autoscaling_monitor.py", "canary_deploy.py", "customer_sentiment_analysis.py",
                           "train_sentiment_model.py"}
-PENDING_SECTIONS: set[str] = {"autoscaling_monitor", "canary_deploy", "cloud_cost_report",
+PENDING_SECTIONS: set[str] = {"autoscaling_monitor", "canary_deploy",
                               "customer_sentiment_analysis", "seed_demo_data", "synthetic_data_generation",
                               "train_sentiment_model"}
 
