@@ -107,6 +107,12 @@ class RetrainingConfig(DagConfig):
         """Rules across Params (each names the Params to change)."""
         from include.retraining.search_space import space_for
 
+        if self.run_date:
+            try:
+                date.fromisoformat(self.run_date)
+            except ValueError as exc:
+                raise ConfigError(f"run_date={self.run_date!r} is not a calendar day: {exc}",
+                                  "set run_date to a real YYYY-MM-DD day, or leave it empty") from None
         if self.n_initial_points > self.n_calls:
             raise ConfigError(f"n_initial_points={self.n_initial_points} exceeds n_calls={self.n_calls}",
                               "set n_initial_points at most n_calls (or raise n_calls)")

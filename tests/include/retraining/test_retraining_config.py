@@ -63,6 +63,7 @@ def test_training_threads_is_wiring_from_its_variable(monkeypatch):
 
 
 @pytest.mark.parametrize(("params", "named"), [
+    ({"run_date": "2026-02-30"}, "run_date"),
     ({"n_calls": 3, "n_initial_points": 5}, "n_initial_points"),
     ({"search_round": 3, "max_search_rounds": 2}, "max_search_rounds"),
     ({"drift_share": 0.6, "hard_drift_limit": 0.5}, "hard_drift_limit"),
