@@ -33,6 +33,7 @@ def main() -> dict:
     from include.platform import storage
     from include.retraining import data, gate, pipeline
     from include.retraining.churn_model import DEFAULT_PARAMS, ChurnModel
+    from include.retraining.search_space import SEARCH_SPACE
     from include.tuning import search
     from include.tuning.store import LakeJsonTrialStore
 
@@ -49,7 +50,7 @@ def main() -> dict:
     start = time.perf_counter()
     result = search.minimize(
         lambda p: pipeline.evaluate_candidate(p, fit, val, args.seed),
-        pipeline.SEARCH_SPACE,
+        SEARCH_SPACE,
         LakeJsonTrialStore(storage.lake_path("reports", "bench", "trials.json")),
         n_calls=args.n_calls, n_initial_points=5, seed=args.seed, failure_value=10.0,
     )

@@ -15,7 +15,7 @@ import pandas as pd
 
 from include.drift.detect import DriftResult
 from include.platform import storage
-from include.platform.charts import png_bytes
+from include.platform.charts import png_bytes, pyplot
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +36,7 @@ def markdown_table(result: DriftResult) -> str:
 
 
 def plot_column(reference: pd.Series, current: pd.Series, numeric: bool, drifted: bool) -> bytes:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(5, 3))
     ref, cur = reference.dropna(), current.dropna()
     if numeric and ref.nunique() > 20:

@@ -39,18 +39,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
 }
 
 
-def training_threads() -> int:
-    """OpenMP threads for one fit (Variable ``genai_training_threads``, default 1).
-
-    Why 1: on a shared 2-core machine OpenMP's spinning workers fight other processes; measured
-    here under load, a 2,000-row fit took 1.2-1.3 s on 1 thread and 21-30 s on 2 threads.
-    Raise it on a dedicated worker.
-    """
-    from include.platform.settings import get_setting
-
-    return max(1, int(get_setting("training_threads", "1") or 1))
-
-
 @dataclass(frozen=True)
 class FeatureSpec:
     """How a raw customer frame becomes the numeric matrix the trees were trained on."""
@@ -99,21 +87,28 @@ class ChurnModel:
     # -- training -------------------------------------------------------------------------------
     @classmethod
     def fit(cls, frame: pd.DataFrame, params: dict[str, Any] | None = None, seed: int = 0,
-            sample_weight: np.ndarray | None = None) -> ChurnModel:
+            sample_weight: np.ndarray | None = None, threads: int = 1) -> ChurnModel:
+        """Train on ``frame`` with hyper-parameters ``params`` (defaults: :data:`DEFAULT_PARAMS`).
+
+        ``threads``: OpenMP threads for the fit (the DAG passes ``RetrainingConfig.training_threads``,
+        Variable ``genai_training_threads``). 1 by default: on a shared 2-core machine spinning OpenMP
+        workers fight other processes; measured under load, a 2,000-row fit took 1.2-1.3 s on 1 thread
+        and 21-30 s on 2 threads.
+        """
         from sklearn.ensemble import HistGradientBoostingClassifier
         from threadpoolctl import threadpool_limits
 
-        params = DEFAULT_PARAMS | (params or {})
+        hyper = DEFAULT_PARAMS | (params or {})
         spec = FeatureSpec.fit(frame)
         x, y = spec.transform(frame), frame[TARGET].to_numpy(dtype=np.int64)
         if len(np.unique(y)) < 2:
             raise ValueError("training data holds one class only: cannot train a churn classifier")
         clf = HistGradientBoostingClassifier(
-            **{k: params[k] for k in DEFAULT_PARAMS}, early_stopping=False, random_state=seed,
+            **{k: hyper[k] for k in DEFAULT_PARAMS}, early_stopping=False, random_state=seed,
         )
-        with threadpool_limits(limits=training_threads()):
+        with threadpool_limits(limits=max(1, int(threads))):
             clf.fit(x, y, sample_weight=sample_weight)
-        return cls.from_sklearn(clf, spec, params)
+        return cls.from_sklearn(clf, spec, hyper)
 
     @classmethod
     def from_sklearn(cls, clf: Any, spec: FeatureSpec, params: dict[str, Any]) -> ChurnModel:

@@ -46,7 +46,7 @@ def check_columns(frame: pd.DataFrame, where: str) -> None:
 
 
 def split_valid_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(valid rows, rejected rows with a ``reason`` column). Nothing is dropped silently."""
+    """(valid rows, rejected rows with ``row`` (0-based position in ``frame``) and ``reason``). Nothing is dropped silently."""
     reasons = pd.Series("", index=frame.index, dtype=object)
     reasons[frame[ID_COLUMN].isna()] += "missing customer_id; "
     reasons[~frame[TARGET].isin([0, 1])] += "churned is not 0/1; "
@@ -55,6 +55,7 @@ def split_valid_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     reasons[frame[ID_COLUMN].duplicated(keep="first")] += "duplicate customer_id; "
     bad = reasons != ""
     rejected = frame[bad].copy()
+    rejected.insert(0, "row", np.flatnonzero(bad.to_numpy()))
     rejected["reason"] = reasons[bad].str.rstrip("; ")
     return frame[~bad].reset_index(drop=True), rejected.reset_index(drop=True)
 

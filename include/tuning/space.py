@@ -57,8 +57,8 @@ class SearchSpace:
     def as_params(self, point: list[Any]) -> dict[str, Any]:
         return {d.name: d.cast(v) for d, v in zip(self.dimensions, point, strict=True)}
 
-    def as_point(self, params: dict[str, Any]) -> list[Any]:
-        return [d.cast(params[d.name]) for d in self.dimensions]
+    def as_point(self, values: dict[str, Any]) -> list[Any]:
+        return [d.cast(values[d.name]) for d in self.dimensions]
 
     def to_dict(self) -> dict[str, Any]:
         return {d.name: d.to_dict() for d in self.dimensions}

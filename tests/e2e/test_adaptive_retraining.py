@@ -119,6 +119,7 @@ def test_drift_retrains_promotes_then_cooldown_holds_next_day(dagbag, seeded):
     assert challenger.status_details["decision"] == "promote" and challenger.status_details["from"] == "challenger"
     assert challenger.status_details["metrics"]["ci_low"] > 0
     assert registry.get_version("churn", first.version).status == "retired"
+    assert run_events(run.run_id, "challenger_registered") == []  # promotion=gate: no hand-off to the canary
     assert challenger.metadata["search"]["n_evaluations"] == 3
     assert {"holdout_log_loss", "holdout_roc_auc", "validation_log_loss"} <= set(challenger.metrics)
     assert _aliases() == {"champion": challenger.version, "previous": first.version}
@@ -216,7 +217,13 @@ def test_canary_promotion_mode_hands_the_challenger_over_and_never_moves_the_cha
     assert gate["promote"] and gate["decision"] == "hand_to_canary" and gate["promotion"] == "canary"
     # The hand-off is the challenger_registered event, naming the model canary_deploy is to judge.
     (event,) = run_events(run.run_id, "challenger_registered")
-    assert (event["model"], event["version"], event["status"]) == ("churn", challenger.version, "challenger")
+    assert set(event) >= {"model", "version", "kind", "status", "decision", "metrics"}, event
+    assert (event["model"], event["version"], event["kind"], event["status"], event["decision"]) == \
+        ("churn", challenger.version, "model", "challenger", "hand_to_canary")
+    assert event["metrics"]["ci_low"] > 0 and event["metrics"]["holdout_rows"] == challenger.metadata["holdout_rows"]
+    # What the canary needs to replay the labelled rows this version never trained on.
+    assert challenger.metadata["holdout_share"] == 0.3 and challenger.metadata["holdout_id_column"] == "customer_id"
+    assert challenger.metadata["batch_uri"].endswith(f"curated/{DAG_ID}/{DAY.date().isoformat()}/batch.parquet")
     # The run spent compute (a search and a refit) and says so to cloud_cost_report.
     (spent,) = run_events(run.run_id, "compute_spent")
     assert (spent["dag_id"], spent["run_id"], spent["emitted_by"]) == (DAG_ID, run.run_id, "analytics")

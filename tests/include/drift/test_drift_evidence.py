@@ -43,8 +43,8 @@ def test_a_tiny_reference_is_not_evidence_either():
 
 
 def test_the_fix_points_at_the_cause():
-    rejected = evidence.assess(0, 300, 1200, RULES).fix("quarantine/x/rejected_rows.parquet")
-    assert "correct the rejected rows (reasons in quarantine/x/rejected_rows.parquet)" in rejected
+    rejected = evidence.assess(0, 300, 1200, RULES).fix("quarantine/x/feature_batch.jsonl")
+    assert "correct the rejected rows (reasons in quarantine/x/feature_batch.jsonl)" in rejected
     assert "raise Param max_quarantined_share" in rejected
     small = evidence.assess(3, 0, 1200, RULES).fix()
     assert "at least 200 valid rows" in small and "max_quarantined_share" not in small
