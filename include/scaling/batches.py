@@ -295,11 +295,14 @@ def record(cfg: BatchInferenceConfig, results: Sequence[Mapping[str, Any]], day:
     return stats
 
 
-def write_requests(prefix_path: Any, count: int, start: int = 0, seed: int = 11) -> list[str]:
+def write_requests(prefix_path: Any, count: int, start: int = 0, seed: int = 11,
+                   overwrite: bool = True) -> list[str]:
     """Put ``count`` request objects under a pending prefix: the producer of asset ``pending_requests``.
 
     The texts are customer messages of the demo domain (the sentiment labeled set's generator), so
-    the sentiment model has something real to classify. seed_demo_data and tests call this.
+    the sentiment model has something real to classify. seed_demo_data (``overwrite=False``: a
+    request still pending, or a real one of the same name, is left alone) and tests call this.
+    Returns the URIs written.
     """
     from include.sentiment.labeled_set import labeled_examples
 
@@ -307,6 +310,8 @@ def write_requests(prefix_path: Any, count: int, start: int = 0, seed: int = 11)
     examples = labeled_examples(start + count, seed=seed)[start:]
     for i, (text, _label) in enumerate(examples, start=start):
         path = prefix_path / f"request-{i:05d}.json"
+        if not overwrite and path.exists():
+            continue
         storage.write_json(path, {"id": f"req-{i:05d}", "text": text})
         written.append(str(path))
     return written
