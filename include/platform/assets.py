@@ -26,6 +26,8 @@ COST_EXPORTS = Asset(name="cost_exports", group="costs", extra={"location": "lak
 COMPUTE_SPENT = Asset(name="compute_spent", group="costs", extra={"location": "events/compute_spent"})
 
 METRIC_TRACES = Asset(name="metric_traces", group="scaling", extra={"location": "lake/raw/metrics"})
+#: Inference requests waiting under raw/requests/pending (include/scaling/batches.py::write_requests).
+PENDING_REQUESTS = Asset(name="pending_requests", group="scaling", extra={"location": "lake/raw/requests/pending"})
 
 
 #: Assets that a file landing in the lake produces: asset name -> (watcher name, lake zone, prefix parts).

@@ -1,8 +1,8 @@
-"""The autoscaling monitor's Params that grant reach, checked before anything is read, resized or deleted.
+"""The scaling Params that grant reach, checked before anything is read, resized or deleted.
 
-Anyone who may trigger ``autoscaling_monitor`` fills its form. Unchecked, that form could
+Anyone who may trigger ``autoscaling_monitor`` or ``batch_inference`` fills its form. Unchecked, that form could
 
-* point ``pending_prefix`` anywhere in (or, before the path guard, outside) the lake — the batcher
+* point ``pending_prefix`` anywhere in (or, before the path guard, outside) the lake — batch_inference
   quarantines and *deletes* what it finds there, so ``models`` would wipe the registry's manifests;
 * resize any pool — ``default_pool`` to 0 stops every task of the deployment;
 * hand the scaling action any connection id (whatever credentials the deployment holds).
@@ -11,15 +11,16 @@ So each value is confined: the prefix to the requests area ``raw/requests/<...>`
 pools to the project's own (never ``default_pool``), connection ids to an allow-list. Allow-lists
 grow only through Variables an operator sets (``genai_allowed_<kind>``, see
 :func:`include.platform.settings.check_allowed`), never through the trigger form. Everything here
-fails with :class:`~include.platform.errors.ConfigError` (permanent, names the fix) at the start of
-the task, before any I/O.
+fails with :class:`~include.platform.errors.ConfigError` (permanent, names the fix) when the task turns
+its Params into a config (``MonitorConfig.check`` / ``BatchInferenceConfig.check``), before any I/O.
+Connection ids, namespaces and resource ids are deployment wiring (Variables ``genai_scaling_*``), not
+Params; the connection ids are still allow-listed here.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from include.platform.errors import ConfigError, PathRefused
@@ -95,38 +96,20 @@ def connection(value: Any, defaults: tuple[str, ...], param: str) -> str:
     return check_allowed("connections", value, defaults)
 
 
-@dataclass(frozen=True)
-class MonitorTargets:
-    """What one monitor run may touch, every value checked."""
+def check_monitor(cfg: Any) -> None:
+    """Check every reach-granting value of a :class:`~include.scaling.config.MonitorConfig`.
 
-    pool_name: str
-    gpu_pool: str
-    queue_pools: tuple[str, ...]
-    pending_prefix: str
-    kubernetes_conn_id: str
-    aws_conn_id: str
-
-
-def check_params(params: Mapping[str, Any]) -> MonitorTargets:
-    """Check every reach-granting Param of ``autoscaling_monitor``; raise ConfigError on the first bad one.
-
-    Connection ids are checked only for the action that uses them, so a deployment without AWS
-    never has to allow-list ``aws_default`` to run the pool action.
+    Raises ConfigError on the first bad one. Connection ids are checked only for the action that
+    uses them, so a deployment without AWS never has to allow-list ``aws_default`` to run the pool action.
     """
-    action = params.get("action", "pool")
-    pool_name = resizable_pool(params["pool_name"], "pool_name")
-    gpu_pool = resizable_pool(params["gpu_pool"], "gpu_pool")
-    if action == "pool" and pool_name == gpu_pool:
+    pool_name = resizable_pool(cfg.pool_name, "pool_name")
+    gpu_pool = resizable_pool(cfg.gpu_pool, "gpu_pool")
+    if cfg.action == "pool" and pool_name == gpu_pool:
         raise ConfigError(f"pool_name and gpu_pool are both {pool_name!r}: the scaler and GPU admission "
                           "would overwrite each other's slots", "give them different pools")
-    k8s = params.get("kubernetes_conn_id", DEFAULT_KUBERNETES_CONNECTIONS[0])
-    aws = params.get("aws_conn_id", DEFAULT_AWS_CONNECTIONS[0])
-    return MonitorTargets(
-        pool_name=pool_name,
-        gpu_pool=gpu_pool,
-        queue_pools=tuple(queue_pools(params.get("queue_pools"))),
-        pending_prefix=pending_prefix(params["pending_prefix"]),
-        kubernetes_conn_id=connection(k8s, DEFAULT_KUBERNETES_CONNECTIONS, "kubernetes_conn_id")
-        if action == "kubernetes" else str(k8s),
-        aws_conn_id=connection(aws, DEFAULT_AWS_CONNECTIONS, "aws_conn_id") if action == "aws" else str(aws),
-    )
+    queue_pools(cfg.queue_pools)
+    pending_prefix(cfg.pending_prefix)
+    if cfg.action == "kubernetes":
+        connection(cfg.kubernetes_conn_id, DEFAULT_KUBERNETES_CONNECTIONS, "kubernetes_conn_id")
+    if cfg.action == "aws":
+        connection(cfg.aws_conn_id, DEFAULT_AWS_CONNECTIONS, "aws_conn_id")

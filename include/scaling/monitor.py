@@ -1,4 +1,6 @@
-"""The autoscaling monitor's steps that depend on Airflow's REST API, with their degraded paths.
+"""The autoscaling monitor's steps (collect -> decide -> scale, plus GPU admission), one per DAG task.
+
+Each takes the run's :class:`~include.scaling.config.MonitorConfig`, never the raw Params.
 
 ``make run DAG=autoscaling_monitor`` (``airflow dags test``) needs no scheduler and often has no
 API server either. The monitor must still measure what it can, decide and record — so a missing
@@ -13,34 +15,44 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from include.platform.airflow_api import AirflowAPIUnavailable
-from include.scaling import actions, guards
+from include.scaling import decisions
+from include.scaling.actions import action_for
 from include.scaling.metrics import collect
-from include.scaling.policy import Decision
+from include.scaling.policy import Decision, Observation
+from include.scaling.policy import decide as hpa_decide
+
+if TYPE_CHECKING:
+    from include.scaling.config import MonitorConfig
 
 log = logging.getLogger(__name__)
 
 SKIPPED = "skipped"
 
 
-def collect_metrics(params: Mapping[str, Any], api: Any) -> dict[str, Any]:
-    """Check the Params (ConfigError before any I/O), then every metric; XCom-safe."""
-    targets = guards.check_params(params)
-    metrics = collect(api, list(targets.queue_pools) or None, targets.pending_prefix)
+def _api(needed: bool = True) -> Any:
+    from include.platform.airflow_api import AirflowAPI
+
+    return AirflowAPI.from_settings() if needed else None
+
+
+def collect_metrics(cfg: MonitorConfig, api: Any | None = None) -> dict[str, Any]:
+    """Step 1: every metric (the config's pools and prefix were checked when it was built); XCom-safe."""
+    metrics = collect(api if api is not None else _api(), list(cfg.queue_pools) or None, cfg.pending_prefix)
     metrics.pop("gpu_snapshot", None)
     return metrics
 
 
-def current_replicas(params: Mapping[str, Any], api: Any) -> tuple[int, str | None]:
+def current_replicas(cfg: MonitorConfig, api: Any) -> tuple[int, str | None]:
     """``(count, None)``, or ``(min_replicas, why)`` when the pool cannot be read without an API server."""
     try:
-        return actions.current_replicas(dict(params), api), None
+        return action_for(cfg.action).current(cfg, api), None
     except AirflowAPIUnavailable as exc:
-        assumed = int(params["min_replicas"])
         log.warning("current replicas not read: %s", exc)
-        return assumed, f"current replicas not read, assumed min_replicas = {assumed}: {exc}"
+        return cfg.min_replicas, f"current replicas not read, assumed min_replicas = {cfg.min_replicas}: {exc}"
 
 
 def annotate(decision: Decision, metrics: Mapping[str, Any], current_note: str | None) -> Decision:
@@ -53,15 +65,33 @@ def annotate(decision: Decision, metrics: Mapping[str, Any], current_note: str |
     return decision
 
 
-def apply_decision(params: Mapping[str, Any], desired: int, dry_run: bool, api: Any) -> dict[str, Any]:
+def decide(cfg: MonitorConfig, metrics: Mapping[str, Any], run_id: str, now: datetime,
+           api: Any | None = None) -> dict[str, Any]:
+    """Step 2: current count + the stabilisation window's history + metrics -> an explained, recorded decision."""
+    action = action_for(cfg.action)
+    target = action.target(cfg)
+    current, current_note = current_replicas(cfg, api if api is not None else _api(action.uses_api))
+    obs = Observation(timestamp=now, current_replicas=current, queue_depth=metrics["queue_depth"],
+                      pending_objects=metrics["pending_objects"], gpu_utilization=metrics["gpu_util_mean"],
+                      cpu_percent=metrics["cpu_percent"], memory_percent=metrics["memory_percent"])
+    window = max(cfg.scale_down_stabilization_s, cfg.scale_up_stabilization_s)
+    past = decisions.history(cfg.action, target, decisions.window_start(now, window), run_id)
+    decision = annotate(hpa_decide(obs, cfg, past), metrics, current_note)
+    log.info("Scaling decision for %s:%s\n  %s", cfg.action, target, "\n  ".join(decision.explanation))
+    decisions.record(run_id, decision, metrics, cfg.action, target, cfg.dry_run, status="decided")
+    return {**decision.to_dict(), "target": target}
+
+
+def apply_decision(cfg: MonitorConfig, desired: int, api: Any) -> dict[str, Any]:
     """Apply with the chosen action; without an API server the pool action is skipped, with the reason."""
+    action = action_for(cfg.action)
     try:
-        return actions.apply(dict(params), desired, dry_run, api)
+        return action.apply(cfg, desired, cfg.dry_run, api)
     except AirflowAPIUnavailable as exc:
-        target = actions.target_name(dict(params))
-        log.warning("Scaling action %s on %s skipped: %s", params["action"], target, exc)
-        return {"action": params["action"], "target": target, "status": SKIPPED, "reason": str(exc),
-                "before": None, "after": None, "dry_run": dry_run}
+        target = action.target(cfg)
+        log.warning("Scaling action %s on %s skipped: %s", cfg.action, target, exc)
+        return {"action": cfg.action, "target": target, "status": SKIPPED, "reason": str(exc),
+                "before": None, "after": None, "dry_run": cfg.dry_run}
 
 
 def applied_replicas(result: Mapping[str, Any], dry_run: bool) -> int | None:
@@ -69,3 +99,24 @@ def applied_replicas(result: Mapping[str, Any], dry_run: bool) -> int | None:
     if dry_run or result.get("status") == SKIPPED or result.get("after") is None:
         return None
     return int(result["after"])
+
+
+def scale(cfg: MonitorConfig, decision: Mapping[str, Any], metrics: Mapping[str, Any], run_id: str,
+          api: Any | None = None) -> dict[str, Any]:
+    """Step 3: apply the decision and rewrite its row with the outcome (``applied``, ``dry_run``, ``skipped``...)."""
+    action = action_for(cfg.action)
+    result = apply_decision(cfg, int(decision["desired_replicas"]),
+                            api if api is not None else _api(action.uses_api))
+    details = {**result, "unavailable": metrics.get("unavailable") or {}}
+    decisions.record(run_id, decisions.decision_from_dict(dict(decision)), dict(metrics), cfg.action,
+                     decision["target"], cfg.dry_run, status=result["status"],
+                     applied_replicas=applied_replicas(result, cfg.dry_run), details=details)
+    return result
+
+
+def admit_gpu(cfg: MonitorConfig, api: Any | None = None) -> dict[str, Any]:
+    """Step 4: size the GPU pool from free GPU memory / per-task footprint (skipped without an API server)."""
+    from include.gpu import admission
+
+    return admission.admit(api if api is not None else _api(), cfg.gpu_pool, cfg.gpu_task_footprint_mib,
+                           dry_run=cfg.dry_run)

@@ -18,6 +18,7 @@ and its behaviour is documented, so operators can predict ours:
    the count but never below ``min_replicas`` (availability first; the conflict is logged).
 
 HPA applies step limits per ``periodSeconds``; here one decision is one period (the DAG's schedule).
+Targets and limits: :class:`include.scaling.config.ScalingPolicyConfig` (a target of 0 switches its metric off).
 """
 
 from __future__ import annotations
@@ -26,43 +27,10 @@ import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-
-@dataclass(frozen=True)
-class PolicyConfig:
-    """Targets and limits. A target of 0/None switches its metric off."""
-
-    min_replicas: int = 1
-    max_replicas: int = 10
-    target_queue_per_replica: float = 4.0
-    target_pending_per_replica: float | None = 20.0
-    target_gpu_utilization: float | None = 70.0
-    target_cpu_percent: float | None = None
-    target_memory_percent: float | None = None
-    tolerance: float = 0.1
-    scale_down_stabilization_s: float = 300.0
-    scale_up_stabilization_s: float = 0.0
-    scale_up_max_pods: int = 4
-    scale_up_max_percent: float = 100.0
-    scale_down_max_pods: int = 0
-    scale_down_max_percent: float = 100.0
-    cost_per_replica_hour: float = 0.0
-    max_cost_per_hour: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.min_replicas < 0 or self.max_replicas < max(self.min_replicas, 1):
-            raise ValueError(f"need 0 <= min_replicas <= max_replicas and max >= 1, got "
-                             f"{self.min_replicas}..{self.max_replicas}")
-        if self.tolerance < 0:
-            raise ValueError("tolerance must be >= 0")
-        if self.target_queue_per_replica is not None and self.target_queue_per_replica < 0:
-            raise ValueError("target_queue_per_replica must be >= 0")
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> PolicyConfig:
-        known = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in known})
+if TYPE_CHECKING:
+    from include.scaling.config import ScalingPolicyConfig
 
 
 @dataclass(frozen=True)
@@ -140,7 +108,7 @@ def _proposal(metric: str, value: float, target: float, current: int, tolerance:
     return MetricProposal(metric, value, target, ratio, proposal, within, kind)
 
 
-def metric_proposals(obs: Observation, cfg: PolicyConfig) -> list[MetricProposal]:
+def metric_proposals(obs: Observation, cfg: ScalingPolicyConfig) -> list[MetricProposal]:
     specs: list[tuple[str, float | None, float | None, str]] = [
         ("queue_depth", obs.queue_depth, cfg.target_queue_per_replica, "per_replica_total"),
         ("pending_objects", obs.pending_objects, cfg.target_pending_per_replica, "per_replica_total"),
@@ -155,7 +123,7 @@ def metric_proposals(obs: Observation, cfg: PolicyConfig) -> list[MetricProposal
     ]
 
 
-def decide(obs: Observation, cfg: PolicyConfig, history: Sequence[Recommendation] = ()) -> Decision:
+def decide(obs: Observation, cfg: ScalingPolicyConfig, history: Sequence[Recommendation] = ()) -> Decision:
     """The replica count for ``obs`` (see the module docstring for the five steps)."""
     current = max(int(obs.current_replicas), 0)
     lines = [f"current replicas: {current}"]
@@ -246,22 +214,3 @@ def decide(obs: Observation, cfg: PolicyConfig, history: Sequence[Recommendation
     return Decision(timestamp=obs.timestamp, current_replicas=current, recommendation=recommendation,
                     desired_replicas=desired, direction=direction, driver=driver, limited_by=limited_by,
                     proposals=proposals, explanation=lines, cost_per_hour=cost)
-
-
-def config_from_params(params: dict[str, Any]) -> PolicyConfig:
-    """PolicyConfig from the ``autoscaling_monitor`` DAG Params (0 switches a target off)."""
-    return PolicyConfig(
-        min_replicas=int(params["min_replicas"]),
-        max_replicas=int(params["max_replicas"]),
-        target_queue_per_replica=float(params["target_queue_per_replica"]),
-        target_pending_per_replica=float(params.get("target_pending_per_replica") or 0) or None,
-        target_gpu_utilization=float(params.get("target_gpu_utilization") or 0) or None,
-        target_cpu_percent=float(params.get("target_cpu_percent") or 0) or None,
-        tolerance=float(params["tolerance"]),
-        scale_down_stabilization_s=float(params["scale_down_stabilization_seconds"]),
-        scale_up_max_pods=int(params["scale_up_max_pods"]),
-        scale_up_max_percent=float(params["scale_up_max_percent"]),
-        scale_down_max_percent=float(params["scale_down_max_percent"]),
-        cost_per_replica_hour=float(params["cost_per_replica_hour"]),
-        max_cost_per_hour=None if params.get("max_cost_per_hour") is None else float(params["max_cost_per_hour"]),
-    )

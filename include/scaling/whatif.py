@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from datetime import date
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from include.platform.charts import png_bytes
-from include.scaling.policy import Observation, PolicyConfig, Recommendation, decide
+from include.platform.charts import png_bytes, pyplot
+from include.scaling.policy import Observation, Recommendation, decide
+
+if TYPE_CHECKING:
+    from include.scaling.config import ScalingPolicyConfig, WhatIfConfig
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +47,7 @@ def _simulate(trace: pd.DataFrame, throughput: float, replicas_for_step: Any) ->
     return pd.DataFrame(rows)
 
 
-def replay(trace: pd.DataFrame, cfg: PolicyConfig, throughput_per_replica: float = 16.0) -> pd.DataFrame:
+def replay(trace: pd.DataFrame, cfg: ScalingPolicyConfig, throughput_per_replica: float = 16.0) -> pd.DataFrame:
     """One row per trace step with baseline_* and policy_* columns (replicas, backlog, wait, cost)."""
     required = {"timestamp", "queue_depth", "gpu_util_percent", "replicas"}
     missing = required - set(trace.columns)
@@ -108,10 +112,7 @@ def summarize(result: pd.DataFrame) -> dict[str, Any]:
 
 def chart(result: pd.DataFrame, title: str) -> bytes:
     """Three panels sharing the time axis: replicas, queue backlog, cumulative cost."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(3, 1, figsize=(11, 8), sharex=True)
     ts = pd.to_datetime(result["timestamp"])
@@ -134,7 +135,7 @@ def chart(result: pd.DataFrame, title: str) -> bytes:
     return png_bytes(fig, dpi=90)
 
 
-def markdown(summary: dict[str, Any], cfg: PolicyConfig, trace_uri: str, png_name: str,
+def markdown(summary: dict[str, Any], cfg: ScalingPolicyConfig, trace_uri: str, png_name: str,
              throughput_per_replica: float) -> str:
     b, p = summary["baseline"], summary["policy"]
     rows = [("replica-hours", "replica_hours"), ("cost ($)", "cost"), ("peak backlog (tasks)", "peak_backlog"),
@@ -142,7 +143,7 @@ def markdown(summary: dict[str, Any], cfg: PolicyConfig, trace_uri: str, png_nam
             ("max replicas", "max_replicas")]
     table = "\n".join(f"| {label} | {b[key]:g} | {p[key]:g} |" for label, key in rows)
     limits = ", ".join(f"{k}: {v}" for k, v in summary["limited_by_counts"].items()) or "none"
-    cfg_lines = "\n".join(f"| `{k}` | {v} |" for k, v in vars(cfg).items())
+    cfg_lines = "\n".join(f"| `{k}` | {v} |" for k, v in cfg.policy_rows())
     return f"""# Autoscaling what-if
 
 Trace: `{trace_uri}` ({summary['steps']} steps of 15 minutes). Each replica completes
@@ -165,7 +166,7 @@ Scale events: {summary['scale_events']}. Steps where a limit shaped the decision
 """
 
 
-def run_report(trace: pd.DataFrame, cfg: PolicyConfig, out_dir: Any, trace_uri: str,
+def run_report(trace: pd.DataFrame, cfg: ScalingPolicyConfig, out_dir: Any, trace_uri: str,
                throughput_per_replica: float = 16.0) -> dict[str, Any]:
     """Replay, chart and write ``what-if.png``, ``what-if.md``, ``what-if.csv`` under ``out_dir``."""
     from include.platform import storage
@@ -182,3 +183,31 @@ def run_report(trace: pd.DataFrame, cfg: PolicyConfig, out_dir: Any, trace_uri: 
              summary["policy"]["cost"], summary["policy"]["peak_backlog"])
     return {"summary": summary, "report": str(out_dir / "what-if.md"), "chart": str(out_dir / "what-if.png")}
 
+
+
+def trace_path(day: date) -> Any:
+    """Where the metrics trace of ``day`` lies (seed_demo_data and a metrics exporter write it)."""
+    from include.platform import storage
+
+    return storage.lake_path("raw", "metrics", f"trace-{day.isoformat()}.parquet")
+
+
+def replay_day(cfg: WhatIfConfig, run_day: date) -> dict[str, Any]:
+    """``autoscaling_whatif_replay``'s step: replay the day's trace and write the report.
+
+    Skipped (not failed) when the day has no trace, or already has a report and ``overwrite`` is off:
+    both are normal at 23:50 on a deployment that records no traces or was re-run by hand.
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from include.platform import storage
+
+    day = date.fromisoformat(cfg.run_date) if cfg.run_date else run_day
+    path = trace_path(day)
+    out_dir = storage.lake_path("reports", "scaling", day.isoformat())
+    if not path.exists():
+        raise AirflowSkipException(f"no metrics trace at {path} (seed_demo_data writes one)")
+    if not cfg.overwrite and (out_dir / "what-if.md").exists():
+        raise AirflowSkipException(f"what-if report for {day} already exists (overwrite=true to redo)")
+    return {"day": day.isoformat(), **run_report(storage.read_parquet(path), cfg, out_dir, str(path),
+                                                 cfg.throughput_per_replica)}

@@ -1,73 +1,96 @@
-"""Where a scaling decision is applied: an Airflow pool (default), Kubernetes, or AWS.
+"""Where a scaling decision is applied, chosen in ONE place (:func:`action_for`) from the ``action`` knob.
 
-Every action has ``current(...) -> int`` and ``apply(..., desired, dry_run) -> dict`` and returns
-what it changed (or would change), so the decision row records the outcome.
+=============  ==================================  ============================================
+action         target (config fields)              applied through
+=============  ==================================  ============================================
+``pool``       ``pool_name``                       Airflow REST API (embedded default, local)
+``kubernetes`` ``k8s_namespace``/``k8s_name``       cncf-kubernetes hook: Deployment scale or HPA
+               (wiring), ``k8s_mode``               bounds
+``aws``        ``aws_resource_id`` (wiring),       amazon provider: Application Auto Scaling
+               ``aws_kind``                        floor + target-tracking policy
+=============  ==================================  ============================================
+
+Every action answers ``target(cfg)``, ``current(cfg, api)`` and ``apply(cfg, desired, dry_run, api)``
+and returns what it changed (or would change), so the decision row records the outcome. Each takes
+a :class:`~include.scaling.config.MonitorConfig` (validated: pools and connection ids already passed
+the allow-lists in its ``check``), never the raw Params dict; ``api`` is only used by ``pool``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from include.scaling import guards
-
-ACTIONS = ("pool", "kubernetes", "aws")
-
-
-def target_name(params: dict[str, Any]) -> str:
-    """The thing being scaled, as recorded in the decision row."""
-    action = params["action"]
-    if action == "pool":
-        return str(params["pool_name"])
-    if action == "kubernetes":
-        return f"{params['k8s_namespace']}/{params['k8s_name']}"
-    if action == "aws":
-        return str(params["aws_resource_id"])
-    raise ValueError(f"unknown action {action!r}; use one of {ACTIONS}")
+if TYPE_CHECKING:
+    from include.scaling.config import MonitorConfig
 
 
-def _k8s_conn(params: dict[str, Any]) -> str:
-    """The Param's connection id, allow-listed (``genai_allowed_connections``) before a hook sees it."""
-    return guards.connection(params["kubernetes_conn_id"], guards.DEFAULT_KUBERNETES_CONNECTIONS,
-                             "kubernetes_conn_id")
+class ActionError(ValueError):
+    """No scaling action by that name; the message lists the ones that exist."""
 
 
-def _aws_conn(params: dict[str, Any]) -> str:
-    return guards.connection(params["aws_conn_id"], guards.DEFAULT_AWS_CONNECTIONS, "aws_conn_id")
+@dataclass(frozen=True)
+class ScalingAction:
+    name: str
+    target: Callable[[MonitorConfig], str]
+    current: Callable[[MonitorConfig, Any], int]
+    apply: Callable[[MonitorConfig, int, bool, Any], dict[str, Any]]
+    uses_api: bool = False
 
 
-def current_replicas(params: dict[str, Any], api: Any | None = None) -> int:
-    action = params["action"]
-    if action == "pool":
-        from include.scaling.actions import pool
+def _pool_current(cfg: MonitorConfig, api: Any) -> int:
+    from include.scaling.actions import pool
 
-        return pool.current(api, params["pool_name"], default=int(params["min_replicas"]))
-    if action == "kubernetes":
-        from include.scaling.actions import kubernetes
-
-        return kubernetes.current(_k8s_conn(params), params["k8s_namespace"], params["k8s_name"],
-                                  params["k8s_mode"])
-    if action == "aws":
-        from include.scaling.actions import aws
-
-        return aws.current(_aws_conn(params), params["aws_resource_id"], params["aws_kind"],
-                           default=int(params["min_replicas"]))
-    raise ValueError(f"unknown action {action!r}; use one of {ACTIONS}")
+    return pool.current(api, cfg.pool_name, default=cfg.min_replicas)
 
 
-def apply(params: dict[str, Any], desired: int, dry_run: bool, api: Any | None = None) -> dict[str, Any]:
-    action = params["action"]
-    if action == "pool":
-        from include.scaling.actions import pool
+def _pool_apply(cfg: MonitorConfig, desired: int, dry_run: bool, api: Any) -> dict[str, Any]:
+    from include.scaling.actions import pool
 
-        return pool.resize_pool(api, params["pool_name"], desired, dry_run=dry_run)
-    if action == "kubernetes":
-        from include.scaling.actions import kubernetes
+    return pool.resize_pool(api, cfg.pool_name, desired, dry_run=dry_run)
 
-        return kubernetes.apply(_k8s_conn(params), params["k8s_namespace"], params["k8s_name"],
-                                desired, int(params["max_replicas"]), params["k8s_mode"], dry_run=dry_run)
-    if action == "aws":
-        from include.scaling.actions import aws
 
-        return aws.apply(_aws_conn(params), params["aws_resource_id"], desired, int(params["max_replicas"]),
-                         params["aws_kind"], float(params["target_gpu_utilization"] or 70.0), dry_run=dry_run)
-    raise ValueError(f"unknown action {action!r}; use one of {ACTIONS}")
+def _k8s_current(cfg: MonitorConfig, api: Any) -> int:
+    from include.scaling.actions import kubernetes
+
+    return kubernetes.current(cfg.kubernetes_conn_id, cfg.k8s_namespace, cfg.k8s_name, cfg.k8s_mode)
+
+
+def _k8s_apply(cfg: MonitorConfig, desired: int, dry_run: bool, api: Any) -> dict[str, Any]:
+    from include.scaling.actions import kubernetes
+
+    return kubernetes.apply(cfg.kubernetes_conn_id, cfg.k8s_namespace, cfg.k8s_name, desired, cfg.max_replicas,
+                            cfg.k8s_mode, dry_run=dry_run)
+
+
+def _aws_current(cfg: MonitorConfig, api: Any) -> int:
+    from include.scaling.actions import aws
+
+    return aws.current(cfg.aws_conn_id, cfg.aws_resource_id, cfg.aws_kind, default=cfg.min_replicas)
+
+
+def _aws_apply(cfg: MonitorConfig, desired: int, dry_run: bool, api: Any) -> dict[str, Any]:
+    from include.scaling.actions import aws
+
+    return aws.apply(cfg.aws_conn_id, cfg.aws_resource_id, desired, cfg.max_replicas, cfg.aws_kind,
+                     float(cfg.target_gpu_utilization or 70.0), dry_run=dry_run)
+
+
+ACTIONS: dict[str, ScalingAction] = {
+    "pool": ScalingAction("pool", lambda cfg: cfg.pool_name, _pool_current, _pool_apply, uses_api=True),
+    "kubernetes": ScalingAction("kubernetes", lambda cfg: f"{cfg.k8s_namespace}/{cfg.k8s_name}",
+                                _k8s_current, _k8s_apply),
+    "aws": ScalingAction("aws", lambda cfg: cfg.aws_resource_id, _aws_current, _aws_apply),
+}
+
+
+def action_for(name: str) -> ScalingAction:
+    """The action named by the ``action`` knob (ActionError naming the choices otherwise)."""
+    try:
+        return ACTIONS[name]
+    except KeyError:
+        raise ActionError(f"unknown scaling action {name!r}; use one of {sorted(ACTIONS)}") from None
+
+
+__all__ = ["ACTIONS", "ActionError", "ScalingAction", "action_for"]

@@ -141,25 +141,38 @@ def test_kubernetes_hpa_bounds_request(k8s_conn):
     assert patch["content_type"] == "application/merge-patch+json"
 
 
-def _params(**kw) -> dict:
-    base = {"action": "pool", "pool_name": "inference", "min_replicas": 1, "max_replicas": 8,
-            "target_gpu_utilization": 70.0, "kubernetes_conn_id": "kubernetes_default", "k8s_namespace": "genai",
-            "k8s_name": "batch-inference", "k8s_mode": "deployment", "aws_conn_id": "aws_default",
-            "aws_resource_id": "service/genai/batch-inference", "aws_kind": "ecs"}
-    return {**base, **kw}
+def _cfg(**kw):
+    from include.scaling.config import MonitorConfig
+
+    return MonitorConfig(**kw)
 
 
-def test_dispatch_by_action_param(k8s_conn, monkeypatch):
+def test_action_registry_dispatches_on_the_action_knob(k8s_conn, monkeypatch):
     from include.platform.errors import ConfigError
-    from include.scaling import actions
+    from include.scaling.actions import ActionError, action_for
 
     with pytest.raises(ConfigError, match="genai_allowed_connections"):  # not on the allow-list yet
-        actions.current_replicas(_params(action="kubernetes", kubernetes_conn_id=k8s_conn))
+        _cfg(action="kubernetes", kubernetes_conn_id=k8s_conn)
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_ALLOWED_CONNECTIONS", k8s_conn)  # what an operator sets
-    params = _params(action="kubernetes", kubernetes_conn_id=k8s_conn)
-    assert actions.target_name(params) == "genai/batch-inference"
-    assert actions.current_replicas(params) == 2
-    assert actions.apply(params, 3, dry_run=False)["body"] == {"spec": {"replicas": 3}}
-    assert actions.target_name(_params(action="aws")) == "service/genai/batch-inference"
-    with pytest.raises(ValueError, match="unknown action"):
-        actions.target_name(_params(action="gcp"))
+    cfg = _cfg(action="kubernetes", kubernetes_conn_id=k8s_conn)
+    action = action_for(cfg.action)
+    assert action.target(cfg) == "genai/batch-inference" and not action.uses_api
+    assert action.current(cfg, None) == 2
+    assert action.apply(cfg, 3, False, None)["body"] == {"spec": {"replicas": 3}}
+    aws_cfg = _cfg(action="aws")
+    assert action_for("aws").target(aws_cfg) == "service/genai/batch-inference"
+    assert action_for("pool").target(_cfg()) == "inference" and action_for("pool").uses_api
+    with pytest.raises(ActionError, match="unknown scaling action 'gcp'"):
+        action_for("gcp")
+
+
+def test_deployment_wiring_comes_from_variables_not_the_form(k8s_conn, monkeypatch):
+    from include.scaling.config import MonitorConfig
+
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_SCALING_K8S_NAMESPACE", "inference-prod")
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_SCALING_KUBERNETES_CONN_ID", k8s_conn)
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_ALLOWED_CONNECTIONS", k8s_conn)
+    cfg = MonitorConfig.from_params({"action": "kubernetes", "k8s_namespace": "kube-system"})  # form ignored
+    assert (cfg.k8s_namespace, cfg.kubernetes_conn_id, cfg.k8s_name) == ("inference-prod", k8s_conn, "batch-inference")
+    assert not {"k8s_namespace", "kubernetes_conn_id", "aws_conn_id", "aws_resource_id", "k8s_name"} \
+        & set(MonitorConfig.params())

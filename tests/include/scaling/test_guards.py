@@ -19,6 +19,13 @@ BASE = {"action": "pool", "pool_name": "inference", "gpu_pool": "gpu", "queue_po
         "aws_conn_id": "aws_default"}
 
 
+def check(values: dict):
+    """Build the monitor's config directly (wiring included), which runs every guard."""
+    from include.scaling.config import MonitorConfig
+
+    return MonitorConfig(**values)
+
+
 @pytest.fixture
 def sentinels(lake, tmp_path):
     """A file outside the lake (beside it) and the registry's manifests inside it."""
@@ -44,9 +51,9 @@ def test_prefix_outside_the_requests_area_is_a_config_error(prefix, sentinels):
     with pytest.raises(ConfigError):
         metrics.list_pending(prefix)
     with pytest.raises(ConfigError):
-        batches.process([f"file://{sentinels['outside'] / 'keep.json'}"], "2026-11-22", 0, prefix)
+        batches.claim([f"file://{sentinels['outside'] / 'keep.json'}"], "2026-11-22", prefix)
     with pytest.raises(ConfigError):
-        guards.check_params({**BASE, "pending_prefix": prefix})
+        check({**BASE, "pending_prefix": prefix})
 
 
 def test_prefix_under_raw_requests_needs_the_allow_list(lake, monkeypatch):
@@ -67,7 +74,7 @@ def test_batch_refuses_uris_outside_its_prefix_before_touching_anything(lake, se
     for foreign in (f"file://{sentinels['outside'] / 'keep.json'}", f"file://{sentinels['manifest']}",
                     f"{pending}/../../feedback/x.json"):
         with pytest.raises(PathRefused):
-            batches.process([*inside, foreign], "2026-11-22", 0)
+            batches.claim([*inside, foreign], "2026-11-22", "raw/requests/pending")
     assert metrics.list_pending("raw/requests/pending") == sorted(inside)  # the valid ones were not touched either
     assert not storage.lake_path("curated", "requests", "2026-11-22").exists()
 
@@ -80,7 +87,7 @@ def test_symlinks_under_the_prefix_are_neither_listed_nor_processed(lake, sentin
     listed = metrics.list_pending("raw/requests/pending")
     assert len(listed) == 1 and "evil" not in listed[0]
     with pytest.raises(PathRefused, match="symlink"):
-        batches.process([f"file://{link}"], "2026-11-22", 0)
+        batches.claim([f"file://{link}"], "2026-11-22", "raw/requests/pending")
     assert link.is_symlink()
 
 
@@ -97,8 +104,9 @@ def test_undecodable_request_is_quarantined_with_its_byte_offset(lake):
 
     pending = metrics.lake_prefix("raw/requests/pending")
     storage.write_bytes(pending / "latin1.json", b'{"prompt": "caf\xe9"}')
-    out = batches.process(metrics.list_pending("raw/requests/pending"), "2026-11-22", 0)
-    assert (out["processed"], out["quarantined"]) == (0, 1)
+    requests, quarantined = batches.claim(metrics.list_pending("raw/requests/pending"), "2026-11-22",
+                                          "raw/requests/pending")
+    assert (requests, quarantined) == ([], 1)
     qdir = lake / "lake" / "quarantine" / "requests" / "2026-11-22"
     assert (qdir / "latin1.json").read_bytes() == b'{"prompt": "caf\xe9"}'
     reason = json.loads((qdir / "latin1.json.reason.json").read_text())
@@ -111,7 +119,7 @@ def test_undecodable_request_is_quarantined_with_its_byte_offset(lake):
                                        ("pool_name", ""), ("pool_name", 3)])
 def test_pools_outside_the_projects_are_refused(key, value):
     with pytest.raises(ConfigError):
-        guards.check_params({**BASE, key: value})
+        check({**BASE, key: value})
 
 
 def test_default_pool_stays_refused_even_if_allow_listed(monkeypatch):
@@ -121,7 +129,7 @@ def test_default_pool_stays_refused_even_if_allow_listed(monkeypatch):
     assert guards.resizable_pool("batch_gpu") == "batch_gpu"  # an operator-added pool is fine
     assert guards.queue_pools(["inference", "llm_api", "batch_gpu"]) == ["inference", "llm_api", "batch_gpu"]
     with pytest.raises(ConfigError, match="differen"):
-        guards.check_params({**BASE, "pool_name": "gpu"})  # scaler and GPU admission on one pool
+        check({**BASE, "pool_name": "gpu"})  # scaler and GPU admission on one pool
 
 
 def test_resize_refuses_default_pool_before_any_request():
@@ -133,28 +141,31 @@ def test_resize_refuses_default_pool_before_any_request():
 
 @pytest.mark.parametrize("action,key", [("kubernetes", "kubernetes_conn_id"), ("aws", "aws_conn_id")])
 def test_connection_ids_are_allow_listed_per_action(action, key, monkeypatch):
-    targets = guards.check_params({**BASE, "action": action})
-    assert getattr(targets, key) == BASE[key]
+    cfg = check({**BASE, "action": action})
+    assert getattr(cfg, key) == BASE[key]
     with pytest.raises(ConfigError, match="genai_allowed_connections"):
-        guards.check_params({**BASE, "action": action, key: "warehouse_default"})
+        check({**BASE, "action": action, key: "warehouse_default"})
     with pytest.raises(ConfigError, match="not a valid connection id"):
-        guards.check_params({**BASE, "action": action, key: "../x"})
+        check({**BASE, "action": action, key: "../x"})
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_ALLOWED_CONNECTIONS", "k8s_prod,aws_prod")
     other = "k8s_prod" if action == "kubernetes" else "aws_prod"
-    assert getattr(guards.check_params({**BASE, "action": action, key: other}), key) == other
+    assert getattr(check({**BASE, "action": action, key: other}), key) == other
 
 
 def test_dag_params_carry_the_same_patterns(dagbag):
-    """The trigger form refuses what the run-time checks refuse (patterns kept literal in the DAG file)."""
+    """The trigger form refuses what the run-time checks refuse; connection ids are not in the form at all."""
+    for dag_id in ("autoscaling_monitor", "batch_inference"):
+        dag = dagbag.get_dag(dag_id)
+        assert dag.params.get_param("pending_prefix").schema["pattern"] == guards.PENDING_PREFIX_PATTERN
+        for key, bad in [("pending_prefix", "models"), ("pending_prefix", "../x")]:
+            with pytest.raises(Exception, match="does not match"):
+                dag.params.get_param(key).resolve(bad)
+        assert dag.params.get_param("pending_prefix").resolve("raw/requests/pending") == "raw/requests/pending"
     dag = dagbag.get_dag("autoscaling_monitor")
-    schema = {k: dag.params.get_param(k).schema for k in ("pending_prefix", "pool_name", "gpu_pool",
-                                                           "kubernetes_conn_id", "aws_conn_id", "queue_pools")}
-    assert schema["pending_prefix"]["pattern"] == guards.PENDING_PREFIX_PATTERN
+    schema = {k: dag.params.get_param(k).schema for k in ("pool_name", "gpu_pool", "queue_pools")}
     assert schema["pool_name"]["pattern"] == schema["gpu_pool"]["pattern"] == guards.POOL_PATTERN
     assert schema["queue_pools"]["items"]["pattern"] == guards.POOL_PATTERN
-    assert schema["aws_conn_id"]["pattern"] == schema["kubernetes_conn_id"]["pattern"] == guards.CONN_ID_PATTERN
-    for key, bad in [("pending_prefix", "models"), ("pending_prefix", "../x"), ("pool_name", "default_pool"),
-                     ("queue_pools", ["default_pool"])]:
+    assert not {"kubernetes_conn_id", "aws_conn_id"} & set(dag.params)
+    for key, bad in [("pool_name", "default_pool"), ("queue_pools", ["default_pool"])]:
         with pytest.raises(Exception, match="does not match"):
             dag.params.get_param(key).resolve(bad)
-    assert dag.params.get_param("pending_prefix").resolve("raw/requests/pending") == "raw/requests/pending"
