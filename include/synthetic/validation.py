@@ -124,8 +124,13 @@ def row_problems(frame: pd.DataFrame, schema: TableSchema) -> list[str]:
         if spec.is_continuous and spec.minimum is not None and spec.maximum is not None:
             numbers = pd.to_numeric(values, errors="coerce")
             flag(values.notna() & ~numbers.between(spec.minimum, spec.maximum),
-                 lambda i, s=spec, v=values: f"{s.name} {v.iloc[i]!r} outside the real range [{s.minimum}, {s.maximum}]")
+                 lambda i, s=spec, v=values: f"{s.name} {_plain(v.iloc[i])!r} outside the real range [{s.minimum:g}, {s.maximum:g}]")
         elif not spec.is_continuous:
             flag(values.notna() & ~values.isin(spec.categories),
-                 lambda i, s=spec, v=values: f"{s.name} {v.iloc[i]!r} is not a category of the real table")
+                 lambda i, s=spec, v=values: f"{s.name} {_plain(v.iloc[i])!r} is not a category of the real table")
     return ["; ".join(p) for p in problems]
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python ones (``17``, not ``np.int64(17)``) in the words of a reason."""
+    return value.item() if hasattr(value, "item") else value

@@ -66,3 +66,18 @@ def test_dcr_threshold_is_relative_to_real_holdout_rows():
 def test_thresholds_come_from_params():
     t = SyntheticConfig.from_params({"min_quality": 0.95, "max_exact_copy_rate": 0, "epochs": 5}).thresholds
     assert t.min_quality == 0.95 and t.max_exact_copy_rate == 0.0 and t.min_tstr_ratio == pytest.approx(0.8)
+
+
+def test_row_problems_name_the_rule_each_row_breaks(real_table, schema):
+    from include.synthetic.validation import row_problems
+
+    rows = real_table.head(4).copy()
+    rows.loc[rows.index[1], "age"] = 200
+    rows.loc[rows.index[2], "region"] = "atlantis"
+    rows.loc[rows.index[3], "customer_id"] = None
+    problems = row_problems(rows, schema)
+    age = schema.column("age")
+    assert problems[0] == ""
+    assert problems[1] == f"age 200 outside the real range [{age.minimum:g}, {age.maximum:g}]"
+    assert problems[2] == "region 'atlantis' is not a category of the real table"
+    assert problems[3] == "customer_id is missing"
