@@ -14,10 +14,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from include.platform.config import DagConfig, knob, wiring
 from include.platform.errors import ConfigError
-from include.synthetic.gate import Thresholds
+
+if TYPE_CHECKING:  # the DAG file imports this module at parse time: keep it to the platform config
+    from include.synthetic.gate import Thresholds
+    from include.synthetic.tvae import TVAEConfig
 
 #: Param ``source_path``: a Parquet file in the lake's raw zone; segments cannot start with ``.`` (no ``..``).
 #: The form refuses anything else, and :func:`include.synthetic.pipeline.source_path` checks it again.
@@ -98,8 +102,8 @@ class SyntheticConfig(DagConfig):
         return self.target_column or None
 
     @property
-    def tvae(self):  # -> include.synthetic.tvae.TVAEConfig (torch is imported there: not at module level)
-        """The generator's hyper-parameters for this run."""
+    def tvae(self) -> TVAEConfig:
+        """The generator's hyper-parameters for this run (imports torch: call it in a task)."""
         from include.synthetic.tvae import TVAEConfig
 
         return TVAEConfig(epochs=self.epochs, batch_size=self.batch_size, embedding_dim=self.embedding_dim,
@@ -108,6 +112,8 @@ class SyntheticConfig(DagConfig):
     @property
     def thresholds(self) -> Thresholds:
         """The gate's thresholds for this run."""
+        from include.synthetic.gate import Thresholds
+
         return Thresholds(min_quality=self.min_quality, min_dcr_protection_vs_holdout=self.min_dcr_protection_vs_holdout,
                           min_dcr_overfitting_protection=self.min_dcr_overfitting_protection,
                           max_exact_copy_rate=self.max_exact_copy_rate, min_tstr_ratio=self.min_tstr_ratio)
