@@ -260,7 +260,7 @@ def publish(day: date, generator: dict[str, Any], candidate: dict[str, Any], met
         "gx": {"success": gx["success"], "statistics": gx["statistics"]},
     }
     storage.write_json(paths["curated"] / "dataset_card.json", card)
-    storage.write_json(paths["quarantine"] / "released.json", {"released_to": str(paths["curated"]), "run_id": run_id})
+    quarantine.write_rejected(PIPELINE, day, "candidate", [])  # a rerun that publishes clears a rejection's record
     candidate_path = storage.path_from_uri(candidate["candidate_uri"])
     if candidate_path.exists():
         candidate_path.unlink()
