@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # the DAG file imports this module at parse time: keep it to 
     from include.synthetic.tvae import TVAEConfig
 
 #: Param ``source_path``: a Parquet file in the lake's raw zone; segments cannot start with ``.`` (no ``..``).
-#: The form refuses anything else, and :func:`include.synthetic.pipeline.source_path` checks it again.
+#: The form refuses anything else, and :func:`include.synthetic.pipeline.real_table_path` checks it again.
 SOURCE_PATTERN = r"^raw/([A-Za-z0-9_-][A-Za-z0-9_.-]*/)*[A-Za-z0-9_-][A-Za-z0-9_.-]*\.parquet$"
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 

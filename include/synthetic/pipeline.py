@@ -53,7 +53,7 @@ class RealData:
     source: dict[str, Any]
 
 
-def source_path(source_path: str) -> storage.ObjectStoragePath:
+def real_table_path(source_path: str) -> storage.ObjectStoragePath:
     """The real table, confined to the raw zone: a Param must not point the worker at any file.
 
     ``..``, absolute and encoded paths raise ``PathRefused`` (the path guard); another zone
@@ -79,7 +79,7 @@ def source_path(source_path: str) -> storage.ObjectStoragePath:
 def load_real(cfg: SyntheticConfig) -> RealData:
     """The real table (``source_path``) split into a training part and a hold-out the generator never
     sees (``holdout_share``, ``seed``; at most ``max_training_rows`` rows)."""
-    path = source_path(cfg.source_path)
+    path = real_table_path(cfg.source_path)
     if not path.exists():
         raise FileNotFoundError(f"real table {path} does not exist: run the seed_demo_data DAG (or point "
                                 "Param source_path at your table in the lake)")
@@ -221,7 +221,7 @@ def publish(day: date, generator: dict[str, Any], candidate: dict[str, Any], met
     sample = storage.read_parquet(storage.path_from_uri(candidate["candidate_uri"]))
     storage.write_parquet(paths["curated"] / "synthetic.parquet", sample)
 
-    real = storage.read_parquet(source_path(cfg.source_path))
+    real = storage.read_parquet(real_table_path(cfg.source_path))
     batch = day.isoformat()
     augmented = pd.concat(
         [real.assign(is_synthetic=False), sample.assign(is_synthetic=True)], ignore_index=True
