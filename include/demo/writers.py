@@ -1,17 +1,24 @@
 """Put the demo data where each pipeline reads it (through the lake, so any cloud works).
 
-Never over existing objects: each file is written only when nothing is at its key yet; an existing
-one is left byte-for-byte as it is and logged (see :mod:`include.demo.guard`). A rerun with the same
-seed therefore changes nothing, and demo data can never replace a real input of the same name. To
-regenerate a file, delete it first. Each writer returns the paths it wrote in this call.
+Never over existing objects: each file is created with the lake's conditional create
+(:func:`include.platform.storage.create_exclusive`: a hard link locally, If-None-Match /
+ifGenerationMatch=0 on object stores), so an object already at its key — even one written a moment
+earlier by someone else — is left byte-for-byte as it is and logged (see :mod:`include.demo.guard`).
+A rerun with the same seed therefore changes nothing, and demo data can never replace a real input
+of the same name. To regenerate a file, delete it first. Each writer returns the paths it wrote in
+this call.
 """
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+
+import pandas as pd
 
 from include.demo import costs, customers, feedback, metrics
 from include.platform import storage
@@ -19,19 +26,27 @@ from include.platform import storage
 log = logging.getLogger(__name__)
 
 
-def write_new(path: Any, write: Callable[[Any], Any]) -> bool:
-    """Call ``write(path)`` only if ``path`` does not exist yet; True when it wrote.
+def write_new(path: Any, make: Callable[[], bytes]) -> bool:
+    """Create ``path`` with ``make()``'s bytes only if nothing is there yet; True when it wrote.
 
-    The check and the write are two calls (object stores have no portable create-if-absent through
-    fsspec); ``seed_demo_data`` runs one run at a time and each task owns its keys, so nothing
-    races it there.
+    One conditional create, no check-then-write race; ``make`` is not called for a key that is
+    already taken (checked first, so a rerun does not regenerate every file).
     """
     path.fs.invalidate_cache(path.path)
-    if path.exists():
+    if path.exists() or not storage.create_exclusive(path, make()):
         log.warning("Demo seed: %s already exists; left untouched (demo data never overwrites)", path)
         return False
-    write(path)
     return True
+
+
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def _lines(lines: list[str]) -> bytes:
+    return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 def write_feedback(end: date, days: int = 3, per_day: int = 400, seed: int = 42,
@@ -41,15 +56,15 @@ def write_feedback(end: date, days: int = 3, per_day: int = 400, seed: int = 42,
     for i in range(days):
         day = end - timedelta(days=days - 1 - i)
         path = storage.lake_path("raw", "feedback", day.isoformat(), f"export-{day.isoformat()}.jsonl")
-        if write_new(path, lambda p, d=day: storage.write_text(p, "\n".join(
-                feedback.feedback_lines(d, per_day, seed=seed, malformed_share=malformed_share)) + "\n")):
+        if write_new(path, lambda d=day: _lines(feedback.feedback_lines(d, per_day, seed=seed,
+                                                                        malformed_share=malformed_share))):
             written.append(str(path))
     return written
 
 
 def write_customers(rows: int = 20_000, seed: int = 42) -> list[str]:
     path = storage.lake_path("raw", "customers", "customers.parquet")
-    if write_new(path, lambda p: storage.write_parquet(p, customers.customer_table(rows, seed=seed))):
+    if write_new(path, lambda: _parquet(customers.customer_table(rows, seed=seed))):
         return [str(path)]
     return []
 
@@ -64,7 +79,7 @@ def write_feature_batches(end: date, rows: int = 5_000, seed: int = 42) -> list[
     written = []
     for (folder, name), make in batches.items():
         path = storage.lake_path("raw", "features", folder, name)
-        if write_new(path, lambda p, make=make: storage.write_parquet(p, make())):
+        if write_new(path, lambda make=make: _parquet(make())):
             written.append(str(path))
     return written
 
@@ -78,7 +93,7 @@ def write_cost_exports(end: date, days: int = 35, seed: int = 42) -> list[str]:
     ):
         slug = provider.lower().replace(" ", "-")
         path = storage.lake_path("raw", "costs", "focus", slug, f"focus-{month}.csv")
-        if write_new(path, lambda p, part=part: storage.write_text(p, part.to_csv(index=False))):
+        if write_new(path, lambda part=part: part.to_csv(index=False).encode("utf-8")):
             written.append(str(path))
     return written
 
@@ -86,7 +101,7 @@ def write_cost_exports(end: date, days: int = 35, seed: int = 42) -> list[str]:
 def write_metric_trace(end: date, hours: int = 48, seed: int = 42) -> list[str]:
     end_ts = datetime.combine(end, time(23, 45), tzinfo=UTC)
     path = storage.lake_path("raw", "metrics", f"trace-{end.isoformat()}.parquet")
-    if write_new(path, lambda p: storage.write_parquet(p, metrics.metric_trace(end_ts, hours=hours, seed=seed))):
+    if write_new(path, lambda: _parquet(metrics.metric_trace(end_ts, hours=hours, seed=seed))):
         return [str(path)]
     return []
 
@@ -95,13 +110,14 @@ def write_pending_requests(count: int, start: int = 0) -> list[str]:
     """``raw/requests/pending/request-<n>.json``: queued inference requests for the autoscaling monitor.
 
     Same objects as ``include.scaling.batches.write_requests`` (which tests use on any prefix), but
-    a request still pending from an earlier seed, or a real one of the same name, is left alone.
+    a request still pending from an earlier seed, or a real one of the same name, is left alone: the
+    scaling writer overwrites, so it cannot be reused here.
     """
     prefix = storage.lake_path("raw", "requests", "pending")
     written = []
     for i in range(start, start + count):
         path = prefix / f"request-{i:05d}.json"
         body = {"id": f"req-{i:05d}", "prompt": f"Summarise customer ticket number {i} in one line."}
-        if write_new(path, lambda p, body=body: storage.write_json(p, body)):
+        if write_new(path, lambda body=body: json.dumps(body, indent=2, sort_keys=True).encode("utf-8")):
             written.append(str(path))
     return written

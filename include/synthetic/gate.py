@@ -1,8 +1,9 @@
 """The publish/reject decision: every metric is compared with its threshold and explained.
 
 SDV and synthcity compute these metrics but never *enforce* them; here a synthetic set reaches the
-curated zone and the warehouse only when every check passes. Thresholds are DAG Params, so an
-analyst can tighten them per run; the decision lists each check with value, threshold and reason.
+curated zone and the warehouse only when every check passes. Thresholds are DAG Params (their
+defaults live in :class:`include.synthetic.config.SyntheticConfig`), so an analyst can tighten them
+per run; the decision lists each check with value, threshold and reason.
 """
 
 from __future__ import annotations
@@ -13,18 +14,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Thresholds:
-    min_quality: float = 0.80
+    """The gate's limits (``SyntheticConfig.thresholds``)."""
+
+    min_quality: float
     # DCR baseline protection is compared with what real unseen rows score on the same table: how
     # close fresh real customers sit to the training rows depends on the table's density (0.09 on
     # the 20k demo table, ~0.4 on a 1.5k one), so a fixed number would be wrong for one or the other.
-    min_dcr_protection_vs_holdout: float = 0.80
-    min_dcr_overfitting_protection: float = 0.70
-    max_exact_copy_rate: float = 0.01
-    min_tstr_ratio: float = 0.80
-
-    @classmethod
-    def from_params(cls, params: dict[str, Any]) -> Thresholds:
-        return cls(**{k: float(params[k]) for k in asdict(cls()) if k in params and params[k] is not None})
+    min_dcr_protection_vs_holdout: float
+    min_dcr_overfitting_protection: float
+    max_exact_copy_rate: float
+    min_tstr_ratio: float
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from torch.nn import functional as F  # noqa: N812 - PyTorch convention
 
+from include.synthetic.encoder import TANH, DataEncoder
 from include.synthetic.schema import TableSchema
-from include.synthetic.transformer import TANH, DataTransformer
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +106,7 @@ class TVAESynthesizer:
 
     def __init__(self, config: TVAEConfig | None = None) -> None:
         self.config = config or TVAEConfig()
-        self.transformer: DataTransformer | None = None
+        self.data_encoder: DataEncoder | None = None
         self.encoder: Encoder | None = None
         self.decoder: Decoder | None = None
         self.history: list[float] = []
@@ -119,9 +119,9 @@ class TVAESynthesizer:
         if cfg.threads:
             torch.set_num_threads(cfg.threads)
         device = resolve_device(cfg.device)
-        self.transformer = DataTransformer(schema, max_modes=cfg.max_modes, seed=cfg.seed).fit(frame)
-        data = torch.from_numpy(self.transformer.transform(frame)).to(device)
-        dim = self.transformer.output_dim
+        self.data_encoder = DataEncoder(schema, max_modes=cfg.max_modes, seed=cfg.seed).fit(frame)
+        data = torch.from_numpy(self.data_encoder.transform(frame)).to(device)
+        dim = self.data_encoder.output_dim
         log.info("TVAE: %d rows x %d encoded dims on %s, %d epochs", len(frame), dim, device, cfg.epochs)
 
         with torch.random.fork_rng(devices=[]):  # seed the weight init without touching the caller's RNG
@@ -162,8 +162,8 @@ class TVAESynthesizer:
         return self
 
     def _layout(self, device: torch.device) -> tuple[torch.Tensor, list[tuple[int, int]]]:
-        tanh_idx = [s.start for s in self.transformer.spans if s.activation == TANH]
-        blocks = [(s.start, s.end) for s in self.transformer.spans if s.activation != TANH]
+        tanh_idx = [s.start for s in self.data_encoder.spans if s.activation == TANH]
+        blocks = [(s.start, s.end) for s in self.data_encoder.spans if s.activation != TANH]
         return torch.tensor(tanh_idx, dtype=torch.long, device=device), blocks
 
     def _reconstruction_loss(self, recon: torch.Tensor, real: torch.Tensor, tanh_idx: torch.Tensor,
@@ -182,7 +182,7 @@ class TVAESynthesizer:
     @torch.no_grad()
     def sample(self, n: int, seed: int | None = None, batch_size: int = 10_000) -> pd.DataFrame:
         """``n`` synthetic rows; the same ``seed`` on the same model gives the same rows."""
-        if self.decoder is None or self.transformer is None:
+        if self.decoder is None or self.data_encoder is None:
             raise RuntimeError("the model is not trained: call fit() or load() first")
         seed = self.config.seed if seed is None else seed
         device = next(self.decoder.parameters()).device
@@ -195,16 +195,16 @@ class TVAESynthesizer:
             out = self.decoder(z)
             parts.append(out.cpu().numpy())
         self.decoder.train()
-        matrix = np.concatenate(parts) if parts else np.zeros((0, self.transformer.output_dim), np.float32)
-        tanh_cols = [s.start for s in self.transformer.spans if s.activation == TANH]
+        matrix = np.concatenate(parts) if parts else np.zeros((0, self.data_encoder.output_dim), np.float32)
+        tanh_cols = [s.start for s in self.data_encoder.spans if s.activation == TANH]
         matrix[:, tanh_cols] = np.tanh(matrix[:, tanh_cols])
         sigmas = self.decoder.sigma.detach().cpu().numpy()
-        return self.transformer.inverse_transform(matrix, sigmas, rng=np.random.default_rng(seed),
+        return self.data_encoder.inverse_transform(matrix, sigmas, rng=np.random.default_rng(seed),
                                                   sample_blocks=self.config.block_sampling == "sample")
 
     # ---------------------------------------------------------------- persistence
     def save(self, directory: str | Path, extra: dict[str, Any] | None = None) -> Path:
-        """Weights as safetensors, everything else (config, transformer, schema) as JSON."""
+        """Weights as safetensors, everything else (config, data encoder, schema) as JSON."""
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         state = {f"encoder.{k}": v.detach().cpu().contiguous() for k, v in self.encoder.state_dict().items()}
@@ -214,8 +214,8 @@ class TVAESynthesizer:
             "format_version": FORMAT_VERSION,
             "generator": "tvae",
             "config": asdict(self.config),
-            "transformer": self.transformer.to_dict(),
-            "data_dim": self.transformer.output_dim,
+            "data_encoder": self.data_encoder.to_dict(),
+            "data_dim": self.data_encoder.output_dim,
             "loss_history": [round(v, 6) for v in self.history],
             "fit_seconds": round(self.fit_seconds, 3),
         } | (extra or {})
@@ -230,8 +230,9 @@ class TVAESynthesizer:
             raise ValueError(f"{directory} does not hold a TVAE artifact of format {FORMAT_VERSION}")
         cfg = TVAEConfig(**(meta["config"] | {"device": device}))
         model = cls(cfg)
-        model.transformer = DataTransformer.from_dict(meta["transformer"])
-        dim = model.transformer.output_dim
+        # Artifacts registered before the encoder's rename keep it under "transformer".
+        model.data_encoder = DataEncoder.from_dict(meta.get("data_encoder") or meta["transformer"])
+        dim = model.data_encoder.output_dim
         target = resolve_device(device)
         model.encoder = Encoder(dim, cfg.hidden, cfg.embedding_dim)
         model.decoder = Decoder(cfg.embedding_dim, cfg.hidden, dim)

@@ -99,3 +99,38 @@ def validate(frame: pd.DataFrame, schema: TableSchema, null_tolerance: float = 0
              stats.get("evaluated_expectations"))
     return {"success": bool(payload.get("success")), "failures": failures, "statistics": stats, "result": payload,
             "suite": suite.to_json_dict()}
+
+
+def row_problems(frame: pd.DataFrame, schema: TableSchema) -> list[str]:
+    """Per row, the row-level rules of the suite it breaks, in words ("" for a row that breaks none).
+
+    The quarantine record of a rejected candidate says why *this* row is suspect where a row-level
+    rule applies (a value outside the real range, an unseen category, a missing id); set-level
+    failures (quality, privacy, null rates) belong to no single row.
+    """
+    problems: list[list[str]] = [[] for _ in range(len(frame))]
+
+    def flag(mask: Any, text: Any) -> None:
+        for i in mask.to_numpy().nonzero()[0]:
+            problems[i].append(text(i))
+
+    for column in schema.id_columns:
+        if column in frame:
+            flag(frame[column].isna(), lambda i, c=column: f"{c} is missing")
+    for spec in schema.columns:
+        if spec.name not in frame:
+            continue
+        values = frame[spec.name]
+        if spec.is_continuous and spec.minimum is not None and spec.maximum is not None:
+            numbers = pd.to_numeric(values, errors="coerce")
+            flag(values.notna() & ~numbers.between(spec.minimum, spec.maximum),
+                 lambda i, s=spec, v=values: f"{s.name} {_plain(v.iloc[i])!r} outside the real range [{s.minimum:g}, {s.maximum:g}]")
+        elif not spec.is_continuous:
+            flag(values.notna() & ~values.isin(spec.categories),
+                 lambda i, s=spec, v=values: f"{s.name} {_plain(v.iloc[i])!r} is not a category of the real table")
+    return ["; ".join(p) for p in problems]
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars as Python ones (``17``, not ``np.int64(17)``) in the words of a reason."""
+    return value.item() if hasattr(value, "item") else value

@@ -87,6 +87,7 @@ def test_publish_path_writes_curated_set_augmented_table_card_and_report(dagbag,
     events = run_events(run.run_id, "synthetic_dataset")
     assert len(events) == 1 and events[0]["metrics"]["overall_quality"] == card["metrics"]["overall_quality"]
     assert (events[0]["model"], events[0]["version"], events[0]["status"]) == (mv.name, mv.version, "champion")
+    assert (events[0]["dataset"], events[0]["kind"], events[0]["decision"]) == ("synthetic_customers", "dataset", "promote")
     # ... and the report task tells cloud_cost_report what the run spent (the TVAE fit, measured).
     (spent,) = run_events(run.run_id, "compute_spent")
     assert (spent["dag_id"], spent["emitted_by"], spent["device"]) == ("synthetic_data_generation", "report", "cpu")
@@ -103,22 +104,17 @@ def test_publish_path_writes_curated_set_augmented_table_card_and_report(dagbag,
     assert registry.get_version("synthetic_customers_tvae", mv.version).status == "retired"
 
 
-def test_reject_path_publishes_nothing_and_records_reasons(dagbag, customers, monkeypatch):
-    """Unreachable quality threshold (Param) + a corrupted synthetic column (GX failure), in one run."""
+def test_reject_path_publishes_nothing_and_records_reasons(dagbag, customers):
+    """Unreachable quality threshold (Param) + the out-of-range drill (GX failure), in one run."""
+    import pandas as pd
+
     from include.platform import registry, warehouse
-    from include.synthetic.tvae import TVAESynthesizer
 
-    real_sample = TVAESynthesizer.sample
-
-    def corrupted_sample(self, n, seed=None, batch_size=10_000):
-        # Fault injection around the real generator: 5 % of the ages become impossible.
-        frame = real_sample(self, n, seed=seed, batch_size=batch_size)
-        frame.loc[frame.index[: n // 20], "age"] = -1
-        return frame
-
-    monkeypatch.setattr(TVAESynthesizer, "sample", corrupted_sample)
+    real_min_age = int(pd.read_parquet(customers / "lake" / "raw" / "customers" / "customers.parquet")["age"].min())
     dag = dagbag.get_dag("synthetic_data_generation")
-    run = dag.test(logical_date=DAY, run_conf=FAST | {"min_quality": 0.999, "epochs": 5})
+    # The drill pushes 5 % of the sampled ages (the table's first continuous column) below the real minimum.
+    run = dag.test(logical_date=DAY, run_conf=FAST | {"min_quality": 0.999, "epochs": 5,
+                                                     "drill_out_of_range_share": 0.05})
     assert run.state == "success"
     states = _states(dag.dag_id, run.run_id)
     assert states["reject"] == "success" and states["publish"] == "skipped", states
@@ -133,19 +129,27 @@ def test_reject_path_publishes_nothing_and_records_reasons(dagbag, customers, mo
     assert failed[:2] == ["gx_validation", "overall_quality"], failed
     gx_reason = rejection["reasons"][0]
     assert "expect_column_values_to_be_between failed on column 'age'" in gx_reason
-    assert "30 of 600 rows (5.0%) unexpected" in gx_reason and "e.g. [-1" in gx_reason
+    assert "30 of 600 rows (5.0%) unexpected" in gx_reason and f"e.g. [{real_min_age - 1}" in gx_reason
     assert any("below the threshold 0.9990" in r for r in rejection["reasons"])
     gx = json.loads((reports / "gx_result.json").read_text())
     assert gx["success"] is False
     quarantine = lake / "quarantine" / "synthetic" / "2026-11-22"
     assert (quarantine / "candidate.parquet").exists()
-    assert json.loads((quarantine / "reasons.json").read_text())["reasons"] == rejection["reasons"]
+    # The shared quarantine format: every candidate row, where it came from and why it was refused.
+    rows = [json.loads(line) for line in (quarantine / "candidate.jsonl").read_text().splitlines()]
+    assert len(rows) == 600 and {r["line"] for r in rows} == {None}
+    assert all(r["source_file"].endswith("quarantine/synthetic/2026-11-22/candidate.parquet") for r in rows)
+    own = [r for r in rows if not r["reason"].startswith("set rejected by the gate: ")]
+    assert [r["customer_id"] for r in own] == [f"syn-20261122-{i:06d}" for i in range(30)]
+    assert all(r["reason"].startswith(f"age {real_min_age - 1} outside the real range") for r in own), own[0]
+    assert " | ".join(rejection["reasons"]) in rows[-1]["reason"]
     report = (reports / "report.md").read_text()
     assert "REJECTED" in report and "**FAIL**" in report
     mv = registry.list_versions("synthetic_customers_tvae")[-1]
     assert mv.status == "rejected" and "champion" not in registry.aliases("synthetic_customers_tvae")
     assert mv.status_details["kind"] == "dataset" and mv.status_details["reasons"] == rejection["reasons"]
     assert mv.status_details["evidence"]["failed_checks"][:2] == ["gx_validation", "overall_quality"]
+    assert mv.status_details["evidence"]["quarantine"].endswith("quarantine/synthetic/2026-11-22/candidate.jsonl")
 
 
 @pytest.mark.parametrize("bad", ["../../etc/x", "/etc/passwd", "models/synthetic_customers_tvae/1/config.json"])

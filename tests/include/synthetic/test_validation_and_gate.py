@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from include.synthetic.gate import Thresholds, decide
+from include.synthetic.config import SyntheticConfig
+from include.synthetic.gate import decide
 from include.synthetic.validation import validate
 
+DEFAULTS = SyntheticConfig().thresholds
 GOOD = {"overall_quality": 0.9, "dcr_baseline_protection": 0.3, "holdout_dcr_baseline_protection": 0.32, "dcr_overfitting_protection": 0.95,
         "exact_copy_rate": 0.0, "tstr_trtr_ratio": 0.97}
 
@@ -41,13 +43,13 @@ def test_missing_column_and_too_many_nulls_fail(trained, schema):
 
 
 def test_gate_publishes_when_every_check_passes():
-    decision = decide(GOOD, {"success": True}, Thresholds())
+    decision = decide(GOOD, {"success": True}, DEFAULTS)
     assert decision["publish"] and decision["failed"] == [] and len(decision["checks"]) == 6
 
 
 def test_gate_rejects_with_one_reason_per_failed_check():
     metrics = GOOD | {"overall_quality": 0.7, "exact_copy_rate": 0.2}
-    decision = decide(metrics, {"success": False, "failures": ["age out of range"]}, Thresholds())
+    decision = decide(metrics, {"success": False, "failures": ["age out of range"]}, DEFAULTS)
     assert not decision["publish"]
     assert decision["failed"] == ["gx_validation", "overall_quality", "exact_copy_rate"]
     assert "age out of range" in decision["reasons"][0]
@@ -55,12 +57,27 @@ def test_gate_rejects_with_one_reason_per_failed_check():
 
 
 def test_dcr_threshold_is_relative_to_real_holdout_rows():
-    decision = decide(GOOD | {"dcr_baseline_protection": 0.2}, {"success": True}, Thresholds())
+    decision = decide(GOOD | {"dcr_baseline_protection": 0.2}, {"success": True}, DEFAULTS)
     check = next(c for c in decision["checks"] if c["name"] == "dcr_baseline_protection")
     assert check["threshold"] == pytest.approx(0.8 * 0.32) and not check["passed"]
     assert "hold-out score 0.3200" in check["reason"]
 
 
 def test_thresholds_come_from_params():
-    t = Thresholds.from_params({"min_quality": 0.95, "max_exact_copy_rate": 0, "epochs": 5})
+    t = SyntheticConfig.from_params({"min_quality": 0.95, "max_exact_copy_rate": 0, "epochs": 5}).thresholds
     assert t.min_quality == 0.95 and t.max_exact_copy_rate == 0.0 and t.min_tstr_ratio == pytest.approx(0.8)
+
+
+def test_row_problems_name_the_rule_each_row_breaks(real_table, schema):
+    from include.synthetic.validation import row_problems
+
+    rows = real_table.head(4).copy()
+    rows.loc[rows.index[1], "age"] = 200
+    rows.loc[rows.index[2], "region"] = "atlantis"
+    rows.loc[rows.index[3], "customer_id"] = None
+    problems = row_problems(rows, schema)
+    age = schema.column("age")
+    assert problems[0] == ""
+    assert problems[1] == f"age 200 outside the real range [{age.minimum:g}, {age.maximum:g}]"
+    assert problems[2] == "region 'atlantis' is not a category of the real table"
+    assert problems[3] == "customer_id is missing"

@@ -7,8 +7,11 @@ its posterior, which turns skewed and multi-modal columns into near-normal scala
 can reproduce. Categories become one-hot blocks. A column with gaps gets one more 2-way block
 ("present"/"missing") so the generator learns the null rate jointly with the other columns.
 
-Why our own code: CTGAN/SDV (which ship this transformer) are BSL-licensed. Only the fitted mode
-means/stds/weights are needed to decode, so the fitted transformer round-trips through JSON and
+Named a data *encoder* (CTGAN calls it a transformer): it turns rows into the matrix the TVAE
+learns and back; it is not a transformer model.
+
+Why our own code: CTGAN/SDV (which ship this step) are BSL-licensed. Only the fitted mode
+means/stds/weights are needed to decode, so the fitted encoder round-trips through JSON and
 the model artifact carries no pickle.
 """
 
@@ -47,7 +50,7 @@ class Span:
         return self.start + self.width
 
 
-class DataTransformer:
+class DataEncoder:
     """Fit on the real frame; ``transform`` to the encoded matrix, ``inverse_transform`` back."""
 
     def __init__(self, schema: TableSchema, max_modes: int = 10, weight_threshold: float = 0.005,
@@ -64,7 +67,7 @@ class DataTransformer:
         self.spans: list[Span] = []
 
     # ---------------------------------------------------------------- fitting
-    def fit(self, frame: pd.DataFrame) -> DataTransformer:
+    def fit(self, frame: pd.DataFrame) -> DataEncoder:
         rng = np.random.default_rng(self.seed)
         rows = np.sort(rng.choice(len(frame), self.fit_rows, replace=False)) if len(frame) > self.fit_rows else None
         for spec in self.schema.continuous:
@@ -222,7 +225,7 @@ class DataTransformer:
                 "weight_threshold": self.weight_threshold, "seed": self.seed, "modes": self.modes}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> DataTransformer:
+    def from_dict(cls, data: dict[str, Any]) -> DataEncoder:
         t = cls(TableSchema.from_dict(data["schema"]), data["max_modes"], data["weight_threshold"], data["seed"],
                 data.get("fit_rows", 5_000))
         t.modes = data["modes"]
