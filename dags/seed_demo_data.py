@@ -86,7 +86,7 @@ def seed_demo_data():
 
         return write_metric_trace(run_date(context), seed=SeedConfig.from_params(params).seed)
 
-    @task
+    @task(outlets=[assets.PENDING_REQUESTS])
     def pending_requests(params=None) -> int:
         from include.demo.writers import write_pending_requests
 

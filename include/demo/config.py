@@ -24,7 +24,7 @@ class SeedConfig(DagConfig):
     seed: int = knob(42, "Random seed of every generator: same seed, same files.", section=SIZES)
     customer_rows: int = knob(20_000, "Rows of the demo customer table.", section=SIZES,
                               minimum=100, maximum=1_000_000)
-    pending_requests: int = knob(25, "Inference requests left pending, for the autoscaling monitor to drain.",
+    pending_requests: int = knob(25, "Inference requests left pending, for batch_inference to score (the autoscaling monitor sizes its pool).",
                                  section=SIZES, minimum=0, maximum=10_000)
 
     days: int = knob(3, "Days of customer feedback to write, ending at the run's logical date.",

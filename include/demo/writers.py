@@ -12,7 +12,6 @@ this call.
 from __future__ import annotations
 
 import io
-import json
 import logging
 from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
@@ -107,17 +106,10 @@ def write_metric_trace(end: date, hours: int = 48, seed: int = 42) -> list[str]:
 
 
 def write_pending_requests(count: int, start: int = 0) -> list[str]:
-    """``raw/requests/pending/request-<n>.json``: queued inference requests for the autoscaling monitor.
+    """``raw/requests/pending/request-<n>.json``: queued inference requests for ``batch_inference``
+    (``autoscaling_monitor`` counts them). The scaling domain's writer, so the texts are customer
+    messages the sentiment model can classify; ``overwrite=False``: a request still pending from an
+    earlier seed, or a real one of the same name, is left alone."""
+    from include.scaling.batches import write_requests
 
-    Same objects as ``include.scaling.batches.write_requests`` (which tests use on any prefix), but
-    a request still pending from an earlier seed, or a real one of the same name, is left alone: the
-    scaling writer overwrites, so it cannot be reused here.
-    """
-    prefix = storage.lake_path("raw", "requests", "pending")
-    written = []
-    for i in range(start, start + count):
-        path = prefix / f"request-{i:05d}.json"
-        body = {"id": f"req-{i:05d}", "prompt": f"Summarise customer ticket number {i} in one line."}
-        if write_new(path, lambda body=body: json.dumps(body, indent=2, sort_keys=True).encode("utf-8")):
-            written.append(str(path))
-    return written
+    return write_requests(storage.lake_path("raw", "requests", "pending"), count, start, overwrite=False)
