@@ -35,7 +35,8 @@ def save_window(report_uri: str | None, step: int, attempt: int, weight: int, ch
     path = _path(report_uri, "windows", f"step-{step}-try-{attempt}.json")
     storage.write_json(path, {
         "step": step, "attempt": attempt, "weight": weight,
-        **{name: {"n": s.n, "errors": s.errors, "latencies_ms": s.latencies_ms, "p95_ms": s.p95_ms}
+        **{name: {"n": s.n, "errors": s.errors, "latencies_ms": s.latencies_ms, "p95_ms": s.p95_ms,
+                  "labelled": s.labelled, "correct": s.correct}
            for name, s in (("champion", champion), ("challenger", challenger))},
     })
     return str(path)
