@@ -16,7 +16,7 @@ Admin API (the POSTs answer local clients only, 403 otherwise; bad input answers
                                     (correct: true/false for a labelled request, null otherwise)
     POST /admin/weights {"challenger": PCT}   shift traffic (PCT an integer 0..100); returns the sequence
                                     number it took effect at
-    POST /admin/shutdown
+    POST /admin/shutdown            a clean stop (every canary process has it: include/canary/httpbase.py)
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from include.canary.httpbase import (
     add_limit_args,
     limits_from_args,
     serve,
-    shutdown_soon,
 )
 from include.canary.serving import is_correct
 
@@ -145,11 +144,6 @@ def make_handler(ledger: Ledger, upstreams: dict[str, tuple[str, int]], timeout:
                     seq = ledger.set_weight(weight)
                     log.info("challenger weight -> %s%% at seq %s", weight, seq)
                     self.send_json(200, {"weight": weight, "seq": seq})
-            elif self.path == "/admin/shutdown":
-                self.read_body()
-                if self.local_only():
-                    self.send_json(200, {"status": "stopping"})
-                    shutdown_soon(self.server)
             else:
                 self.send_json(404, {"error": f"no route {self.path}"})
 

@@ -25,7 +25,6 @@ from include.canary.httpbase import (
     add_limit_args,
     limits_from_args,
     serve,
-    shutdown_soon,
 )
 from include.canary.serving import Loaded
 from include.canary.serving import load as load_model
@@ -61,14 +60,6 @@ def make_handler(model: Loaded, identity: dict, faults: Faults) -> type[JsonHand
                 self.send_json(404, {"error": f"no route {self.path}"})
 
         def handle_post(self) -> None:
-            if self.path == "/admin/shutdown":
-                self.read_body()
-                if not self.client_is_local():
-                    self.send_json(403, {"error": "admin endpoints answer local clients only"})
-                    return
-                self.send_json(200, {"status": "stopping"})
-                shutdown_soon(self.server)
-                return
             if self.path != "/predict":
                 self.send_json(404, {"error": f"no route {self.path}"})
                 return
