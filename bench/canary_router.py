@@ -27,7 +27,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from include.canary import model, procs  # noqa: E402
+from include.canary import model  # noqa: E402
+from include.canary import stack as local_stack  # noqa: E402
 from include.canary.analysis import evaluate_step  # noqa: E402
 from include.canary.backends.local import LocalRouterBackend  # noqa: E402
 from include.canary.policy import CanaryPolicy  # noqa: E402
@@ -47,10 +48,10 @@ def router_overhead(root: Path, n: int) -> dict:
     run_dir = root / "overhead"
     run_dir.mkdir()
     try:
-        champion = procs.start_process("champion", "include.canary.servers",
+        champion = local_stack.start_process("champion", "include.canary.servers",
                                        ["--model-dir", str(root / "champion"), "--role", "champion", "--ttl", "600"],
                                        run_dir)
-        router = procs.start_process("router", "include.canary.router",
+        router = local_stack.start_process("router", "include.canary.router",
                                      ["--champion", champion["url"], "--challenger", champion["url"], "--weight", "0",
                                       "--ttl", "600"], run_dir)
         bodies = [json.dumps({"text": t}).encode() for t, _ in labeled_examples(200, seed=5)]
@@ -69,7 +70,7 @@ def router_overhead(root: Path, n: int) -> dict:
                 r.append(_post(routed, body))
                 d.append(_post(direct, body))
     finally:
-        procs.stop_stack(run_dir)
+        local_stack.stop_stack(run_dir)
     d_arr, r_arr = np.array(d), np.array(r)
     out = {"requests_each": n,
            "direct_p50_ms": float(np.percentile(d_arr, 50)), "direct_p99_ms": float(np.percentile(d_arr, 99)),
@@ -86,7 +87,7 @@ def faulty_challenger_blast_radius(root: Path, bake_seconds: float, rate: float,
 
     policy = CanaryPolicy(bake_seconds=bake_seconds, early_abort=early_abort)  # else: the DAG's defaults
     run_dir = root / f"blast-{early_abort}"
-    stack = procs.start_stack(run_dir, champion_dir=str(root / "champion"), challenger_dir=str(root / "challenger"),
+    stack = local_stack.start_stack(run_dir, champion_dir=str(root / "champion"), challenger_dir=str(root / "challenger"),
                               champion_ref="bench/1", challenger_ref="bench/2",
                               requests_file=str(root / "requests.jsonl"), rate=rate, concurrency=4, ttl=900,
                               challenger_error_rate=error_rate)
@@ -113,7 +114,7 @@ def faulty_challenger_blast_radius(root: Path, bake_seconds: float, rate: float,
         time.sleep(2)
         after = backend.counts(rollback_at) if rollback_at is not None else None
     finally:
-        procs.stop_stack(run_dir)
+        local_stack.stop_stack(run_dir)
     return {"policy": policy.to_dict(), "load_rps": rate, "challenger_error_rate": error_rate,
             "decision": "rollback" if rollback_at is not None else "continue", "failed_checks": verdict["reasons"],
             "seconds_to_rollback": round(seconds, 2),

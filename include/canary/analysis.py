@@ -8,6 +8,12 @@ Two kinds of checks, both must pass:
   latencies (no normality assumption; latency is skewed) and, to ignore significant-but-tiny
   differences, a p95 ratio and an absolute p95 delta.
 
+**Accuracy** (labelled replay: the router grades each labelled request): one-sided two-proportion
+z-test that the challenger's accuracy is below the champion's on the same window
+(``accuracy_vs_champion_ztest``); it fails a step only when significant at ``accuracy_alpha`` *and*
+the drop exceeds ``max_accuracy_drop`` (so a tie on a few hundred rows never rolls back). Fewer
+than ``min_requests`` labelled answers per model: reported as skipped, not failed.
+
 Too few requests is "inconclusive", never "pass" (no data fails safe). At 100% the champion gets no
 traffic, so the relative checks compare with the champion of the previous window (``baseline``).
 Backends that only expose aggregates (CloudWatch sums and percentiles) give ``latencies=None``;
@@ -34,12 +40,20 @@ class Sample:
     errors: int
     latencies_ms: list[float] | None = None
     p95_ms: float | None = None  # for aggregated sources; computed from latencies otherwise
+    labelled: int = 0  # answered requests that carried a label
+    correct: int = 0   # ...of which the model got right
 
     @classmethod
     def from_records(cls, records: list[list[Any]] | list[tuple], model: str) -> Sample:
-        """From router records ``[seq, ts, model, ok, latency_ms]``."""
+        """From router records ``[seq, ts, model, ok, latency_ms, correct]`` (``correct`` None = unlabelled)."""
         mine = [r for r in records if r[2] == model]
-        return cls(n=len(mine), errors=sum(1 for r in mine if not r[3]), latencies_ms=[float(r[4]) for r in mine])
+        graded = [r[5] for r in mine if len(r) > 5 and r[5] is not None]
+        return cls(n=len(mine), errors=sum(1 for r in mine if not r[3]), latencies_ms=[float(r[4]) for r in mine],
+                   labelled=len(graded), correct=sum(1 for g in graded if g))
+
+    @property
+    def accuracy(self) -> float | None:
+        return self.correct / self.labelled if self.labelled else None
 
     @property
     def error_rate(self) -> float | None:
@@ -52,7 +66,8 @@ class Sample:
 
     def summary(self) -> dict[str, Any]:
         return {"n": self.n, "errors": self.errors, "error_rate": self.error_rate,
-                "p50_ms": self.percentile(50), "p95_ms": self.percentile(95), "p99_ms": self.percentile(99)}
+                "p50_ms": self.percentile(50), "p95_ms": self.percentile(95), "p99_ms": self.percentile(99),
+                "labelled": self.labelled, "accuracy": self.accuracy}
 
 
 def two_proportion_ztest(errors_a: int, n_a: int, errors_b: int, n_b: int) -> tuple[float, float]:
@@ -126,8 +141,25 @@ def evaluate_step(policy: CanaryPolicy, weight: int, champion: Sample, challenge
                                  f"challenger p95 {p95:.1f} ms vs champion {ref_p95:.1f} ms "
                                  f"(fails only if significantly slower, ratio > {policy.max_latency_ratio} "
                                  f"and delta > {policy.min_latency_delta_ms} ms)"))
+        checks.append(accuracy_check(policy, challenger, reference))
     status = "fail" if any(c["passed"] is False for c in checks) else "pass"
     return _verdict(status, checks, champion, challenger, reference)
+
+
+def accuracy_check(policy: CanaryPolicy, challenger: Sample, reference: Sample) -> dict[str, Any]:
+    """``accuracy_vs_champion_ztest``: fails when the challenger is significantly *and* materially less accurate."""
+    name = "accuracy_vs_champion_ztest"
+    if min(challenger.labelled, reference.labelled) < policy.min_requests:
+        return _check(name, None, None, policy.accuracy_alpha,
+                      f"skipped: {challenger.labelled} challenger / {reference.labelled} champion labelled answers "
+                      f"(< min_requests {policy.min_requests})")
+    wrong_c, wrong_r = challenger.labelled - challenger.correct, reference.labelled - reference.correct
+    z, p = two_proportion_ztest(wrong_c, challenger.labelled, wrong_r, reference.labelled)
+    drop = (reference.accuracy or 0.0) - (challenger.accuracy or 0.0)
+    worse = p < policy.accuracy_alpha and drop > policy.max_accuracy_drop
+    return _check(name, not worse, round(p, 6), policy.accuracy_alpha,
+                  f"z={z:.2f}; accuracy challenger {challenger.accuracy:.2%} vs champion {reference.accuracy:.2%} "
+                  f"(drop {drop:+.2%}; fails only if significant and the drop > {policy.max_accuracy_drop:.2%})")
 
 
 def _verdict(status: str, checks: list[dict[str, Any]], champion: Sample, challenger: Sample,

@@ -1,21 +1,22 @@
-"""Which two models a canary compares, and the recorded requests it replays.
+"""Which two models a canary compares: the version an event names (or ``@challenger``) vs ``@champion``.
 
-``resolve_pair`` reads the registry aliases (``<name>@champion`` vs ``<name>@challenger``). For the
-``canary_demo`` family it can bootstrap the aliases by training and registering small real models,
-so the DAG runs end to end on a fresh checkout; any other model must have been registered by its
-own training pipeline.
+An asset-triggered run canaries *exactly* the version its ``challenger_registered`` event names
+(``extra = {"model", "version", ...}``, what :attr:`include.platform.lifecycle.Applied.extra` carries):
+the challenger alias may have moved on since, and the canary must judge what the trainer handed
+over. A manual run reads the aliases of Param ``model_name``. For the ``canary_demo`` family it can
+bootstrap the aliases by training and registering small real models, so the DAG runs end to end on a
+fresh checkout; any other model must have been registered by its own training pipeline.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import tempfile
-from datetime import date
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from include.platform import registry, storage
-from include.platform.errors import ConfigError
+from include.platform import registry
+from include.platform.errors import ConfigError, PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,28 @@ def _register_demo_version(name: str, seed: int, n_train: int, alias: str) -> re
                                                  "registered_by": "canary_deploy bootstrap"})
 
 
-def resolve_pair(name: str, *, bootstrap_demo: bool, seed: int = 0) -> dict[str, Any]:
-    """``{"model", "champion", "challenger"}`` versions; registers demo versions when allowed and needed."""
+#: Statuses a version can be canaried from (not yet judged on live traffic).
+CANARIABLE = ("challenger", "registered")
+
+
+def named_by_event(events: Mapping[Any, Iterable[Any]] | None) -> dict[str, Any] | None:
+    """The newest triggering event's ``extra`` that names a ``model`` (None for a manual run)."""
+    named = None
+    for asset_events in (events or {}).values():
+        for event in asset_events:
+            extra = dict(getattr(event, "extra", None) or {})
+            if extra.get("model"):
+                named = extra
+    return named
+
+
+def resolve_pair(name: str, *, bootstrap_demo: bool, version: str | None = None, seed: int = 0) -> dict[str, Any]:
+    """``{"model", "champion", "challenger"}`` versions; registers demo versions when allowed and needed.
+
+    ``version`` (from an event) is the challenger as named; else the ``challenger`` alias.
+    """
+    if version is not None:
+        return _named_pair(name, str(version))
     current = registry.aliases(name)
     if name == DEMO_MODEL and bootstrap_demo:
         if "champion" not in current:
@@ -56,57 +77,14 @@ def resolve_pair(name: str, *, bootstrap_demo: bool, seed: int = 0) -> dict[str,
     return {"model": name, "champion": current["champion"], "challenger": current["challenger"]}
 
 
-def _export_texts(day: date) -> list[str]:
-    """The non-blank texts of the day's feedback export, read with the platform's line reader.
-
-    The same reader as the sentiment pipeline: a bad byte, a raw U+2028 or a 100,000-deep line costs
-    one line (logged with file and line), never the whole replay set. Lines without a usable text
-    are the sentiment pipeline's quarantine business, not a model server's, so they are only counted.
-    """
-    from include.platform.lines import read_json_lines
-
-    texts: list[str] = []
-    for path in storage.list_files(storage.lake_path("raw", "feedback", day.isoformat()), ".jsonl"):
-        read = read_json_lines(storage.read_bytes(path), path.name, text_fields=("text",))
-        for q in read.quarantined[:5]:
-            log.info("skipping %s line %d (byte %d): %s", q.source, q.line_no, q.offset, q.reason)
-        if read.quarantined:
-            log.info("%s: %d lines skipped in all", path.name, len(read.quarantined))
-        for line in read.records:
-            text = line.value.get("text") if isinstance(line.value, dict) else None
-            if isinstance(text, str) and text.strip() and _encodable(text):
-                texts.append(text)
-    return texts
-
-
-def _encodable(text: str) -> bool:
-    """False for a lone surrogate (``"\\ud800"`` is valid JSON, but no server can tokenize it)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def record_requests(day: date, n: int, seed: int = 0) -> str:
-    """Write the request bodies to replay (``raw/canary/requests-<day>.jsonl``) and return its URI.
-
-    Taken from the day's feedback export when the lake has one (the real traffic shape: messy HTML,
-    long and empty texts), else from the demo generator. Lines without a text are skipped; they
-    are the sentiment pipeline's quarantine business, not a model server's.
-    """
-    from include.demo.feedback import feedback_lines
-
-    texts = _export_texts(day)
-    source = "feedback export"
-    if not texts:
-        source = "demo generator"
-        for line in feedback_lines(day, n, seed=seed, malformed_share=0.0):
-            text = json.loads(line).get("text")
-            if isinstance(text, str) and text.strip():
-                texts.append(text)
-    texts = texts[:n]
-    out = storage.lake_path("raw", "canary", f"requests-{day.isoformat()}.jsonl")
-    storage.write_text(out, "\n".join(json.dumps({"text": t}) for t in texts) + "\n")
-    log.info("recorded %s requests from the %s to %s", len(texts), source, out)
-    return str(out)
+def _named_pair(name: str, version: str) -> dict[str, Any]:
+    mv = registry.get_version(name, version)
+    champion = registry.aliases(name).get("champion")
+    if champion is None:
+        raise registry.MissingModelError(f"model {name!r} has no champion to canary {mv.ref} against",
+                                         f"promote a first {name} version (its training pipeline's gate does)")
+    if mv.status not in CANARIABLE or mv.version == champion:
+        raise PermanentError(f"{mv.ref} is {mv.status} ({mv.status_details.get('decided_by', 'earlier')}): "
+                             "it was judged already and is not canaried again",
+                             "register a new version and hand that one to the canary")
+    return {"model": name, "champion": champion, "challenger": mv.version}

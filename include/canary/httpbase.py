@@ -301,7 +301,16 @@ class JsonHandler(BaseHTTPRequestHandler):
         self._dispatch(self.handle_get)
 
     def do_POST(self) -> None:  # noqa: N802 - stdlib API
-        self._dispatch(self.handle_post)
+        self._dispatch(self.handle_shutdown if self.path == "/admin/shutdown" else self.handle_post)
+
+    def handle_shutdown(self) -> None:
+        """``POST /admin/shutdown`` (every canary process): a clean stop, for local clients only."""
+        self.read_body()
+        if not self.client_is_local():
+            self.send_json(403, {"error": "admin endpoints answer local clients only"})
+            return
+        self.send_json(200, {"status": "stopping"})
+        shutdown_soon(self.server)
 
     def handle_get(self) -> None:
         self.send_json(404, {"error": f"no route GET {self.path}"})

@@ -6,7 +6,7 @@ and target whose traffic it shifts. Teardown (``stop``) works from that record o
 the one record that survives a worker being killed or replaced:
 
 * embedded stack: stop the recorded processes (one-host rule: a stack recorded on another host
-  fails loudly, see :func:`include.canary.procs.check_same_host`), check no process or port is left;
+  fails loudly, see :func:`include.canary.stack.check_same_host`), check no process or port is left;
 * cloud backend: unless the rollout *promoted* the challenger, send 100% of traffic back to the
   champion — also when the rollout task crashed or its worker died before its own fail-safe ran —
   and record the weights the endpoint reports afterwards.
@@ -18,9 +18,12 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from include.platform.errors import PermanentError
+
+if TYPE_CHECKING:
+    from include.canary.config import CanaryConfig
 
 log = logging.getLogger(__name__)
 
@@ -36,19 +39,17 @@ def run_dir_for(run_id: str):
     return safe_local_join(data_dir() / "canary", re.sub(r"[^A-Za-z0-9._-]+", "_", run_id).strip("._") or "run")
 
 
-def start(planned: dict[str, Any], params: dict[str, Any], run_id: str) -> dict[str, Any]:
+def start(planned: dict[str, Any], cfg: CanaryConfig, run_id: str) -> dict[str, Any]:
     """Setup: the embedded stack (servers, router, load) or, with a connection, the cloud endpoint's record."""
-    if params.get("backend_conn_id"):
+    if not cfg.embedded:
         from include.canary.backends import backend_for
 
-        conn_id, target = params["backend_conn_id"], dict(params.get("target") or {})
-        backend = backend_for(conn_id, target)
-        return {"mode": backend.kind, "conn_id": conn_id, "target": target,
+        backend = backend_for(cfg.backend_conn_id, dict(cfg.target))
+        return {"mode": backend.kind, "conn_id": cfg.backend_conn_id, "target": dict(cfg.target),
                 "weights_before": backend.current_weights()}
 
-    from include.canary import procs
+    from include.canary import stack
     from include.platform import registry, storage
-    from include.platform.settings import get_setting
 
     model = planned["model"]
     _, champion_dir = registry.download(f"{model}/{planned['champion']}")
@@ -60,18 +61,17 @@ def start(planned: dict[str, Any], params: dict[str, Any], run_id: str) -> dict[
     policy = planned["policy"]
     # TTL: the longest the rollout may take, plus slack; a stack outliving it stops itself.
     ttl = policy["max_step_seconds"] * len(policy["steps"]) * (policy["failure_limit"] + 1) + 600
-    return procs.start_stack(
+    return stack.start_stack(
         run_dir, champion_dir=str(champion_dir), challenger_dir=str(challenger_dir),
         champion_ref=f"{model}/{planned['champion']}", challenger_ref=f"{model}/{planned['challenger']}",
-        requests_file=str(requests_file), rate=params["load_rps"], concurrency=params["load_concurrency"],
-        ttl=ttl, challenger_error_rate=params["challenger_error_rate"],
-        challenger_added_latency_ms=params["challenger_added_latency_ms"],
-        bind_host=get_setting("canary_bind_host", DEFAULT_BIND_HOST) or DEFAULT_BIND_HOST,
+        champion_kind=planned["kinds"]["champion"], challenger_kind=planned["kinds"]["challenger"],
+        requests_file=str(requests_file), rate=cfg.load_rps, concurrency=cfg.load_concurrency,
+        ttl=ttl, challenger_error_rate=cfg.challenger_error_rate,
+        challenger_added_latency_ms=cfg.challenger_added_latency_ms, bind_host=cfg.bind_host or DEFAULT_BIND_HOST,
     ) | {"mode": "local"}
 
 
-def stop(stack: dict[str, Any], report_uri: str, outcome: dict[str, Any] | None,
-         params: dict[str, Any] | None = None) -> dict[str, Any]:
+def stop(stack: dict[str, Any], report_uri: str, outcome: dict[str, Any] | None) -> dict[str, Any]:
     """Teardown: stop the embedded stack or reset cloud traffic; write ``teardown.json``; fail loudly."""
     from include.platform import storage
 
@@ -80,7 +80,7 @@ def stop(stack: dict[str, Any], report_uri: str, outcome: dict[str, Any] | None,
         if stack.get("mode") == "local":
             summary = _stop_local(stack, outcome)
         else:
-            summary = _reset_cloud(stack, outcome, params or {})
+            summary = _reset_cloud(stack, outcome)
     except PermanentError as exc:
         storage.write_json(summary_path, {"mode": stack.get("mode"), "error": str(exc)})
         raise
@@ -91,17 +91,17 @@ def stop(stack: dict[str, Any], report_uri: str, outcome: dict[str, Any] | None,
 
 
 def _stop_local(stack: dict[str, Any], outcome: dict[str, Any] | None) -> dict[str, Any]:
-    from include.canary import procs
+    from include.canary import stack as processes
     from include.canary.backends.local import LocalRouterBackend
 
-    procs.check_same_host(stack)  # before anything else: another host's router URL is not ours either
+    processes.check_same_host(stack)  # before anything else: another host's router URL is not ours either
     after = None
     if outcome and outcome.get("decision_marker") is not None:
         try:
             after = LocalRouterBackend(stack["router_url"]).counts(outcome["decision_marker"])
         except OSError as exc:
             after = {"error": str(exc)}
-    stopped = procs.stop_recorded(stack)
+    stopped = processes.stop_recorded(stack)
     summary: dict[str, Any] = {"mode": "local", "host": stack.get("host"), "stopped": stopped,
                                "after_decision": after}
     leftovers = [s for s in stopped if s["alive"] or s["port_in_use"]]
@@ -110,14 +110,12 @@ def _stop_local(stack: dict[str, Any], outcome: dict[str, Any] | None) -> dict[s
     return summary
 
 
-def _reset_cloud(stack: dict[str, Any], outcome: dict[str, Any] | None, params: dict[str, Any]) -> dict[str, Any]:
+def _reset_cloud(stack: dict[str, Any], outcome: dict[str, Any] | None) -> dict[str, Any]:
     """All traffic to the champion unless the challenger was promoted: the rollout's own fail-safe
     does not run when its worker dies, so the teardown is the guarantee."""
     from include.canary.backends import backend_for
 
-    conn_id = stack.get("conn_id") or params.get("backend_conn_id")
-    target = stack.get("target") or dict(params.get("target") or {})
-    backend = backend_for(conn_id, target)
+    backend = backend_for(stack.get("conn_id"), dict(stack.get("target") or {}))
     decision = (outcome or {}).get("decision")
     if decision == "promote":
         action = "kept: the challenger was promoted and serves 100%"

@@ -1,8 +1,9 @@
 """Load generator: replays recorded ``/predict`` requests against the router at a steady rate.
 
-Recorded requests are JSON lines, one request body each (``{"text": ...}``); the DAG records them
-from the day's customer-feedback export (or from the demo generator when the lake has none), so the
-canary sees the traffic shape the model really gets. The process runs until SIGTERM, the TTL, or
+Recorded requests are JSON lines, one request body each (``{"text": ...}`` or ``{"row": {...}}``),
+written by :mod:`include.canary.replay` from the traffic the model really gets. A line's ``label``
+(when it has one) is not sent in the body: it travels in the ``X-Canary-Label`` header, so the
+router can grade the answer and the model never sees it. The process runs until SIGTERM, the TTL, or
 ``--max-requests``, and writes what it sent to ``--stats-file`` on the way out.
 
 Open loop on purpose: requests are scheduled on a clock, not "send the next when the last returns",
@@ -25,17 +26,29 @@ from urllib.parse import urlparse
 log = logging.getLogger("canary.loadgen")
 
 
-def load_requests(path: str | Path) -> list[bytes]:
-    bodies = [line.strip().encode() for line in Path(path).read_text().splitlines() if line.strip()]
-    if not bodies:
+LABEL_HEADER = "X-Canary-Label"  # the router's include.canary.router.LABEL_HEADER (not imported: stay light)
+
+
+def load_requests(path: str | Path) -> list[tuple[bytes, dict[str, str]]]:
+    """``(body, headers)`` per recorded line; a line's ``label`` moves from the body to the label header."""
+    out = []
+    for line in Path(path).read_text().splitlines():
+        if not line.strip():
+            continue
+        body = json.loads(line)
+        headers = {"Content-Type": "application/json"}
+        if isinstance(body, dict) and body.get("label") is not None:
+            headers[LABEL_HEADER] = str(body.pop("label"))
+        out.append((json.dumps(body).encode(), headers))
+    if not out:
         raise ValueError(f"{path} holds no recorded requests")
-    return bodies
+    return out
 
 
 class Replayer:
     """``concurrency`` threads share one schedule of ``rate`` requests per second."""
 
-    def __init__(self, url: str, bodies: list[bytes], rate: float, concurrency: int, timeout: float = 10.0):
+    def __init__(self, url: str, bodies: list[tuple[bytes, dict[str, str]]], rate: float, concurrency: int, timeout: float = 10.0):
         parsed = urlparse(url)
         self.host, self.port = parsed.hostname or "127.0.0.1", int(parsed.port or 80)
         self.bodies = bodies
@@ -50,7 +63,7 @@ class Replayer:
         self.status: dict[str, int] = {}
         self.latencies_ms: list[float] = []
 
-    def _take(self) -> tuple[bytes, float]:
+    def _take(self) -> tuple[tuple[bytes, dict[str, str]], float]:
         with self._lock:
             body = self.bodies[self._i % len(self.bodies)]
             self._i += 1
@@ -66,13 +79,13 @@ class Replayer:
                     if self.sent >= max_requests:
                         return
                     self.sent += 1
-            body, slot = self._take()
+            (body, headers), slot = self._take()
             delay = slot - time.monotonic()
             if delay > 0 and self.stop.wait(delay):
                 return
             start = time.perf_counter()
             try:
-                conn.request("POST", "/predict", body=body, headers={"Content-Type": "application/json"})
+                conn.request("POST", "/predict", body=body, headers=headers)
                 resp = conn.getresponse()
                 resp.read()
                 key = str(resp.status)

@@ -2,8 +2,9 @@
 
 Why a hand-written numpy model: the canary needs two real, registry-loadable models that start in
 milliseconds inside a model server on a 2-core machine. A transformer would cost seconds and hundreds
-of MB per server. A logistic regression is one matrix and a bias, saved with safetensors (the
-registry refuses pickles), so the artifact is safe and sha256-verified with no export code to keep.
+of MB per server. A logistic regression is one matrix and a bias, saved with safetensors: plain
+arrays, nothing executable on load. (The registry refuses pickle-based files — ``.pkl``, ``.joblib``,
+``.pt``, ``.bin`` ... — on register and verifies every file's sha256 on download.)
 
 Artifact layout (what ``save``/``load`` read and write)::
 

@@ -3,6 +3,9 @@
 Modelled on Argo Rollouts' ``steps: setWeight / pause / analysis`` with ``failureLimit`` and on
 Flagger's ``stepWeight``/``threshold``: the same policy drives every backend (local router,
 SageMaker, ELB, Vertex AI, Azure ML), so a rollout behaves the same on a laptop and in a cloud.
+
+The run's Params become a policy through :meth:`include.canary.config.CanaryConfig.policy`; the
+policy travels to the rollout operator as a plain dict (:meth:`CanaryPolicy.to_dict` / ``from_dict``).
 """
 
 from __future__ import annotations
@@ -41,6 +44,10 @@ class CanaryPolicy:
     failure_limit: int = 0
     #: End a bake early once the challenger's errors are significantly above ``max_error_rate``.
     early_abort: bool = True
+    #: Significance level of the one-sided accuracy z-test on labelled requests (challenger below champion).
+    accuracy_alpha: float = 0.01
+    #: ...and the accuracy drop (0.02 = 2 points) that must also be exceeded before a step fails.
+    max_accuracy_drop: float = 0.02
 
     def __post_init__(self) -> None:
         steps = tuple(int(s) for s in self.steps)
@@ -55,17 +62,15 @@ class CanaryPolicy:
             raise PolicyError("min_requests >= 1, bake_seconds >= 0 and failure_limit >= 0 are required")
         if self.max_step_seconds < self.bake_seconds:
             raise PolicyError("max_step_seconds must be at least bake_seconds")
-        if not 0 < self.alpha < 0.5:
-            raise PolicyError("alpha must be in (0, 0.5)")
+        if not 0 < self.alpha < 0.5 or not 0 < self.accuracy_alpha < 0.5:
+            raise PolicyError("alpha and accuracy_alpha must be in (0, 0.5)")
+        if not 0 <= self.max_accuracy_drop < 1:
+            raise PolicyError("max_accuracy_drop must be in [0, 1) (0.02 = 2 points)")
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> CanaryPolicy:
-        """Build from DAG Params; unknown keys are ignored, missing keys take the defaults."""
-        names = {f for f in cls.__dataclass_fields__}
-        kwargs = {k: v for k, v in params.items() if k in names and v is not None}
-        if "steps" in kwargs:
-            kwargs["steps"] = tuple(kwargs["steps"])
-        return cls(**kwargs)
+    def from_dict(cls, data: dict[str, Any]) -> CanaryPolicy:
+        """The policy :meth:`to_dict` wrote (the rollout operator's copy)."""
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"steps": list(self.steps)}

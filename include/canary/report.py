@@ -18,7 +18,7 @@ from typing import Any
 
 from include.canary.analysis import Sample
 from include.platform import storage
-from include.platform.charts import png_bytes
+from include.platform.charts import png_bytes, pyplot
 
 
 def _path(report_uri: str, *parts: str):
@@ -35,7 +35,8 @@ def save_window(report_uri: str | None, step: int, attempt: int, weight: int, ch
     path = _path(report_uri, "windows", f"step-{step}-try-{attempt}.json")
     storage.write_json(path, {
         "step": step, "attempt": attempt, "weight": weight,
-        **{name: {"n": s.n, "errors": s.errors, "latencies_ms": s.latencies_ms, "p95_ms": s.p95_ms}
+        **{name: {"n": s.n, "errors": s.errors, "latencies_ms": s.latencies_ms, "p95_ms": s.p95_ms,
+                  "labelled": s.labelled, "correct": s.correct}
            for name, s in (("champion", champion), ("challenger", challenger))},
     })
     return str(path)
@@ -80,6 +81,9 @@ def steps_table(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "challenger_n": cl["n"], "challenger_error_rate": cl["error_rate"], "challenger_p95_ms": cl["p95_ms"],
             "errors_ztest_p": _check_value(s, "errors_vs_champion_ztest"),
             "latency_mannwhitney_p": _check_value(s, "latency_vs_champion_mannwhitney"),
+            "champion_accuracy": ch.get("accuracy"), "challenger_accuracy": cl.get("accuracy"),
+            "challenger_labelled": cl.get("labelled"),
+            "accuracy_ztest_p": _check_value(s, "accuracy_vs_champion_ztest"),
             "reasons": "; ".join(s.get("reasons", [])),
         })
     return rows
@@ -97,11 +101,7 @@ def _csv(rows: list[dict[str, Any]]) -> str:
 
 
 def _plots(steps: list[dict[str, Any]], policy: dict[str, Any]) -> tuple[bytes, bytes]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     labels = [f"{s['weight']}%" + (f" (try {s['attempt']})" if s["attempt"] > 1 else "") for s in steps]
     x = list(range(len(steps)))
 

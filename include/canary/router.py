@@ -5,12 +5,18 @@
 call and keeps a sequence-numbered record per request, so the analysis can read *exactly* the
 requests of one bake window for both models (same window, same load: a fair comparison).
 
+**Labelled requests.** A replayed request may carry its true label in the ``X-Canary-Label`` header
+(the load generator sets it from the recorded line's ``label``); the router compares it with the
+label the model answered and records whether it was right, so each window also yields both
+models' accuracy on the same traffic. The header is not forwarded: the model never sees the answer.
+
 Admin API (the POSTs answer local clients only, 403 otherwise; bad input answers 400 JSON):
     GET  /admin/counts?since=SEQ    per-model request and error counts since SEQ (cheap; the trigger polls it)
-    GET  /admin/metrics?since=SEQ   the raw records since SEQ: [seq, unix_time, model, ok, latency_ms]
+    GET  /admin/metrics?since=SEQ   the raw records since SEQ: [seq, unix_time, model, ok, latency_ms, correct]
+                                    (correct: true/false for a labelled request, null otherwise)
     POST /admin/weights {"challenger": PCT}   shift traffic (PCT an integer 0..100); returns the sequence
                                     number it took effect at
-    POST /admin/shutdown
+    POST /admin/shutdown            a clean stop (every canary process has it: include/canary/httpbase.py)
 """
 
 from __future__ import annotations
@@ -32,12 +38,14 @@ from include.canary.httpbase import (
     add_limit_args,
     limits_from_args,
     serve,
-    shutdown_soon,
 )
+from include.canary.serving import is_correct
 
 log = logging.getLogger("canary.router")
 
 MODELS = ("champion", "challenger")
+#: The request header carrying a replayed request's true label (never forwarded to the model).
+LABEL_HEADER = "X-Canary-Label"
 
 
 class Ledger:
@@ -45,7 +53,7 @@ class Ledger:
 
     def __init__(self, weight: int, seed: int, maxlen: int = 500_000) -> None:
         self.weight = weight
-        self.records: deque[tuple[int, float, str, bool, float]] = deque(maxlen=maxlen)
+        self.records: deque[tuple[int, float, str, bool, float, bool | None]] = deque(maxlen=maxlen)
         self.seq = 0
         self._lock = threading.Lock()
         self._rng = random.Random(seed)
@@ -57,27 +65,27 @@ class Ledger:
             self.seq += 1
             return ("challenger" if self._rng.random() * 100 < self.weight else "champion"), self.seq
 
-    def record(self, seq: int, model: str, ok: bool, latency_ms: float) -> None:
+    def record(self, seq: int, model: str, ok: bool, latency_ms: float, correct: bool | None = None) -> None:
         with self._lock:
-            self.records.append((seq, time.time(), model, ok, round(latency_ms, 3)))
+            self.records.append((seq, time.time(), model, ok, round(latency_ms, 3), correct))
 
-    def add(self, model: str, ok: bool, latency_ms: float) -> None:
+    def add(self, model: str, ok: bool, latency_ms: float, correct: bool | None = None) -> None:
         """Route-and-record in one go (tests and tools that bypass HTTP)."""
         _, seq = self.choose()
-        self.record(seq, model, ok, latency_ms)
+        self.record(seq, model, ok, latency_ms, correct)
 
     def set_weight(self, weight: int) -> int:
         with self._lock:
             self.weight = weight
             return self.seq
 
-    def since(self, seq: int) -> list[tuple[int, float, str, bool, float]]:
+    def since(self, seq: int) -> list[tuple[int, float, str, bool, float, bool | None]]:
         with self._lock:
             return [r for r in self.records if r[0] > seq]
 
     def counts(self, seq: int) -> dict:
         out = {m: {"n": 0, "errors": 0} for m in MODELS}
-        for _, _, model, ok, _ in self.since(seq):
+        for _, _, model, ok, *_ in self.since(seq):
             out[model]["n"] += 1
             out[model]["errors"] += 0 if ok else 1
         with self._lock:
@@ -136,11 +144,6 @@ def make_handler(ledger: Ledger, upstreams: dict[str, tuple[str, int]], timeout:
                     seq = ledger.set_weight(weight)
                     log.info("challenger weight -> %s%% at seq %s", weight, seq)
                     self.send_json(200, {"weight": weight, "seq": seq})
-            elif self.path == "/admin/shutdown":
-                self.read_body()
-                if self.local_only():
-                    self.send_json(200, {"status": "stopping"})
-                    shutdown_soon(self.server)
             else:
                 self.send_json(404, {"error": f"no route {self.path}"})
 
@@ -158,7 +161,8 @@ def make_handler(ledger: Ledger, upstreams: dict[str, tuple[str, int]], timeout:
                 status, payload = forward(model, body)
             except (ConnectionError, http.client.HTTPException, OSError) as exc:
                 status, payload = 502, json.dumps({"error": f"upstream {model} unreachable: {exc}"}).encode()
-            ledger.record(seq, model, status < 500, (time.perf_counter() - start) * 1000)
+            elapsed_ms = (time.perf_counter() - start) * 1000
+            ledger.record(seq, model, status < 500, elapsed_ms, _graded(status, payload, self.headers.get(LABEL_HEADER)))
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
@@ -167,6 +171,17 @@ def make_handler(ledger: Ledger, upstreams: dict[str, tuple[str, int]], timeout:
             self.wfile.write(payload)
 
     return Handler
+
+
+def _graded(status: int, payload: bytes, label: str | None) -> bool | None:
+    """Right or wrong for a labelled request the model answered; None when there is nothing to grade."""
+    if label is None or status != 200:
+        return None
+    try:
+        predictions = json.loads(payload)["predictions"]
+        return is_correct(predictions[0]["label"], label)
+    except (ValueError, KeyError, IndexError, TypeError):
+        return False  # a 200 without a readable prediction is a wrong answer, not a missing one
 
 
 def _hostport(url: str) -> tuple[str, int]:

@@ -1,7 +1,9 @@
 """A model server process: ``POST /predict``, ``GET /health``, ``POST /admin/shutdown``.
 
-Run as ``python -m include.canary.servers --model-dir DIR --role challenger --ready-file F``.
-The model is a registry version already downloaded (and sha256-verified) by the setup task.
+Run as ``python -m include.canary.servers --model-dir DIR --kind churn_hgb --role challenger --ready-file F``.
+The model is a registry version already downloaded (and sha256-verified) by the setup task; it loads
+through the serving table (:mod:`include.canary.serving`: ``--kind`` or, when not given, the kind
+its artifact declares), which also says what a request body holds (texts or feature rows).
 
 Fault injection (for tests and drills): ``--error-rate`` answers that share of predictions with
 HTTP 500, ``--added-latency-ms`` sleeps before answering. Both can also come from the environment
@@ -11,54 +13,23 @@ HTTP 500, ``--added-latency-ms`` sleeps before answering. Both can also come fro
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import random
 import threading
 import time
-from collections.abc import Callable
-from pathlib import Path
 
 from include.canary.httpbase import (
-    BadRequest,
     JsonHandler,
     Server,
     add_limit_args,
     limits_from_args,
     serve,
-    shutdown_soon,
 )
+from include.canary.serving import Loaded
+from include.canary.serving import load as load_model
 
 log = logging.getLogger("canary.server")
-
-Predictor = Callable[[list[str]], list[dict]]
-
-
-def load_predictor(model_dir: str | Path) -> Predictor:
-    """A ``texts -> [{"label", "score"}]`` function for the model in ``model_dir``.
-
-    ``canary_demo`` artifacts load with numpy; a Hugging Face sequence classifier (a folder with
-    ``config.json`` naming ``architectures``, as the sentiment pipeline registers) loads with
-    transformers, imported only then.
-    """
-    model_dir = Path(model_dir)
-    config = json.loads((model_dir / "config.json").read_text())
-    if config.get("kind") == "hashed_logreg":
-        from include.canary import model
-
-        return model.load(model_dir).predict
-    if config.get("architectures"):
-        from transformers import pipeline
-
-        clf = pipeline("text-classification", model=str(model_dir), tokenizer=str(model_dir), device=-1)
-
-        def predict(texts: list[str]) -> list[dict]:
-            return [{"label": r["label"], "score": round(float(r["score"]), 4)} for r in clf(texts, truncation=True)]
-
-        return predict
-    raise ValueError(f"{model_dir}: unknown model format (config.json has neither kind nor architectures)")
-
 
 class Faults:
     """Injected faults; a seeded RNG so a drill's error count is reproducible."""
@@ -78,24 +49,7 @@ class Faults:
             return self._rng.random() < self.error_rate
 
 
-MAX_TEXTS = 1024  # one request's batch; more is a client bug, not a workload
-
-
-def parse_texts(body: dict) -> list[str]:
-    """``{"text": str}`` or ``{"texts": [str, ...]}`` → the texts; :class:`BadRequest` otherwise."""
-    if "texts" in body:
-        texts = body["texts"]
-        if not isinstance(texts, list) or not texts or not all(isinstance(t, str) for t in texts):
-            raise BadRequest("'texts' must be a non-empty list of strings")
-        if len(texts) > MAX_TEXTS:
-            raise BadRequest(f"'texts' holds {len(texts)} items; at most {MAX_TEXTS} per request")
-        return texts
-    if isinstance(body.get("text"), str):
-        return [body["text"]]
-    raise BadRequest("expected a JSON object with 'text' (a string) or 'texts' (a list of strings)")
-
-
-def make_handler(predict: Predictor, identity: dict, faults: Faults) -> type[JsonHandler]:
+def make_handler(model: Loaded, identity: dict, faults: Faults) -> type[JsonHandler]:
     lock = threading.Lock()  # numpy/torch inference is not re-entrant for every model type
 
     class Handler(JsonHandler):
@@ -106,25 +60,17 @@ def make_handler(predict: Predictor, identity: dict, faults: Faults) -> type[Jso
                 self.send_json(404, {"error": f"no route {self.path}"})
 
         def handle_post(self) -> None:
-            if self.path == "/admin/shutdown":
-                self.read_body()
-                if not self.client_is_local():
-                    self.send_json(403, {"error": "admin endpoints answer local clients only"})
-                    return
-                self.send_json(200, {"status": "stopping"})
-                shutdown_soon(self.server)
-                return
             if self.path != "/predict":
                 self.send_json(404, {"error": f"no route {self.path}"})
                 return
-            texts = parse_texts(self.read_json_object())
+            inputs = model.parse(self.read_json_object())
             if faults.added_latency_s:
                 time.sleep(faults.added_latency_s)
             if faults.should_fail():
                 self.send_json(500, {"error": "injected fault", **identity})
                 return
             with lock:
-                preds = predict(texts)
+                preds = model.predict(inputs)
             self.send_json(200, {"predictions": preds, **identity})
 
     return Handler
@@ -133,6 +79,7 @@ def make_handler(predict: Predictor, identity: dict, faults: Faults) -> type[Jso
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model-dir", required=True)
+    parser.add_argument("--kind", default="", help="serving kind (include/canary/serving.py); empty = detect")
     parser.add_argument("--role", required=True, help="champion or challenger (reported by /health)")
     parser.add_argument("--model-ref", default="", help="registry reference, reported by /health")
     parser.add_argument("--port", type=int, default=0)
@@ -145,11 +92,11 @@ def main(argv: list[str] | None = None) -> None:
     add_limit_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.role} %(levelname)s %(message)s")
-    predict = load_predictor(args.model_dir)
-    predict(["warm-up"])  # first call pays lazy initialisation outside the measured window
-    identity = {"role": args.role, "model": args.model_ref}
+    model = load_model(args.model_dir, args.kind or None)
+    model.predict(model.warmup)  # first call pays lazy initialisation outside the measured window
+    identity = {"role": args.role, "model": args.model_ref, "kind": model.kind}
     faults = Faults(args.error_rate, args.added_latency_ms, args.seed)
-    server = Server((args.host, args.port), make_handler(predict, identity, faults), limits_from_args(args))
+    server = Server((args.host, args.port), make_handler(model, identity, faults), limits_from_args(args))
     log.info("serving %s (error_rate=%s, added_latency_ms=%s)", args.model_ref, args.error_rate, args.added_latency_ms)
     serve(server, args.ready_file, args.ttl)
 

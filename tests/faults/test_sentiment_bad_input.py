@@ -127,7 +127,7 @@ def test_every_bad_line_is_quarantined_and_every_valid_line_scored(dagbag, lake,
     assert f"quarantined: {len(bad)}, scored: {len(valid)}" in md
 
     # the canary's replay recorder reads the same file with the same reader
-    from include.canary.candidates import record_requests
+    from include.canary.replay import record_requests
 
     out = storage.path_from_uri(record_requests(DAY.date(), n=100))
     replay = [json.loads(x)["text"] for x in storage.read_text(out).splitlines()]

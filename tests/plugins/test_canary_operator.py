@@ -32,8 +32,7 @@ def router():
     server.server_close()
 
 
-PARAMS = {"steps": [10, 50, 100], "bake_seconds": 0, "min_requests": 20, "max_step_seconds": 5,
-          "backend_conn_id": "", "target": {}}
+PARAMS = {"steps": [10, 50, 100], "bake_seconds": 0, "min_requests": 20, "max_step_seconds": 5}
 
 
 def _operator(operator_cls, router_url, lake):

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 class CanaryRolloutOperator(BaseOperator):
-    template_fields: Sequence[str] = ("stack", "backend_conn_id", "target", "report_uri")
+    template_fields: Sequence[str] = ("stack", "backend_conn_id", "target", "report_uri", "policy")
     ui_color = "#fde68a"
 
     def __init__(self, *, stack: Any = None, backend_conn_id: str | None = None, target: Any = None,
@@ -37,22 +37,26 @@ class CanaryRolloutOperator(BaseOperator):
         self.backend_conn_id = backend_conn_id
         self.target = target
         self.report_uri = report_uri
-        self.policy = policy  # None: read the policy from the run's Params
+        self.policy = policy  # the plan's policy dict (an XComArg); None: the run's Params through CanaryConfig
         self.poll_seconds = poll_seconds
 
     # -- helpers -------------------------------------------------------------------------------
     def _policy(self, context: Any):
+        from include.canary.config import CanaryConfig
         from include.canary.policy import CanaryPolicy
 
-        return CanaryPolicy.from_params(dict(self.policy if self.policy is not None else context["params"]))
+        if self.policy is not None:
+            return CanaryPolicy.from_dict(dict(self.policy))
+        return CanaryConfig.from_params(context["params"]).policy()
 
     def _backend(self, context: Any):
+        """The backend the setup recorded (its stack: router URL, or cloud connection and target)."""
         from include.canary.backends import backend_for
 
-        params = context["params"]
-        conn_id = self.backend_conn_id if self.backend_conn_id is not None else params.get("backend_conn_id")
-        target = self.target if self.target is not None else params.get("target")
-        return backend_for(conn_id or None, dict(target or {}), self.stack or {})
+        stack = self.stack or {}
+        conn_id = self.backend_conn_id if self.backend_conn_id is not None else stack.get("conn_id")
+        target = self.target if self.target is not None else stack.get("target")
+        return backend_for(conn_id or None, dict(target or {}), stack)
 
     def _fail_safe(self, backend: Any, exc: BaseException) -> None:
         log.error("rollout error (%s): sending all traffic back to the champion", exc)

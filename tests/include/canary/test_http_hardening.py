@@ -17,7 +17,8 @@ import urllib.request
 import pytest
 import requests
 
-from include.canary import model, procs
+from include.canary import model
+from include.canary import stack as local_stack
 from include.demo.feedback import labeled_examples
 
 LIMITS = ["--max-body-bytes", "1024", "--read-timeout", "1", "--idle-timeout", "3"]
@@ -29,15 +30,15 @@ def stack(tmp_path_factory):
     model.train(labeled_examples(120, seed=1), epochs=10).save(root / "m")
     run_dir = root / "run"
     run_dir.mkdir()
-    server = procs.start_process("champion", "include.canary.servers",
+    server = local_stack.start_process("champion", "include.canary.servers",
                                  ["--model-dir", str(root / "m"), "--role", "champion", "--ttl", "300", *LIMITS],
                                  run_dir)
-    router = procs.start_process("router", "include.canary.router",
+    router = local_stack.start_process("router", "include.canary.router",
                                  ["--champion", server["url"], "--challenger", server["url"], "--ttl", "300",
                                   *LIMITS], run_dir)
     yield {"server": server["url"], "router": router["url"], "port": {"server": server["port"],
                                                                        "router": router["port"]}}
-    stopped = procs.stop_stack(run_dir)
+    stopped = local_stack.stop_stack(run_dir)
     assert all(not s["alive"] and not s["port_in_use"] for s in stopped), stopped
 
 

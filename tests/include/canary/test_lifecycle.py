@@ -15,7 +15,9 @@ import boto3
 import psutil
 import pytest
 
-from include.canary import lifecycle, model, procs
+from include.canary import lifecycle, model
+from include.canary import stack as local_stack
+from include.canary.config import CanaryConfig
 from include.demo.feedback import labeled_examples
 from include.platform.errors import PermanentError
 from include.platform.settings import PROJECT_DIR
@@ -54,8 +56,8 @@ def test_setup_retried_after_a_worker_kill_leaves_exactly_one_stack(model_dirs, 
     worker = subprocess.Popen(  # noqa: S603 - our interpreter and our code
         [sys.executable, "-c", textwrap.dedent(f"""
             import time
-            from include.canary import procs
-            procs.start_stack({str(run_dir)!r}, **{_kwargs(model_dirs)!r})
+            from include.canary import stack as local_stack
+            local_stack.start_stack({str(run_dir)!r}, **{_kwargs(model_dirs)!r})
             print("READY", flush=True)
             time.sleep(600)
         """)], cwd=PROJECT_DIR, env=os.environ | {"PYTHONPATH": str(PROJECT_DIR)}, stdout=subprocess.PIPE, text=True)
@@ -70,22 +72,22 @@ def test_setup_retried_after_a_worker_kill_leaves_exactly_one_stack(model_dirs, 
     orphans = {p["pid"] for p in json.loads((run_dir / "stack.json").read_text())["processes"].values()}
     assert len(orphans) == 4 and _processes_of(run_dir) == orphans
 
-    stack = procs.start_stack(run_dir, **_kwargs(model_dirs))  # attempt 2, same run folder
+    stack = local_stack.start_stack(run_dir, **_kwargs(model_dirs))  # attempt 2, same run folder
     try:
         current = {p["pid"] for p in stack["processes"].values()}
         assert _processes_of(run_dir) == current and not current & orphans  # one stack: the new one
         assert {s["name"] for s in stack["previous_attempt"]} == {"champion", "challenger", "router", "loadgen"}
         assert all(s["stopped_by"] in ("shutdown", "sigterm", "sigkill") and not s["alive"]
                    for s in stack["previous_attempt"])
-        assert stack["host"] == procs.this_host()
+        assert stack["host"] == local_stack.this_host()
         assert all(p["pgid"] == p["pid"] and p["create_time"] for p in stack["processes"].values())
     finally:
-        procs.stop_stack(run_dir)
+        local_stack.stop_stack(run_dir)
     assert _processes_of(run_dir) == set()
 
 
 def test_teardown_stops_the_pids_recorded_in_xcom_even_without_the_state_file(model_dirs, tmp_path, lake):
-    stack = procs.start_stack(tmp_path / "run", **_kwargs(model_dirs)) | {"mode": "local"}
+    stack = local_stack.start_stack(tmp_path / "run", **_kwargs(model_dirs)) | {"mode": "local"}
     (tmp_path / "run" / "stack.json").unlink()  # only the XCom record is left
     report_uri = f"file://{lake}/lake/reports/canary/t"
     summary = lifecycle.stop(json.loads(json.dumps(stack)), report_uri, None)
@@ -96,7 +98,7 @@ def test_teardown_stops_the_pids_recorded_in_xcom_even_without_the_state_file(mo
 
 
 def test_teardown_of_a_stack_recorded_on_another_host_fails_loudly_and_signals_nothing(model_dirs, tmp_path, lake):
-    stack = procs.start_stack(tmp_path / "run", **_kwargs(model_dirs)) | {"mode": "local"}
+    stack = local_stack.start_stack(tmp_path / "run", **_kwargs(model_dirs)) | {"mode": "local"}
     try:
         elsewhere = stack | {"host": "gpu-worker-7"}
         with pytest.raises(PermanentError, match="one-host rule") as failed:
@@ -109,7 +111,7 @@ def test_teardown_of_a_stack_recorded_on_another_host_fails_loudly_and_signals_n
         written = json.loads((lake / "lake" / "reports" / "canary" / "t" / "teardown.json").read_text())
         assert "one-host rule" in written["error"]
     finally:
-        procs.stop_stack(tmp_path / "run")
+        local_stack.stop_stack(tmp_path / "run")
 
 
 # -- cloud: traffic back to the champion --------------------------------------------------------
@@ -132,8 +134,8 @@ def sagemaker_target(aws_conn, moto_server):
 def test_cloud_teardown_sends_all_traffic_back_to_the_champion(aws_conn, sagemaker_target, lake, outcome):
     from include.canary.backends import backend_for
 
-    params = {"backend_conn_id": aws_conn, "target": sagemaker_target}
-    stack = lifecycle.start({}, params, "manual__x")
+    cfg = CanaryConfig(backend_conn_id=aws_conn, target=sagemaker_target)  # the genai_canary_* wiring
+    stack = lifecycle.start({}, cfg, "manual__x")
     assert stack["mode"] == "sagemaker" and stack["weights_before"] == {"champion": 100, "challenger": 0}
     backend_for(aws_conn, sagemaker_target).set_challenger_weight(25)  # the rollout's worker died here
 
@@ -146,7 +148,7 @@ def test_cloud_teardown_sends_all_traffic_back_to_the_champion(aws_conn, sagemak
 def test_cloud_teardown_keeps_a_promoted_challenger(aws_conn, sagemaker_target, lake):
     from include.canary.backends import backend_for
 
-    stack = lifecycle.start({}, {"backend_conn_id": aws_conn, "target": sagemaker_target}, "manual__y")
+    stack = lifecycle.start({}, CanaryConfig(backend_conn_id=aws_conn, target=sagemaker_target), "manual__y")
     backend_for(aws_conn, sagemaker_target).set_challenger_weight(100)
     summary = lifecycle.stop(stack, f"file://{lake}/lake/reports/canary/t", {"decision": "promote"})
     assert summary["weights_after"] == {"champion": 0, "challenger": 100} and summary["action"].startswith("kept")

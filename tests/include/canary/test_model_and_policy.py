@@ -31,11 +31,12 @@ def test_load_refuses_another_model_kind(tmp_path):
 def test_policy_defaults_follow_the_article_and_validate():
     p = CanaryPolicy()
     assert p.steps == (10, 25, 50, 100) and p.max_error_rate == 0.05
-    assert CanaryPolicy.from_params({"steps": [5, 50], "bake_seconds": 2, "unrelated": 1}).steps == (5, 50)
+    assert (p.accuracy_alpha, p.max_accuracy_drop) == (0.01, 0.02)
+    assert CanaryPolicy.from_dict({"steps": [5, 50], "bake_seconds": 2, "unrelated": 1}).steps == (5, 50)
     for bad in ({"steps": [50, 25]}, {"steps": [0, 10]}, {"steps": []}, {"max_error_rate": 5},
-                {"bake_seconds": 10, "max_step_seconds": 5}):
+                {"bake_seconds": 10, "max_step_seconds": 5}, {"max_accuracy_drop": 1.5}):
         with pytest.raises(PolicyError):
-            CanaryPolicy.from_params(bad)
+            CanaryPolicy.from_dict(bad)
 
 
 def test_state_machine_advances_then_promotes():

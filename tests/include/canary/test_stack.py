@@ -12,7 +12,8 @@ import urllib.request
 
 import pytest
 
-from include.canary import model, procs
+from include.canary import model
+from include.canary import stack as local_stack
 from include.canary.backends.local import LocalRouterBackend
 from include.demo.feedback import labeled_examples
 
@@ -29,7 +30,7 @@ def model_dirs(tmp_path_factory):
 
 def _start(root, run_dir, **kwargs):
     defaults = {"rate": 150.0, "concurrency": 3, "ttl": 120.0}
-    return procs.start_stack(run_dir, champion_dir=str(root / "champion"), challenger_dir=str(root / "challenger"),
+    return local_stack.start_stack(run_dir, champion_dir=str(root / "champion"), challenger_dir=str(root / "challenger"),
                              champion_ref="m/1", challenger_ref="m/2", requests_file=str(root / "requests.jsonl"),
                              **(defaults | kwargs))
 
@@ -48,14 +49,14 @@ def _assert_stopped(stopped):
     assert {s["name"] for s in stopped} == {"champion", "challenger", "router", "loadgen"}
     for s in stopped:
         assert not s["alive"] and not s["port_in_use"], s
-        assert not procs.process_alive(s["pid"], None)
+        assert not local_stack.process_alive(s["pid"], None)
 
 
 def test_router_shifts_weights_and_faults_reach_only_the_challenger(model_dirs, tmp_path):
     stack = _start(model_dirs, tmp_path / "run", challenger_error_rate=0.5)
     try:
         health = json.loads(urllib.request.urlopen(f"{stack['challenger_url']}/health", timeout=5).read())
-        assert health == {"status": "ok", "role": "challenger", "model": "m/2"}
+        assert health == {"status": "ok", "role": "challenger", "model": "m/2", "kind": "hashed_logreg"}
         req = urllib.request.Request(f"{stack['champion_url']}/predict", method="POST",
                                      data=json.dumps({"texts": ["Great support, thank you so much."]}).encode())
         assert json.loads(urllib.request.urlopen(req, timeout=5).read())["predictions"][0]["label"] == "positive"
@@ -74,7 +75,7 @@ def test_router_shifts_weights_and_faults_reach_only_the_challenger(model_dirs, 
         assert challenger.n >= 40 and champion.n == 0 and end > mark
         assert all(latency > 0 for latency in challenger.latencies_ms)
     finally:
-        stopped = procs.stop_stack(tmp_path / "run")
+        stopped = local_stack.stop_stack(tmp_path / "run")
     _assert_stopped(stopped)
     assert json.loads((tmp_path / "run" / "loadgen-stats.json").read_text())["sent"] > 70
 
@@ -82,11 +83,11 @@ def test_router_shifts_weights_and_faults_reach_only_the_challenger(model_dirs, 
 def test_stop_is_idempotent_and_ports_are_free(model_dirs, tmp_path):
     stack = _start(model_dirs, tmp_path / "run", rate=20.0)
     ports = [p["port"] for p in stack["processes"].values() if p["port"]]
-    assert all(procs.port_in_use(p) for p in ports)
-    _assert_stopped(procs.stop_stack(tmp_path / "run"))
-    again = procs.stop_stack(tmp_path / "run")
+    assert all(local_stack.port_in_use(p) for p in ports)
+    _assert_stopped(local_stack.stop_stack(tmp_path / "run"))
+    again = local_stack.stop_stack(tmp_path / "run")
     assert {s["stopped_by"] for s in again} == {"already_gone"}
-    assert not any(procs.port_in_use(p) for p in ports)
+    assert not any(local_stack.port_in_use(p) for p in ports)
     with pytest.raises(urllib.error.URLError):
         urllib.request.urlopen(stack["router_url"] + "/health", timeout=2)
 
@@ -94,28 +95,28 @@ def test_stop_is_idempotent_and_ports_are_free(model_dirs, tmp_path):
 def test_failed_start_cleans_up_what_it_started(model_dirs, tmp_path):
     bad = tmp_path / "not-a-model"
     bad.mkdir()
-    with pytest.raises(procs.StackError, match="challenger exited"):
-        procs.start_stack(tmp_path / "run", champion_dir=str(model_dirs / "champion"), challenger_dir=str(bad),
+    with pytest.raises(local_stack.StackError, match="challenger exited"):
+        local_stack.start_stack(tmp_path / "run", champion_dir=str(model_dirs / "champion"), challenger_dir=str(bad),
                           champion_ref="m/1", challenger_ref="m/2",
                           requests_file=str(model_dirs / "requests.jsonl"), rate=10, concurrency=1, ttl=60)
     state = json.loads((tmp_path / "run" / "stack.json").read_text())
     for info in state["processes"].values():
-        assert not procs.process_alive(info["pid"], info["create_time"])
-        assert not procs.port_in_use(info["port"])
+        assert not local_stack.process_alive(info["pid"], info["create_time"])
+        assert not local_stack.port_in_use(info["port"])
 
 
 def test_ttl_stops_a_stack_nobody_tore_down(model_dirs, tmp_path):
     stack = _start(model_dirs, tmp_path / "run", rate=10.0, ttl=2.0)
     pids = [(p["pid"]) for p in stack["processes"].values()]
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and any(procs.process_alive(pid, None) for pid in pids):
+    while time.monotonic() < deadline and any(local_stack.process_alive(pid, None) for pid in pids):
         time.sleep(0.2)
-    assert not any(procs.process_alive(pid, None) for pid in pids)
-    procs.stop_stack(tmp_path / "run")
+    assert not any(local_stack.process_alive(pid, None) for pid in pids)
+    local_stack.stop_stack(tmp_path / "run")
 
 
 def test_pid_reuse_is_never_signalled():
     import os
 
-    assert procs.process_alive(os.getpid(), None)
-    assert not procs.process_alive(os.getpid(), create_time=1.0)  # same pid, another start time
+    assert local_stack.process_alive(os.getpid(), None)
+    assert not local_stack.process_alive(os.getpid(), create_time=1.0)  # same pid, another start time

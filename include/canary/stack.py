@@ -1,4 +1,4 @@
-"""Start and stop the embedded canary stack (two model servers, router, load generator) as OS processes.
+"""The local serving stack: two model servers, the router and the load generator, as OS processes.
 
 Why separate processes and not threads in the task: a setup task must leave the stack running after
 it returns (the rollout task, and its deferred trigger, use it), and a teardown task in another
@@ -273,6 +273,7 @@ def _stop_previous_attempt(run_dir: Path) -> list[dict[str, Any]]:
 
 def start_stack(run_dir: str | Path, *, champion_dir: str, challenger_dir: str, champion_ref: str,
                 challenger_ref: str, requests_file: str, rate: float, concurrency: int, ttl: float,
+                champion_kind: str = "", challenger_kind: str = "",
                 challenger_error_rate: float = 0.0, challenger_added_latency_ms: float = 0.0,
                 seed: int = 0, bind_host: str = "127.0.0.1",
                 http_args: list[str] | None = None) -> dict[str, Any]:
@@ -282,6 +283,7 @@ def start_stack(run_dir: str | Path, *, champion_dir: str, challenger_dir: str, 
     retried setup leaves exactly one stack. On any failure everything already started is stopped
     before the error is raised: a failed setup task has no teardown to rely on.
 
+    ``*_kind`` is each model's serving kind (:mod:`include.canary.serving`; empty = the server detects it).
     ``bind_host`` is where the servers listen (loopback by default: nothing outside this machine can
     reach them); ``http_args`` passes limits (``--max-body-bytes``, ``--read-timeout``...) to each server.
     """
@@ -299,10 +301,10 @@ def start_stack(run_dir: str | Path, *, champion_dir: str, challenger_dir: str, 
         # The two model servers load in parallel (each pays a numpy import and a model load).
         launched = [
             launch_process("champion", "include.canary.servers",
-                           ["--model-dir", champion_dir, "--role", "champion", "--model-ref", champion_ref,
+                           ["--model-dir", champion_dir, "--kind", champion_kind, "--role", "champion", "--model-ref", champion_ref,
                             "--error-rate", "0", "--added-latency-ms", "0", *common, *http], run_dir),
             launch_process("challenger", "include.canary.servers",
-                           ["--model-dir", challenger_dir, "--role", "challenger", "--model-ref", challenger_ref,
+                           ["--model-dir", challenger_dir, "--kind", challenger_kind, "--role", "challenger", "--model-ref", challenger_ref,
                             "--error-rate", str(challenger_error_rate),
                             "--added-latency-ms", str(challenger_added_latency_ms), *common, *http], run_dir),
         ]
