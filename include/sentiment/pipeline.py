@@ -205,6 +205,9 @@ def load(day: date, frame: pd.DataFrame, problems: list[dict[str, Any]] | None =
          model_version: str = "") -> dict[str, Any]:
     """Upsert results into ``sentiment_results`` (or GCS → BigQuery when the warehouse is BigQuery).
 
+    ``problems``: the LLM backend's unusable answers (quarantined as ``unlabeled``); None for the
+    transformers backend, which leaves an earlier LLM run's list of that day alone.
+
     Zero rows (every valid text was empty or a duplicate) is a quiet day, not a failure: nothing is
     written, the table still exists for the report, and the result carries a ``warning`` the report shows.
     """
@@ -221,12 +224,12 @@ def load(day: date, frame: pd.DataFrame, problems: list[dict[str, Any]] | None =
     bad = frame[~frame["label"].isin(LABELS) | ~frame["score"].between(0, 1)]
     if len(bad):
         raise ValueError(f"{len(bad)} results have no valid label/score, e.g. {bad.head(3).to_dict('records')}")
-    # LLM gaps: rows of the day's to-score Parquet (no line number) the LLM gave no usable label.
-    path = quarantine.write_rejected(PIPELINE, day, "unlabeled", [
-        {"source_file": "to_score.parquet", "line": None, **p, "run_date": day.isoformat()}
-        for p in problems or []])
-    if path:
-        log.warning("%d feedback rows got no usable label from the LLM; listed in %s", len(problems or []), path)
+    if problems is not None:  # an LLM run: its gaps replace the day's list (none: the list is removed)
+        # Rows of the day's to-score Parquet (no line number) the LLM gave no usable label.
+        path = quarantine.write_rejected(PIPELINE, day, "unlabeled", [
+            {"source_file": "to_score.parquet", "line": None, **p, "run_date": day.isoformat()} for p in problems])
+        if path:
+            log.warning("%d feedback rows got no usable label from the LLM; listed in %s", len(problems), path)
     written = _write_results(day, frame)
     counts = frame["label"].value_counts().reindex(list(LABELS), fill_value=0)
     out = {"scored": written, "unlabeled": len(problems or []), **{k: int(v) for k, v in counts.items()},

@@ -111,7 +111,7 @@ def load(cfg: SentimentConfig, day: date, chunks: list[dict], score_uris: Any, l
         frame, problems = pipeline.llm_rows(chunks, list(llm_outputs or []), version)
     else:
         version = _summary(context).get("model_version", "")
-        frame, problems = pipeline.read_scores(list(score_uris or [])), []
+        frame, problems = pipeline.read_scores(list(score_uris or [])), None
     # No chunks (every valid text empty or a duplicate): zero rows and a warning, not a failure.
     return pipeline.load(day, frame, problems, model_version=version) | {"backend": cfg.backend}
 
