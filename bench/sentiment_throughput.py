@@ -33,8 +33,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from include.demo.feedback import labeled_examples  # noqa: E402
 from include.sentiment import LABELS, inference, training  # noqa: E402
+from include.sentiment.config import TrainingConfig  # noqa: E402
+from include.sentiment.labeled_set import labeled_examples  # noqa: E402
 from include.sentiment.modeling import ModelSource, resolve_source, set_threads  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "sentiment_throughput.json"
@@ -79,7 +80,7 @@ def mixed_texts(n: int, seed: int) -> tuple[list[str], list[str]]:
 
 def unseen_mask(texts: list[str]) -> np.ndarray:
     """Texts using a phrase template that training never sees (the template-disjoint held-out rule)."""
-    from include.demo.feedback import PHRASES
+    from include.sentiment.labeled_set import PHRASES
 
     patterns = [training._template_pattern(PHRASES[label][-1]) for label in LABELS]
     return np.array([any(p.search(t) for p in patterns) for t in texts])
@@ -92,7 +93,8 @@ def get_model(ref: str, work: Path, model_dir: Path | None = None) -> tuple[Mode
         return resolve_source(ref, cache_dir=work / "cache"), f"registry {ref}"
     except Exception as exc:  # noqa: BLE001 - no champion in this lake: train one quickly
         print(f"{ref} not available ({exc}); fine-tuning the shipped MiniLM (small settings) ...", flush=True)
-    config = training.TrainConfig(examples=600, epochs=2, batch_size=32, learning_rate=3e-4, max_length=64)
+    config = TrainingConfig.from_params({"examples": 600, "epochs": 2, "batch_size": 32, "learning_rate": 3e-4,
+                                         "max_length": 64})
     result = training.fine_tune(training.demo_labeled_set(config.examples, config.seed), config)
     out = training.save(result, work / "model")
     return ModelSource(path=str(out), version="bench-finetune", origin="package"), (

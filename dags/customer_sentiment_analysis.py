@@ -36,10 +36,11 @@ exactly that, for real, on the embedded defaults (local lake + DuckDB) or on any
    vs the 7-day average) and `sentiment_negative_themes` (most negative themes by keyword), plus
    `reports/sentiment/<date>/report.md` with a PNG chart.
 
-Params that grant reach are constrained: `model` is a registry reference or an allow-listed hub
-id (Variable `genai_allowed_models`), `llm_conn_id` an allow-listed connection (Variable
-`genai_allowed_connections`); anything else fails the run at once with the fix. Without a champion
-the run fails at once and names `train_sentiment_model`.
+Params (typed: `include/sentiment/config.py::SentimentConfig`) that grant reach are constrained:
+`model` is a registry reference or an allow-listed hub id (Variable `genai_allowed_models`),
+`llm_conn_id` an allow-listed connection (Variable `genai_allowed_connections`); anything else
+fails the run at once with the fix. Without a champion the run fails at once and names
+`train_sentiment_model`.
 
 Runs daily (no catch-up) and whenever new feedback files land (Asset `raw_feedback`).
 The offline champion comes from DAG `train_sentiment_model`. See docs/customer_sentiment_analysis.md.
@@ -48,65 +49,16 @@ The offline champion comes from DAG `train_sentiment_model`. See docs/customer_s
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import (
-    AssetOrTimeSchedule,
-    CronTriggerTimetable,
-    Param,
-    TriggerRule,
-    dag,
-    get_current_context,
-    task,
-)
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, dag, get_current_context, task
 
 from genai_airflow.lake.triggers import LakePrefixTrigger
 from include.platform import assets
 from include.platform.notify import task_failure_alert
 from include.platform.runtime import run_date
-from include.sentiment.modeling import MODEL_PARAM_PATTERN
-from include.sentiment.params import CONN_ID_PATTERN
+from include.sentiment.config import SentimentConfig
 
 #: Feedback files landing under raw/feedback/ start a run (lake watcher); see assets.lake_watched.
 RAW_FEEDBACK = assets.lake_watched(assets.RAW_FEEDBACK, LakePrefixTrigger)
-
-PARAMS = {
-    "backend": Param("transformers", type="string", enum=["transformers", "llm"],
-                     description="transformers: the registry model on this worker. llm: a hosted LLM through "
-                                 "the connection in llm_conn_id (common-ai PydanticAIHook)."),
-    "model": Param("", type="string", pattern=MODEL_PARAM_PATTERN, maxLength=200,
-                   description="Model to score with: a registry reference ('sentiment@champion', "
-                               "'sentiment@challenger', 'sentiment/3') or a Hugging Face Hub id an operator "
-                               "allow-listed (Variable genai_allowed_models). Local folders are refused. "
-                               "Empty = Variable genai_sentiment_model, else sentiment@champion."),
-    "precision": Param("auto", type="string", enum=["auto", "fp32", "int8"],
-                       description="auto: dynamic int8 on CPU only if the model's int8 macro-F1 is within 0.01 "
-                                   "of fp32 (measured at training), else fp32."),
-    "device": Param("auto", type="string", enum=["auto", "cpu"],
-                    description="auto: a GPU when the worker has one, else CPU."),
-    "batch_size": Param(32, type="integer", minimum=1, maximum=1024,
-                        description="Texts per forward pass (after sorting by token length)."),
-    "chunk_size": Param(256, type="integer", minimum=1, maximum=100_000,
-                        description="Rows per mapped scoring task: smaller = more parallel tasks."),
-    "max_tokens": Param(128, type="integer", minimum=8, maximum=512,
-                        description="Token window; longer texts are truncated (and flagged). The model's own "
-                                    "trained window wins when smaller."),
-    "threads": Param(2, type="integer", minimum=1, maximum=64,
-                     description="torch CPU threads per scoring task (match the worker's cores per task)."),
-    "llm_conn_id": Param("sentiment_llm", type="string", pattern=CONN_ID_PATTERN,
-                         description="LLM backend: the pydantic-ai connection (pydanticai / Azure / Bedrock / "
-                                     "Vertex types) that holds the provider, key and model. Only sentiment_llm "
-                                     "or ids an operator allow-listed (Variable genai_allowed_connections)."),
-    "llm_model_id": Param("", type="string",
-                          description="LLM backend: model override such as 'openai:gpt-5-mini'; empty = the "
-                                      "connection's model."),
-    "llm_timeout_s": Param(60, type="number", minimum=1, maximum=600,
-                           description="LLM backend: seconds one request may take before it is abandoned and "
-                                       "retried."),
-    "llm_max_retries": Param(4, type="integer", minimum=0, maximum=10,
-                             description="LLM backend: retries of one request inside a task (429 / 5xx / timeout), "
-                                         "with the client's exponential backoff and the server's Retry-After. When "
-                                         "they run out, the task itself is retried (exponential backoff, up to 4 "
-                                         "times)."),
-}
 
 
 @dag(
@@ -122,56 +74,30 @@ PARAMS = {
     catchup=False,
     max_active_runs=1,
     tags=["genai", "sentiment", "transformers", "llm", "warehouse"],
-    params=PARAMS,
+    params=SentimentConfig.params(),
     default_args={"on_failure_callback": task_failure_alert,
                   "owner": "customer-insights", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
 )
 def customer_sentiment_analysis():
+    # Every task builds the typed config first: a refused model / LLM connection fails extract at once.
     @task(multiple_outputs=False)
     def extract(params=None, **context) -> dict:
-        from airflow.sdk.exceptions import AirflowSkipException
+        from include.sentiment import steps
 
-        from include.platform.notify import Alert, send_alert
-        from include.sentiment import pipeline
-        from include.sentiment.modeling import check_model_ref
-        from include.sentiment.params import check_llm_conn_id
-
-        # Params that grant reach are checked before anything is read: a refused value fails at once.
-        if params["model"]:
-            check_model_ref(params["model"])
-        if params["backend"] == "llm":
-            check_llm_conn_id(params["llm_conn_id"])
-        day = run_date(context)
-        counts = pipeline.extract(day)
-        if counts["lines"] == 0:
-            raise AirflowSkipException(f"no feedback lines under raw/feedback/{day}/ ({counts['files']} files): "
-                                       "nothing to score today")
-        if counts["valid"] == 0:
-            counts["warning"] = (f"all {counts['quarantined']} feedback lines of {day} are malformed; "
-                                 f"see {counts.get('quarantine_uri')}")
-            send_alert(Alert(subject=f"customer_sentiment_analysis {day}: every line quarantined",
-                             body=counts["warning"], severity="warning"), context)
-        return counts
+        return steps.extract(SentimentConfig.from_params(params), run_date(context), context)
 
     @task
     def prepare(extracted: dict, params=None, **context) -> list[dict]:
         """Returns the chunks to map over (each names the resolved model version); counts go to XCom 'summary'."""
-        from airflow.sdk.exceptions import AirflowSkipException
+        from include.sentiment import steps
 
-        from include.platform.settings import get_setting
-        from include.sentiment import CHAMPION_REF, pipeline
-
-        if extracted["valid"] == 0:
-            raise AirflowSkipException("no valid feedback to score (all lines quarantined)")
-        model_ref = params["model"] or get_setting("sentiment_model", CHAMPION_REF) or CHAMPION_REF
-        info = pipeline.prepare(run_date(context), extracted["valid_uri"], params["backend"], model_ref,
-                                params["max_tokens"], params["chunk_size"])
-        context["ti"].xcom_push(key="summary", value={k: v for k, v in info.items() if k != "chunks"})
-        return info["chunks"]
+        return steps.prepare(SentimentConfig.from_params(params), run_date(context), extracted, context)
 
     @task.branch
     def choose_backend(params=None) -> str:
-        return "llm_classify" if params["backend"] == "llm" else "score_chunk"
+        from include.sentiment import steps
+
+        return steps.choose_backend(SentimentConfig.from_params(params))
 
     # Pool "inference": batch-inference slots (resized by autoscaling_monitor); "llm_api": the hosted
     # LLM's concurrent-request limit. Both are defined in airflow_settings.yaml.
@@ -183,14 +109,14 @@ def customer_sentiment_analysis():
     # capped at 5 min). Every attempt is in the task log ("Retrying request to /chat/completions").
     @task(map_index_template="{{ chunk_label }}", pool="inference")
     def score_chunk(chunk: dict, params=None, **context) -> str:
-        from include.sentiment import pipeline
+        from include.sentiment import steps
 
         get_current_context()["chunk_label"] = chunk["label"]
-        return pipeline.score_chunk(run_date(context), chunk, chunk["model_version"], params["precision"],
-                                    params["batch_size"], params["threads"], params["device"])
+        return steps.score_chunk(SentimentConfig.from_params(params), run_date(context), chunk)
 
     # A plain @task calling the provider's hook, not @task.llm: the decorator's operator module
     # imports pydantic-ai, which made every parse of this file cost 0.6-0.9 s (budget 0.2 s).
+    # steps.llm_classify imports it when the task runs.
     @task(
         multiple_outputs=False,
         map_index_template="{{ chunk_label }}",
@@ -201,43 +127,24 @@ def customer_sentiment_analysis():
         max_retry_delay=pendulum.duration(minutes=5),
     )
     def llm_classify(chunk: dict, params=None) -> dict:
-        from include.sentiment import pipeline
-        from include.sentiment.llm import classify_chunk
+        from include.sentiment import steps
 
         get_current_context()["chunk_label"] = chunk["label"]
-        return classify_chunk(pipeline.llm_prompt(chunk), conn_id=params["llm_conn_id"],
-                              model_id=params["llm_model_id"], timeout_s=params["llm_timeout_s"],
-                              max_retries=params["llm_max_retries"])
+        return steps.llm_classify(SentimentConfig.from_params(params), chunk)
 
     @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
           outlets=[assets.SENTIMENT_RESULTS])
     def load(chunks: list, score_uris=None, llm_outputs=None, params=None, **context) -> dict:
-        from include.sentiment import pipeline
+        from include.sentiment import steps
 
-        day = run_date(context)
-        if params["backend"] == "llm":
-            version = f"llm:{params['llm_conn_id']}:{params['llm_model_id'] or 'connection-model'}"
-            frame, problems = pipeline.llm_rows(chunks, list(llm_outputs or []), version)
-        else:
-            prepared = context["ti"].xcom_pull(task_ids="prepare", key="summary") or {}
-            version = prepared.get("model_version", "")
-            frame, problems = pipeline.read_scores(list(score_uris or [])), []
-        # No chunks (every valid text empty or a duplicate): zero rows and a warning, not a failure.
-        return pipeline.load(day, frame, problems, model_version=version) | {"backend": params["backend"]}
+        return steps.load(SentimentConfig.from_params(params), run_date(context), chunks, score_uris, llm_outputs,
+                          context)
 
     @task(multiple_outputs=False, outlets=[assets.COMPUTE_SPENT])
     def report(extracted: dict, loaded: dict, params=None, **context) -> dict:
-        from include.platform import compute
-        from include.sentiment import pipeline
+        from include.sentiment import steps
 
-        prepared = context["ti"].xcom_pull(task_ids="prepare", key="summary") or {}
-        summary = extracted | {k: prepared.get(k, 0) for k in ("duplicates", "empty", "truncated")} | loaded
-        result = pipeline.build_report(run_date(context), summary)
-        # "auto" picks the device per scoring chunk; the hosted LLM's device is the provider's.
-        device = "hosted-llm" if params["backend"] == "llm" else params["device"].replace("auto", "unreported")
-        compute.emit(context, assets.COMPUTE_SPENT, device=device, backend=params["backend"],
-                     rows_scored=loaded.get("scored", 0))
-        return result
+        return steps.report(SentimentConfig.from_params(params), run_date(context), extracted, loaded, context)
 
     extracted = extract()
     chunks = prepare(extracted)

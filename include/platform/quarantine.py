@@ -68,7 +68,9 @@ def read_rejected(pipeline: str, day: date, name: str) -> list[dict[str, Any]]:
     path = quarantine_path(pipeline, day, name)
     if not path.exists():
         return []
-    return [json.loads(line) for line in storage.read_text(path).splitlines() if line.strip()]
+    # "\n" only: write_rejected keeps text as is (ensure_ascii=False), and str.splitlines() would also
+    # split at a U+2028 / U+2029 / U+0085 inside a rejected record's own text.
+    return [json.loads(line) for line in storage.read_text(path).split("\n") if line.strip()]
 
 
 def keep_copy(pipeline: str, day: date, source: storage.ObjectStoragePath, *subdirs: str) -> str:

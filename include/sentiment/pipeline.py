@@ -13,36 +13,34 @@ feedback_clean           id                               :func:`prepare`
 sentiment_results        (feedback_id, model_version)     :func:`load`
 sentiment_daily_report   (report_date, channel)           :func:`build_report`
 sentiment_negative_themes (report_date, theme)            :func:`build_report`
-quarantine/sentiment/<date>/rejected.jsonl                :func:`extract` (and LLM gaps in :func:`load`)
+quarantine/sentiment/<date>/rejected.jsonl                :func:`extract` (shared quarantine format)
+quarantine/sentiment/<date>/unlabeled.jsonl               :func:`load` (LLM gaps)
 reports/sentiment/<date>/report.md + .png                 :func:`build_report`
 =======================  ===============================  ==========================================
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import re
 import time
 from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
 
-from include.platform import storage, warehouse
+from include.platform import quarantine, runs, storage, warehouse
 from include.sentiment import LABELS
 from include.sentiment import clean as clean_mod
 from include.sentiment.validate import validate_files
 
 log = logging.getLogger(__name__)
 
+#: The pipeline's name in lake paths (``<zone>/sentiment/<day>/...``) and in the quarantine.
+PIPELINE = "sentiment"
+
+
 def _day_dir(zone: str, day: date, *parts: str) -> storage.ObjectStoragePath:
-    return storage.lake_path(zone, "sentiment", day.isoformat(), *parts)
-
-
-def _write_jsonl(path: storage.ObjectStoragePath, rows: list[dict[str, Any]]) -> str:
-    storage.write_text(path, "".join(json.dumps(r, default=str) + "\n" for r in rows))
-    return str(path)
+    return runs.day_path(zone, PIPELINE, day, *parts)
 
 
 def _naive_utc(series: pd.Series) -> pd.Series:
@@ -64,18 +62,17 @@ def extract(day: date) -> dict[str, Any]:
     counts = result.counts | {"files": len(files), "day": day.isoformat()}
     log.info("feedback %s: %d files, %s", day, len(files), result.counts)
 
-    quarantine_path = _day_dir("quarantine", day, "rejected.jsonl")
     q = result.quarantined.assign(run_date=day.isoformat())
-    if len(q):
-        _write_jsonl(quarantine_path, q.to_dict("records"))
-        counts["quarantine_uri"] = str(quarantine_path)
-    elif quarantine_path.exists():
-        quarantine_path.unlink()  # a rerun after the export was fixed: no stale rejections
+    # The shared quarantine format: source_file, line, reason first (a rerun replaces the day's file,
+    # and removes it when the export was fixed).
+    uri = quarantine.write_rejected(PIPELINE, day, "rejected", q.rename(columns={"line_no": "line"}))
+    if uri:
+        counts["quarantine_uri"] = uri
     if warehouse.table_exists("feedback_quarantine"):
-        _add_byte_offset_column()
         # A rerun after the export was fixed must not keep yesterday's verdicts on lines now valid.
         warehouse.execute("DELETE FROM feedback_quarantine WHERE run_date = ?", [day.isoformat()])
-    warehouse.replace_rows("feedback_quarantine", q, ["run_date", "source_file", "line_no"])
+    # add_columns: a table from before quarantine rows carried a byte offset gains the column in place.
+    warehouse.replace_rows("feedback_quarantine", q, ["run_date", "source_file", "line_no"], add_columns=True)
 
     valid = result.valid.assign(created_at=_naive_utc(result.valid["created_at"]), ingest_date=day.isoformat())
     warehouse.replace_rows("raw_feedback", valid, ["id"])
@@ -83,13 +80,6 @@ def extract(day: date) -> dict[str, Any]:
     storage.write_parquet(valid_uri, valid)
     counts["valid_uri"] = str(valid_uri)
     return counts
-
-
-def _add_byte_offset_column() -> None:
-    """Tables created before quarantine rows carried a byte offset get the column (once, in place)."""
-    columns = {c.lower() for c in warehouse.query("SELECT * FROM feedback_quarantine WHERE 1 = 0").columns}
-    if "byte_offset" not in columns:
-        warehouse.execute("ALTER TABLE feedback_quarantine ADD COLUMN byte_offset BIGINT")
 
 
 # --------------------------------------------------------------------------------------------- prepare
@@ -140,10 +130,6 @@ def read_chunk(chunk: dict[str, Any]) -> pd.DataFrame:
 
 
 # ----------------------------------------------------------------------------------------------- score
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
-
-
 def score_chunk(day: date, chunk: dict[str, Any], model_version: str, precision: str, batch_size: int,
                 threads: int, device: str = "auto") -> str:
     """Score one chunk with the transformers classifier; write its rows as Parquet, return the URI."""
@@ -171,7 +157,7 @@ def score_chunk(day: date, chunk: dict[str, Any], model_version: str, precision:
         **{f"p_{label}": scored.probs[:, i].astype("float64") for i, label in enumerate(LABELS)},
         "n_tokens": rows["n_tokens"].astype("int64"), "truncated": rows["truncated"].astype(bool),
     })
-    uri = _day_dir("curated", day, "scores", _slug(model_version), f"rows-{chunk['start']:07d}-{chunk['stop']:07d}.parquet")
+    uri = _day_dir("curated", day, "scores", runs.slug(model_version), f"rows-{chunk['start']:07d}-{chunk['stop']:07d}.parquet")
     storage.write_parquet(uri, out)
     return str(uri)
 
@@ -219,6 +205,9 @@ def load(day: date, frame: pd.DataFrame, problems: list[dict[str, Any]] | None =
          model_version: str = "") -> dict[str, Any]:
     """Upsert results into ``sentiment_results`` (or GCS → BigQuery when the warehouse is BigQuery).
 
+    ``problems``: the LLM backend's unusable answers (quarantined as ``unlabeled``); None for the
+    transformers backend, which leaves an earlier LLM run's list of that day alone.
+
     Zero rows (every valid text was empty or a duplicate) is a quiet day, not a failure: nothing is
     written, the table still exists for the report, and the result carries a ``warning`` the report shows.
     """
@@ -235,10 +224,12 @@ def load(day: date, frame: pd.DataFrame, problems: list[dict[str, Any]] | None =
     bad = frame[~frame["label"].isin(LABELS) | ~frame["score"].between(0, 1)]
     if len(bad):
         raise ValueError(f"{len(bad)} results have no valid label/score, e.g. {bad.head(3).to_dict('records')}")
-    if problems:
-        path = _day_dir("quarantine", day, "unlabeled.jsonl")
-        _write_jsonl(path, [p | {"run_date": day.isoformat()} for p in problems])
-        log.warning("%d feedback rows got no usable label from the LLM; listed in %s", len(problems), path)
+    if problems is not None:  # an LLM run: its gaps replace the day's list (none: the list is removed)
+        # Rows of the day's to-score Parquet (no line number) the LLM gave no usable label.
+        path = quarantine.write_rejected(PIPELINE, day, "unlabeled", [
+            {"source_file": "to_score.parquet", "line": None, **p, "run_date": day.isoformat()} for p in problems])
+        if path:
+            log.warning("%d feedback rows got no usable label from the LLM; listed in %s", len(problems), path)
     written = _write_results(day, frame)
     counts = frame["label"].value_counts().reindex(list(LABELS), fill_value=0)
     out = {"scored": written, "unlabeled": len(problems or []), **{k: int(v) for k, v in counts.items()},
@@ -251,28 +242,23 @@ def load(day: date, frame: pd.DataFrame, problems: list[dict[str, Any]] | None =
 
 
 def _write_results(day: date, frame: pd.DataFrame) -> int:
-    from airflow.sdk import BaseHook
-
+    from include.platform.connections import connection_type
     from include.sentiment import bigquery
 
     conn_id = warehouse.warehouse_conn_id()
-    try:
-        conn_type = BaseHook.get_connection(conn_id).conn_type
-    except Exception:  # noqa: BLE001 - no connection: the embedded DuckDB default
-        conn_type = None
-    if not bigquery.is_bigquery(conn_type):
+    if not bigquery.is_bigquery(connection_type(conn_id)):
         # With zero rows this still creates the (typed) table, so the report's SQL has something to read.
         return warehouse.replace_rows("sentiment_results", frame, RESULT_KEY)
     if frame.empty:
         return 0
     from airflow.providers.google.cloud.hooks.bigquery import BigQueryHook
 
-    from include.platform.settings import get_setting
+    from include.platform.settings import setting
 
     staged = _day_dir("curated", day, "load", "sentiment_results.parquet")
     storage.write_parquet(staged, frame)
     bigquery.load_and_merge(BigQueryHook(gcp_conn_id=conn_id, use_legacy_sql=False), [str(staged)],
-                            dataset=get_setting("bigquery_dataset", "genai") or "genai",
+                            dataset=setting("bigquery_dataset", "genai"),
                             table="sentiment_results", columns=RESULT_COLUMNS, key_columns=RESULT_KEY)
     return len(frame)
 

@@ -6,7 +6,7 @@ one-to-two-epoch fine-tune of a 23M-parameter model; the loop below is the stand
 linear-warmup recipe from the transformers docs, in 20 lines.
 
 Labeled set and its provenance: by default the set is generated deterministically by
-``include.demo.feedback.labeled_examples`` (template sentences about product aspects with a known
+``include.sentiment.labeled_set.labeled_examples`` (template sentences about product aspects with a known
 sentiment, balanced labels, fixed seed). The held-out split is *template-disjoint*: one phrase template
 per label never appears in training, so the reported macro-F1 measures generalization to unseen
 wording, not memorization of the templates. A team with real labels passes a CSV (``text,label``).
@@ -20,7 +20,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -28,27 +28,15 @@ import pandas as pd
 from include.sentiment import LABELS
 from include.sentiment.clean import normalize_text
 
+if TYPE_CHECKING:
+    from airflow.sdk import ObjectStoragePath
+
+    from include.sentiment.config import TrainingConfig
+
 log = logging.getLogger(__name__)
 
 #: The task whose verdict this module's gate is (status_details["decided_by"]).
 DECIDED_BY = "train_sentiment_model.promote"
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    base_model: str = "local:all-minilm-l6-v2"
-    examples: int = 1500
-    seed: int = 7
-    epochs: int = 2
-    batch_size: int = 16
-    learning_rate: float = 1e-4
-    max_length: int = 64
-    threads: int = 2
-    warmup_share: float = 0.1
-    #: Encoder layers to fine-tune from the top (the rest, and the embeddings, stay frozen). Why: on
-    #: 2 shared cores back-propagating through all 6 MiniLM layers costs ~3x the forward pass; the
-    #: top layers carry the task-specific signal. 0 = fine-tune everything.
-    trainable_layers: int = 2
 
 
 @dataclass
@@ -95,6 +83,55 @@ def read_labeled_csv(text: str, test_share: float = 0.2, seed: int = 7) -> pd.Da
     _, test_idx = train_test_split(frame.index, test_size=test_share, random_state=seed, stratify=frame["label"])
     frame["holdout"] = frame.index.isin(test_idx)
     return frame[["text", "label", "holdout"]]
+
+
+def labeled_csv_path(value: str) -> ObjectStoragePath:
+    """The lake path of a labeled CSV named by a raw-zone key or a lake URI; nothing outside ``raw/``.
+
+    A Param is typed by whoever triggers the DAG: without this check ``labeled_csv_uri`` read any file
+    the worker can see. The knob's ``pattern`` refuses the obvious mistakes in the form; this refuses
+    the rest (``..``, another zone, another bucket) through the lake's one path guard.
+    """
+    from include.platform import storage
+    from include.platform.errors import ConfigError
+
+    fix = ("put the CSV under the lake's raw/ zone and pass its key (e.g. labels/team.csv) "
+           "or its full lake URI")
+    if not value.endswith(".csv"):
+        raise ConfigError(f"labeled_csv_uri {value!r} does not name a .csv file", fix)
+    try:
+        path = storage.path_from_uri(value, zone_name="raw") if "://" in value else storage.lake_path("raw", value)
+    except (ValueError, ImportError) as exc:  # PathRefused is a ValueError; so is an unknown protocol
+        raise ConfigError(f"labeled_csv_uri {value!r} is refused: {exc}", fix) from exc
+    if not path.is_file():
+        raise ConfigError(f"labeled_csv_uri {value!r}: no file at {path}", fix)
+    return path
+
+
+def read_labeled_csv_text(path: ObjectStoragePath) -> str:
+    """The CSV as text; a file that is not UTF-8 fails at once naming where, instead of a bare decode error."""
+    from include.platform import storage
+    from include.platform.errors import PermanentError
+    from include.platform.lines import NotUtf8, decode_utf8
+
+    try:
+        return decode_utf8(storage.read_bytes(path))
+    except NotUtf8 as exc:
+        raise PermanentError(f"labeled CSV {path} is not UTF-8: byte 0x{exc.byte:02x} at offset {exc.byte_offset} "
+                             f"(line {exc.line})", "re-export the file as UTF-8") from exc
+
+
+def labeled_set(cfg: TrainingConfig) -> tuple[pd.DataFrame, str, str]:
+    """(labeled frame with its ``holdout`` column, provenance, kind of held-out split) for a run.
+
+    ``labeled_csv_uri`` set: the team's CSV from the lake's raw/ zone (stratified random split);
+    else the generated demo set (template-disjoint split).
+    """
+    if cfg.labeled_csv_uri:
+        path = labeled_csv_path(cfg.labeled_csv_uri)
+        return read_labeled_csv(read_labeled_csv_text(path), seed=cfg.seed), str(path), "stratified random"
+    provenance = f"include.sentiment.labeled_set.labeled_examples(n={cfg.examples}, seed={cfg.seed})"
+    return demo_labeled_set(cfg.examples, cfg.seed), provenance, "template-disjoint"
 
 
 def _seed_everything(seed: int) -> None:
@@ -161,7 +198,7 @@ def evaluate(y_true: list[str], y_pred: list[str]) -> dict[str, float]:
     return metrics
 
 
-def fine_tune(frame: pd.DataFrame, config: TrainConfig) -> TrainResult:
+def fine_tune(frame: pd.DataFrame, config: TrainingConfig) -> TrainResult:
     """Fine-tune on ``frame[~holdout]`` and evaluate on ``frame[holdout]``."""
     import torch
     from transformers import get_linear_schedule_with_warmup
@@ -185,7 +222,7 @@ def fine_tune(frame: pd.DataFrame, config: TrainConfig) -> TrainResult:
     steps_per_epoch = (len(train) + config.batch_size - 1) // config.batch_size
     total = steps_per_epoch * config.epochs
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=config.learning_rate, weight_decay=0.01)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(total * config.warmup_share), total)
+    scheduler = get_linear_schedule_with_warmup(optimizer, int(total * config.WARMUP_SHARE), total)
     generator = torch.Generator().manual_seed(config.seed)
     history: list[float] = []
     model.train()
@@ -227,7 +264,7 @@ def save(result: TrainResult, out_dir: str | Path) -> Path:
     return out
 
 
-def evaluate_int8(result: TrainResult, frame: pd.DataFrame, config: TrainConfig) -> dict[str, float]:
+def evaluate_int8(result: TrainResult, frame: pd.DataFrame, config: TrainingConfig) -> dict[str, float]:
     """Held-out metrics of the dynamic-int8 copy, prefixed ``int8_``: the input to ``auto`` precision."""
     from include.sentiment.inference import quantize_int8
 

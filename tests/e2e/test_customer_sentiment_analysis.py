@@ -12,6 +12,7 @@ from datetime import timedelta
 import pendulum
 import pytest
 
+from include.platform import quarantine
 from tests.e2e.asset_events import run_events
 from tests.e2e.sentiment_fixtures import (  # noqa: F401 - trained_sentiment is a fixture
     SCORING_DEFAULTS,
@@ -66,9 +67,9 @@ def test_demo_days_scored_reported_and_rerun_idempotent(dagbag, lake, trained_se
     # extract: every line is either a raw_feedback row or a quarantine entry with a reason
     day = DAY.date().isoformat()
     n_raw = _count("raw_feedback", "WHERE ingest_date = ?", [day])
-    q = [json.loads(x) for x in (lake / "lake" / "quarantine" / "sentiment" / day / "rejected.jsonl").read_text().splitlines()]
+    q = quarantine.read_rejected("sentiment", DAY.date(), "rejected")
     assert n_raw + len(q) == len(lines) and len(q) >= 3
-    assert all(r["reason"] and r["source_file"] == f"export-{day}.jsonl" and r["line_no"] >= 1 for r in q)
+    assert all(r["reason"] and r["source_file"] == f"export-{day}.jsonl" and r["line"] >= 1 for r in q)
     assert _count("feedback_quarantine", "WHERE run_date = ?", [day]) == len(q)
 
     # prepare: statuses add up; only "ok" rows are scored
@@ -139,9 +140,9 @@ def test_all_malformed_day_quarantines_everything_and_succeeds(dagbag, lake):
     states = task_states(DAG_ID, run.run_id)
     assert run.state == "success"
     assert states["extract"] == "success" and states["prepare"] == "skipped" and states["report"] == "skipped"
-    q = (lake / "lake" / "quarantine" / "sentiment" / DAY.date().isoformat() / "rejected.jsonl").read_text().splitlines()
+    q = quarantine.read_rejected("sentiment", DAY.date(), "rejected")
     assert len(q) == len(lines) == 40
-    assert all(json.loads(r)["reason"] for r in q)
+    assert all(r["reason"] and r["source_file"] == "export.jsonl" and r["line"] >= 1 for r in q)
     with create_session() as s:
         value = s.query(XComModel).filter_by(dag_id=DAG_ID, run_id=run.run_id, task_id="extract", key="return_value").one().value
     value = json.loads(value) if isinstance(value, str) else value
@@ -190,9 +191,10 @@ def test_llm_backend_through_task_llm(dagbag, lake, monkeypatch):
     day = DAY.date().isoformat()
     ok = _count("feedback_clean", "WHERE ingest_date = ? AND status = 'ok'", [day])
     results = warehouse.query("SELECT * FROM sentiment_results WHERE feedback_date = ?", [day])
-    gaps = (lake / "lake" / "quarantine" / "sentiment" / day / "unlabeled.jsonl").read_text().splitlines()
+    gaps = quarantine.read_rejected("sentiment", DAY.date(), "unlabeled")
     assert len(results) + len(gaps) == ok and len(gaps) >= 1
-    assert all(json.loads(g)["reason"] == "LLM returned no label for this id" for g in gaps)
+    assert all(g["reason"] == "LLM returned no label for this id" and g["source_file"] == "to_score.parquet"
+               for g in gaps)
     assert (results["model_version"] == "llm:sentiment_llm:connection-model").all()
     assert results["score"].between(0, 1).all() and set(results["label"]) <= {"negative", "neutral", "positive"}
     assert (lake / "lake" / "reports" / "sentiment" / day / "report.md").exists()
@@ -230,16 +232,17 @@ def test_unknown_hub_model_fails_at_once_with_config_error(dagbag, lake, caplog,
 
 
 @pytest.mark.parametrize("value", ["../../x", "/etc"])
-def test_path_in_the_model_variable_fails_at_once_in_the_loader(dagbag, lake, caplog, monkeypatch, value):
-    """The Variable bypasses the Param's pattern; the loader's own check still refuses the path."""
+def test_path_in_the_model_variable_fails_at_once_before_anything_is_read(dagbag, lake, caplog, monkeypatch, value):
+    """The Variable bypasses the form, not the config: from_params validates it against the same pattern."""
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_SENTIMENT_MODEL", value)
     _small_day()
     run = dagbag.get_dag(DAG_ID).test(logical_date=DAY, run_conf=FAST)
     states, tries = task_states(DAG_ID, run.run_id), task_tries(DAG_ID, run.run_id)
     assert run.state == "failed"
-    assert states["extract"] == "success" and states["prepare"] == "failed" and tries["prepare"] == 1
-    (error,) = failure_errors(caplog, DAG_ID, "prepare")
-    assert "ConfigError(" in error and repr(value) in error and "local folders are never loaded" in error
+    assert states["extract"] == "failed" and tries["extract"] == 1 and states["prepare"] == "upstream_failed"
+    (error,) = failure_errors(caplog, DAG_ID, "extract")
+    assert "ConfigError(" in error and repr(value) in error and "Variable genai_sentiment_model" in error
+    assert not (lake / "lake" / "curated" / "sentiment").exists()  # refused before anything was read
 
 
 def test_llm_connection_outside_the_allow_list_fails_at_once(dagbag, lake, caplog, monkeypatch):

@@ -86,7 +86,7 @@ def _count(table: str, where: str = "", params=None) -> int:
 def test_every_bad_line_is_quarantined_and_every_valid_line_scored(dagbag, lake, trained_sentiment):  # noqa: F811
     import pandas as pd
 
-    from include.platform import storage, warehouse
+    from include.platform import quarantine, storage, warehouse
 
     install_champion(trained_sentiment)
     day = DAY.date().isoformat()
@@ -102,14 +102,15 @@ def test_every_bad_line_is_quarantined_and_every_valid_line_scored(dagbag, lake,
     assert run.state == "success", states
 
     # quarantine: exactly the bad lines, each with file, line, byte offset of the line, reason
-    rows = [json.loads(x) for x in (lake / "lake" / "quarantine" / "sentiment" / day / "rejected.jsonl").read_text()
-            .splitlines()]
-    assert sorted(r["line_no"] for r in rows) == sorted(bad)
+    # (read back with the shared reader: split on "\n" only, so the raw U+2028 line stays one record)
+    rows = quarantine.read_rejected("sentiment", DAY.date(), "rejected")
+    assert sorted(r["line"] for r in rows) == sorted(bad)
     starts = [0] + [i + 1 for i, b in enumerate(data) if b == 0x0A]
     for r in rows:
+        assert list(r)[:3] == ["source_file", "line", "reason"]
         assert r["source_file"] == FILE and r["run_date"] == day
-        assert r["reason"].startswith(bad[r["line_no"]]), (r["line_no"], r["reason"])
-        assert r["byte_offset"] == starts[r["line_no"] - 1]
+        assert r["reason"].startswith(bad[r["line"]]), (r["line"], r["reason"])
+        assert r["byte_offset"] == starts[r["line"] - 1]
     table = warehouse.query("SELECT line_no, byte_offset, reason FROM feedback_quarantine WHERE run_date = ? "
                             "ORDER BY line_no", [day])
     assert table["line_no"].tolist() == sorted(bad)

@@ -27,6 +27,18 @@ def test_rejected_records_lead_with_where_and_why_and_reruns_replace(lake):
     assert quarantine.read_rejected("costs", DAY, "focus_rows") == []
 
 
+def test_line_and_paragraph_separators_inside_a_record_stay_in_it(lake):
+    """The file is split on "\n" only: a raw U+2028 / U+2029 / U+0085 in feedback text is not a line break."""
+    text = "Terrible delivery,\u2028the parcel\u2029arrived\x85broken"
+    uri = quarantine.write_rejected("sentiment", DAY, "rejected", [
+        {"source_file": "export.jsonl", "line": 1, "reason": "rating: too high", "raw": text},
+        {"source_file": "export.jsonl", "line": 2, "reason": "invalid JSON", "raw": "\u2028"},
+    ])
+    assert "\u2028" in storage.read_text(storage.path_from_uri(uri))  # written as is, not escaped
+    rows = quarantine.read_rejected("sentiment", DAY, "rejected")
+    assert [(r["line"], r["raw"]) for r in rows] == [(1, text), (2, "\u2028")]
+
+
 def test_record_without_location_is_a_caller_bug(lake):
     with pytest.raises(ValueError, match="without \\['line'\\]"):
         quarantine.write_rejected("costs", DAY, "x", [{"source_file": "f", "reason": "r"}])

@@ -7,14 +7,9 @@ import re
 import pytest
 
 from include.platform.errors import ConfigError, PermanentError
+from include.sentiment.config import CONN_ID_PATTERN, LABELED_CSV_PATTERN, check_llm_conn_id
 from include.sentiment.modeling import HUB_MODELS, MODEL_PARAM_PATTERN, check_model_ref, resolve_source
-from include.sentiment.params import (
-    CONN_ID_PATTERN,
-    LABELED_CSV_PATTERN,
-    check_llm_conn_id,
-    labeled_csv_path,
-    read_labeled_csv_text,
-)
+from include.sentiment.training import labeled_csv_path, read_labeled_csv_text
 
 
 @pytest.mark.parametrize("ref", ["sentiment@champion", "sentiment@challenger", "sentiment@previous", "sentiment/12",
