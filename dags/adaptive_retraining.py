@@ -5,10 +5,10 @@ Retrains the demo domain's churn classifier only when its features drift, as the
 `adaptive_genai_pipeline` does: the day's labelled batch is checked (bad rows quarantined, too
 little evidence fails or alerts, never "no drift"), tested for data, label and prediction drift,
 and a retrain is decided against a cool-down. A resumable scikit-optimize search registers the
-best model as `churn@challenger`; a paired-bootstrap gate on a fixed hold-out then promotes it,
-rejects it (and may request a bounded follow-up search round: the article's loop as a new run),
-or — with `promotion=canary` — hands it to canary_deploy via `challenger_registered`, which alone
-promotes. Analytics score the batch with whichever model is champion on every path.
+best model as `churn@challenger`; a paired-bootstrap gate on a fixed hold-out then rejects it (and
+may request a bounded follow-up search round: the article's loop as a new run) or passes it: by
+default (`promotion=canary`) it is handed to canary_deploy via `challenger_registered`, which alone
+promotes; `promotion=gate` promotes here (as does the very first model, with no champion to canary). Analytics score the batch with whichever model is champion on every path.
 
 Triggered by the `feature_batch` asset (seed_demo_data, or a file landing under
 `raw/features/<date>/` on any lake backend) and on demand. Knobs: `RetrainingConfig`

@@ -19,7 +19,7 @@ from include.platform.errors import ConfigError
 #: Who promotes ``churn@champion`` when neither Param ``promotion`` nor Variable
 #: ``genai_churn_promotion`` says: "gate" = this DAG's paired-bootstrap gate; "canary" = this DAG
 #: registers the challenger and hands it to canary_deploy, which alone promotes or rolls back.
-DEFAULT_PROMOTION = "gate"
+DEFAULT_PROMOTION = "canary"
 PROMOTION_MODES = ("gate", "canary")
 GATE_METRICS = ("log_loss", "brier", "roc_auc")
 

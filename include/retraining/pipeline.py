@@ -299,7 +299,8 @@ def evaluate_gate(day: date, inputs: dict[str, Any], challenger_version: str, cf
         decision = gate.decide(comparison, cfg.min_improvement)
     out = decision.to_dict() | {"challenger_version": challenger_version, "champion_version": champion_version,
                                 "holdout_rows": len(y), "promotion": cfg.promotion,
-                                "decision": _lifecycle_decision(decision.promote, cfg.promotion)}
+                                "decision": _lifecycle_decision(decision.promote, cfg.promotion,
+                                                                 has_champion=champion is not None)}
     reports.write_gate_report(day, run_id, out)
     comp = decision.comparison or {}
     warehouse.replace_rows("retraining_gate", pd.DataFrame([{
@@ -317,16 +318,17 @@ def evaluate_gate(day: date, inputs: dict[str, Any], challenger_version: str, cf
 BRANCHES = {"promote": "promote_challenger", "hand_to_canary": "hand_to_canary", "reject": "keep_champion"}
 
 
-def _lifecycle_decision(passed: bool, mode: str) -> str:
+def _lifecycle_decision(passed: bool, mode: str, *, has_champion: bool = True) -> str:
     """One promotion path per model: in canary mode a passing challenger is handed over, never promoted here.
 
     A failing one is rejected here in either mode and loses the challenger alias: the offline gate
     keeps its veto, so canary_deploy never puts live churn traffic on a model that is already worse
-    on the labelled hold-out.
+    on the labelled hold-out. The very first model (no champion yet) is promoted here in either mode:
+    a canary compares a challenger with a champion, and there is none to compare it with.
     """
     if not passed:
         return "reject"
-    return "hand_to_canary" if mode == "canary" else "promote"
+    return "hand_to_canary" if mode == "canary" and has_champion else "promote"
 
 
 def _gate_verdict(gate_result: dict[str, Any], decision: str) -> lifecycle.Verdict:

@@ -72,17 +72,12 @@ def test_parse_cost(path, parse_results):
     assert not problems, "\n".join(problems)
 
 
-#: DAGs still being moved to typed configs / thin tasks (issue 14); must end empty.
-PENDING_THIN: set[str] = {"canary_deploy.py", "customer_sentiment_analysis.py", "train_sentiment_model.py"}
-PENDING_SECTIONS: set[str] = {"canary_deploy", "customer_sentiment_analysis", "train_sentiment_model"}
-
-
 def test_task_bodies_are_thin():
     """Each task resolves context, calls one step in include/ and returns (statement budget per body)."""
-    problems = [p for p in task_body_problems(ROOT / "dags") if p.split(":")[0] not in PENDING_THIN]
+    problems = task_body_problems(ROOT / "dags")
     assert not problems, "\n".join(problems)
 
 
 def test_every_param_sits_in_a_form_section(dagbag):
-    problems = [p for p in param_form_problems(dagbag) if p.split("(")[1].split(")")[0] not in PENDING_SECTIONS]
+    problems = param_form_problems(dagbag)
     assert not problems, "\n".join(problems)

@@ -281,11 +281,6 @@ def test_every_trigger_classpath_imports_in_a_process_set_up_like_the_triggerer(
     assert result["heavy"] == [], f"importing a trigger loads {result['heavy']} into the triggerer"
 
 
-#: include/ domains still reading the raw Params dict while they move to typed configs (issue 14); the
-#: test fails when a listed one no longer does, so the list only shrinks. Must end empty.
-RAW_PARAMS_PENDING: set[str] = {"include/canary"}
-
-
 def _raw_params_reads(path: Path) -> list[int]:
     """Lines where a module indexes ``params[...]`` or calls ``params.get(...)`` (the run's Params dict)."""
     lines = []
@@ -309,6 +304,4 @@ def test_include_never_reads_the_raw_params_dict():
         for line in _raw_params_reads(path):
             domain = "/".join(_rel(path).split("/")[:2])
             found.setdefault(domain, []).append(f"{_rel(path)}:{line}")
-    unexpected = {d: where for d, where in found.items() if d not in RAW_PARAMS_PENDING}
-    assert not unexpected, f"include/ reads the raw Params dict: {unexpected}"
-    assert not (RAW_PARAMS_PENDING - set(found)), f"no longer pending, remove: {RAW_PARAMS_PENDING - set(found)}"
+    assert not found, f"include/ reads the raw Params dict: {found}"

@@ -30,6 +30,8 @@ FAST = {
     # Cheaper trees keep each objective call around a second here; the declared space is otherwise unchanged.
     "search_space": {"max_iter": [30, 120]},
     "min_batch_rows": 200, "max_quarantined_share": 0.2, "insufficient_evidence": "fail",
+    # The gate's own promotion path; the default (canary: hand over) has its own test below.
+    "promotion": "gate",
 }
 GOOD_CHAMPION = {"learning_rate": 0.05, "max_iter": 120, "max_leaf_nodes": 8, "min_samples_leaf": 40,
                  "l2_regularization": 0.0}
@@ -201,7 +203,7 @@ def test_canary_promotion_mode_hands_the_challenger_over_and_never_moves_the_cha
 
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_CHURN_PROMOTION", "canary")
     first = _champion()
-    run = dagbag.get_dag(DAG_ID).test(logical_date=DAY, run_conf=FAST)
+    run = dagbag.get_dag(DAG_ID).test(logical_date=DAY, run_conf=FAST | {"promotion": ""})  # the form left empty
     assert run.state == "success"
     states = _states(run)
     assert states["quality_gate"] == "success" and states["hand_to_canary"] == "success", states

@@ -26,7 +26,7 @@ def test_untouched_form_gives_the_defaults(monkeypatch):
     monkeypatch.delenv("AIRFLOW_VAR_GENAI_CHURN_PROMOTION", raising=False)
     monkeypatch.delenv("AIRFLOW_VAR_GENAI_TRAINING_THREADS", raising=False)
     cfg = RetrainingConfig.defaults()
-    assert cfg.promotion == DEFAULT_PROMOTION == "gate"  # one constant; the lead flips it to canary later
+    assert cfg.promotion == DEFAULT_PROMOTION == "canary"  # one constant: canary_deploy decides by default
     assert cfg.training_threads == 1 and cfg.min_batch_rows == 200 and cfg.search_space == {}
 
 
