@@ -86,12 +86,23 @@ def test_analyst_workflow_in_chromium(stack):
             params_toggle = dialog.get_by_text("Run Parameters", exact=False)
             if params_toggle.count() and not dialog.get_by_text("Random seed of every generator").count():
                 params_toggle.first.click()
+            # Params sit in form sections (SeedConfig's section= names), collapsed until opened; the
+            # form may keep only one open at a time, so open each one right before using its fields.
+            from include.demo.config import FEEDBACK, SIZES
+
+            def open_section(section: str, field: str) -> None:
+                if not dialog.get_by_role("spinbutton", name=field, exact=True).is_visible():
+                    dialog.get_by_role("button", name=section).first.click()
+                expect(dialog.get_by_role("spinbutton", name=field, exact=True)).to_be_visible()
+
+            open_section(SIZES, "customer_rows")
             expect(dialog.get_by_text("Random seed of every generator", exact=False)).to_be_visible()
             expect(dialog.get_by_text("Rows of the demo customer table", exact=False)).to_be_visible()
             page.screenshot(path=str(SHOTS / "3-trigger-form.png"))
 
             # (4) Small Params, trigger, watch the run succeed.
-            for name, value in {"customer_rows": "500", "feedback_per_day": "50"}.items():
+            for section, name, value in ((SIZES, "customer_rows", "500"), (FEEDBACK, "feedback_per_day", "50")):
+                open_section(section, name)
                 dialog.get_by_role("spinbutton", name=name, exact=True).fill(value)
             dialog.get_by_role("contentinfo").get_by_role("button", name="Trigger").click()
             deadline = time.monotonic() + 420
