@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 import time
 from collections.abc import Mapping, Sequence
@@ -231,11 +230,10 @@ def infer_batch(uris: list[str], day: str, batch_index: int, run_id: str,
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """Nearest-rank ``q`` percentile (0-100) of ``values``; None when empty."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return float(ordered[max(math.ceil(q / 100.0 * len(ordered)) - 1, 0)])
+    """Nearest-rank ``q`` percentile (0-100) of ``values`` (numpy's ``inverted_cdf``); None when empty."""
+    import numpy as np
+
+    return float(np.percentile(values, q, method="inverted_cdf")) if len(values) else None
 
 
 def run_stats(predictions: pd.DataFrame, batches: Sequence[Mapping[str, Any]],
@@ -301,8 +299,8 @@ def write_requests(prefix_path: Any, count: int, start: int = 0, seed: int = 11,
 
     The texts are customer messages of the demo domain (the sentiment labeled set's generator), so
     the sentiment model has something real to classify. seed_demo_data (``overwrite=False``: a
-    request still pending, or a real one of the same name, is left alone) and tests call this.
-    Returns the URIs written.
+    request still pending, or a real one of the same name, is left alone: one conditional create,
+    no check-then-write race) and tests call this. Returns the URIs written.
     """
     from include.sentiment.labeled_set import labeled_examples
 
@@ -310,8 +308,10 @@ def write_requests(prefix_path: Any, count: int, start: int = 0, seed: int = 11,
     examples = labeled_examples(start + count, seed=seed)[start:]
     for i, (text, _label) in enumerate(examples, start=start):
         path = prefix_path / f"request-{i:05d}.json"
-        if not overwrite and path.exists():
+        request = {"id": f"req-{i:05d}", "text": text}
+        if overwrite:
+            storage.write_json(path, request)
+        elif not storage.create_exclusive(path, json.dumps(request, indent=2, sort_keys=True).encode("utf-8")):
             continue
-        storage.write_json(path, {"id": f"req-{i:05d}", "text": text})
         written.append(str(path))
     return written
