@@ -1,11 +1,12 @@
 """Validate normalized cost rows against the FOCUS 1.2 spec with Great Expectations.
 
-Why GX and not ``focus-validator``: the only release pip offers on Python 3.11 (1.0.0) validates
-FOCUS 1.0 at most, pins pandera 0.17 and breaks with ``multimethod`` 2.x, and cannot share the venv
-with Airflow 3.3 (see docs/cloud_cost_report.md). GX Core 1.24 is already in the stack, so the
-spec's normative statements we rely on are written here as expectations, each citing its rule.
-Row-level failures name the rows that broke them; those rows are quarantined with the rule as the
-reason, the rest are loaded. A table-level failure (a missing or unprefixed column) stops the load.
+Why GX in the load and not ``focus-validator``: the only release pip offers on Python 3.11 (1.0.0)
+validates FOCUS 1.0 at most, pins pandera 0.17 and numpy 1.x and breaks with ``multimethod`` 2.x, so
+it cannot share the venv with Airflow 3.3; it runs from its own venv on the per-day export in the tests
+(:mod:`include.costs.conformance`). GX Core 1.24 is already in the stack, so the spec's normative
+statements we rely on are written here as expectations, each citing its rule. Row-level failures name
+the rows that broke them; those rows are quarantined with the rule as the reason, the rest are loaded.
+A table-level failure (a missing or unprefixed column) stops the load.
 """
 
 from __future__ import annotations
