@@ -45,7 +45,6 @@ SELECT
   sku.description AS sku_description,
   location.region AS region,
   cost_type,
-  invoice.month AS invoice_month,
   currency,
   SUM(cost) AS cost,
   SUM(IFNULL((SELECT SUM(c.amount) FROM UNNEST(credits) AS c), 0)) AS credits,
@@ -68,7 +67,7 @@ WHERE _PARTITIONTIME >= TIMESTAMP(DATE_SUB(@start_date, INTERVAL 1 DAY))
   AND usage_start_time >= TIMESTAMP(@start_date)
   AND usage_start_time < TIMESTAMP(@end_date_exclusive)
 GROUP BY usage_date, billing_account_id, project_id, project_name, service_id, service_name, sku_id,
-  sku_description, region, cost_type, invoice_month, currency, labels_json
+  sku_description, region, cost_type, currency, labels_json
 ORDER BY usage_date, cost DESC
 """
 
@@ -157,7 +156,6 @@ def parse_rows(rows: list[dict[str, Any]]) -> pd.DataFrame:
             "ChargePeriodEnd": day + pd.Timedelta(days=1),
             "ChargeCategory": category,
             "ChargeDescription": r.get("sku_description"),
-            "InvoiceId": r.get("invoice_month"),
             "ServiceName": r.get("service_name"),
             "x_ServiceCode": r.get("service_id"),
             "RegionId": r.get("region") or None,

@@ -56,7 +56,7 @@ def _azure_rows() -> pd.DataFrame:
 
 def _gcp_rows() -> pd.DataFrame:
     base = {"billing_account_id": "01A2B3-C4D5E6-F7G8H9", "project_id": "genai-prod", "project_name": "GenAI prod",
-            "currency": "USD", "invoice_month": "202611", "labels_json": "[]", "credits": 0.0,
+            "currency": "USD", "labels_json": "[]", "credits": 0.0,
             "commitment_id": None, "commitment_name": None, "commitment_type": None}
     rows = []
     for d in (PREV, DAY):
