@@ -8,6 +8,7 @@ DAG does that for every cloud *and* for our own Airflow workers, in one comparab
    Explorer, Azure Cost Management, GCP billing export, FOCUS files in the lake and, by default, task
    durations from Airflow's REST API × a rate card; unreadable files/rows go to `quarantine/costs/`.
 2. **load**: validates against the FOCUS spec and writes `focus_costs` idempotently (restatements replace).
+   **export**: one FOCUS CSV per charge day, `curated/focus/<YYYY-MM-DD>.csv`, for the loaded window.
 3. **analyze** / **alert**: daily budget and a same-weekday robust z-score naming the driving service.
 4. **report**: Markdown + charts under `reports/cost/<date>/`, month-end forecast, unit economics.
 
@@ -68,6 +69,13 @@ def cloud_cost_report():
         return load_focus_rows(list(extracted), run_date(context))
 
     @task(multiple_outputs=False)
+    def export(loaded: dict, params=None, **context) -> dict:
+        """Per-day FOCUS CSVs in the lake (curated/focus/<day>.csv) for the loaded window."""
+        from include.costs.pipeline import export_focus
+
+        return export_focus(CostConfig.from_params(params), run_date(context))
+
+    @task(multiple_outputs=False)
     def analyze(loaded: dict, params=None, **context) -> dict:
         from include.costs.pipeline import analyze_day
 
@@ -86,6 +94,7 @@ def cloud_cost_report():
         return write_cost_report(CostConfig.from_params(params), run_date(context), loaded, findings)
 
     loaded = load(extract.expand(source=plan_sources()))
+    export(loaded)
     findings = analyze(loaded)
     alert(findings)
     report(loaded, findings)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the project-local tools that are not Python packages into .tools/ (git-ignored).
 #
-# Today: Azurite (the Azure Blob Storage emulator) from the npm registry, used by the
+# focus-validator: see scripts/install_focus_validator.sh (its own pinned venv, .tools/focus-validator/).
+# Azurite (the Azure Blob Storage emulator) from the npm registry, used by the
 # `emulator`-marked integration tests (tests/integration/test_lake_on_clouds.py) to prove the
 # lake and the model registry work on abfs://. Idempotent: does nothing when the pinned
 # version is already installed. Without npm it says how to get it and exits 0, so `make tools`
@@ -12,6 +13,9 @@ AZURITE_VERSION="${AZURITE_VERSION:-3.35.0}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="${TOOLS_DIR:-$ROOT/.tools}"
 PKG_JSON="$TOOLS_DIR/node_modules/azurite/package.json"
+
+# focus-validator (Python, its own venv in .tools/focus-validator/) for the FOCUS conformance test.
+TOOLS_DIR="$TOOLS_DIR" "$ROOT/scripts/install_focus_validator.sh"
 BIN="$TOOLS_DIR/node_modules/.bin/azurite-blob"
 
 installed_version() {

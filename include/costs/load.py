@@ -83,8 +83,10 @@ def write_rows(frame: pd.DataFrame, scopes: list[ReplaceScope], hook: DbApiHook 
     """
     hook = hook or warehouse.get_hook()
     frame = frame[list(TABLE_COLUMNS)]
-    # The target exists with our columns (created from the dtypes, or checked when it exists).
-    warehouse.replace_rows(TABLE, frame.iloc[0:0], list(KEY_COLUMNS), hook=hook)
+    # The target exists with our columns: created from the dtypes, or migrated when a table written by
+    # an earlier release lacks some (the full FOCUS 1.2 set added 30 columns): ALTER TABLE ... ADD
+    # COLUMN, nullable, so its rows read null there, as the spec asks where a value is unknown.
+    warehouse.replace_rows(TABLE, frame.iloc[0:0], list(KEY_COLUMNS), hook=hook, add_columns=True)
     warehouse.execute(f"DROP TABLE IF EXISTS {STAGING}", hook=hook)
     warehouse.replace_rows(STAGING, frame, list(KEY_COLUMNS), hook=hook)
     cols = ", ".join(TABLE_COLUMNS)

@@ -122,6 +122,17 @@ def load_focus_rows(extracted: list[dict[str, Any]], day: date) -> dict[str, Any
             "files_quarantined": sum(len(e.get("files_quarantined", [])) for e in extracted)}
 
 
+def export_focus(cfg: CostConfig, day: date) -> dict[str, Any]:
+    """Per-day FOCUS CSVs ``curated/focus/<YYYY-MM-DD>.csv`` for the look-back window the load wrote.
+
+    The window, not only ``day``: the load replaced restated days too, and each day's file must
+    follow the warehouse. Every file is overwritten whole, so a rerun writes the same files.
+    """
+    from include.costs.export import export_days
+
+    return export_days(*window(day, cfg.lookback_days))
+
+
 def _validation_records(rejected: pd.DataFrame, extracted: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Rows that broke a FOCUS rule, each naming the staged file of its source (no line: Parquet)."""
     staged = {e["source"]: e.get("uri") for e in extracted}

@@ -1,7 +1,8 @@
 """FOCUS 1.2 cost exports for three clouds, daily, with one injected anomaly.
 
 The rows look like the providers' own FOCUS exports (AWS Data Exports FOCUS 1.2, Azure FocusCost,
-GCP's FOCUS billing view): one row per day × service × resource type × region, provider-specific
+GCP's FOCUS billing view): one row per day × service × resource type × region, with SKU, pricing
+unit/quantity and list/contracted unit prices as those exports carry them; provider-specific
 extras prefixed ``x_``. A spike on one service lets the anomaly detector name a driver.
 """
 
@@ -21,6 +22,14 @@ SERVICES = {
                   ("Virtual Machines", "D4s_v5", "eastus", 70.0), ("Storage", "Hot LRS", "eastus", 12.0)],
 }
 ACCOUNTS = {"AWS": "123456789012", "Google Cloud": "genai-prod-4711", "Microsoft": "sub-genai-prod"}
+#: Pricing unit and list unit price per service, in the style of the providers' price lists
+#: (illustrative on-demand prices; the demo derives PricingQuantity = ListCost / ListUnitPrice).
+PRICES = {
+    "Amazon SageMaker": ("Hours", 1.408), "Amazon EC2": ("Hours", 0.1008), "Amazon S3": ("GB-Months", 0.023),
+    "Amazon Bedrock": ("1K Tokens", 0.003), "Vertex AI": ("Hours", 0.73), "BigQuery": ("Tebibytes", 6.25),
+    "Cloud Storage": ("GiB-Months", 0.02), "Azure Machine Learning": ("Hours", 3.06),
+    "Virtual Machines": ("Hours", 0.192), "Storage": ("GB-Months", 0.0184),
+}
 
 
 def focus_rows(end: date, days: int = 35, seed: int = 42, spike_day: date | None = None,
@@ -38,6 +47,10 @@ def focus_rows(end: date, days: int = 35, seed: int = 42, spike_day: date | None
                 if day == spike_day and service == spike_service:
                     cost *= spike_factor
                 cost = round(max(cost, 0.0), 4)
+                unit, list_price = PRICES[service]
+                list_cost = round(cost * 1.05, 4)
+                quantity = list_cost / list_price
+                sku = f"{provider.split()[0].lower()}:{service.replace(' ', '')}:{rtype}"
                 rows.append({
                     "ProviderName": provider,
                     "BillingAccountId": ACCOUNTS[provider],
@@ -52,9 +65,20 @@ def focus_rows(end: date, days: int = 35, seed: int = 42, spike_day: date | None
                     "RegionId": region,
                     "BilledCost": cost,
                     "EffectiveCost": round(cost * 0.93, 4),
-                    "ListCost": round(cost * 1.05, 4),
+                    "ListCost": list_cost,
                     "ConsumedQuantity": round(cost / 3.2, 3),
                     "ConsumedUnit": "Hours",
+                    "PricingQuantity": quantity,
+                    "PricingUnit": unit,
+                    "ListUnitPrice": list_price,
+                    "ContractedUnitPrice": cost / quantity if quantity else None,
+                    "PricingCategory": "Standard",
+                    "ChargeFrequency": "Usage-Based",
+                    "SkuId": sku,
+                    "SkuPriceId": f"{sku}:on-demand",
+                    "SkuMeter": f"{rtype} usage",
+                    "BillingAccountName": "GenAI organisation",
+                    "SubAccountName": f"{ACCOUNTS[provider]} ML workloads",
                     "Tags": '{"team": "ml-platform", "pipeline": "genai"}',
                     "x_ServiceCode": service.replace(" ", ""),
                 })

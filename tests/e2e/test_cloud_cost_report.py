@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pendulum
 import pytest
 
@@ -72,6 +73,19 @@ def test_budget_breach_alerts_names_the_driver_and_reruns_are_idempotent(dagbag,
     assert "| aws_cost_explorer | skipped: add connection aws_cost_explorer (type aws) |" in md
     assert "| focus_files | ok | 350 | 0 |" in md
 
+    # The per-day FOCUS export: one CSV per charge day of the loaded window, every FOCUS 1.2 column.
+    from include.costs.export import EXPORT_COLUMNS
+
+    export = lake / "lake" / "curated" / "focus"
+    assert len(list(export.glob("*.csv"))) == 35
+    day_csv = export / f"{DAY.date().isoformat()}.csv"
+    exported = pd.read_csv(day_csv)
+    assert list(exported.columns) == list(EXPORT_COLUMNS)
+    assert (exported["x_Source"] == "focus_files").sum() == 10
+    assert "cloud_cost_report" in set(exported.loc[exported["x_Source"] == "airflow_platform", "x_DagId"])
+    assert exported.loc[exported["x_Source"] == "focus_files", "PricingQuantity"].notna().all()
+    exported_before = exported[exported["x_Source"] == "focus_files"].to_csv(index=False)
+
     # Rerun of the same date (dag.test reuses the run id, so the task instances are the rerun's):
     # same FOCUS rows, no duplicate keys, the platform row of this DAG replaced in place.
     before = warehouse.query("SELECT COUNT(*) AS n, SUM(BilledCost) AS c FROM focus_costs "
@@ -86,6 +100,9 @@ def test_budget_breach_alerts_names_the_driver_and_reruns_are_idempotent(dagbag,
     platform_after = warehouse.query("SELECT x_DagRuns, ConsumedQuantity FROM focus_costs "
                                      "WHERE x_Source = 'airflow_platform' AND x_DagId = 'cloud_cost_report'")
     assert len(platform_after) == 1  # replaced in place by key, not appended
+    rerun = pd.read_csv(day_csv)  # the day's export was overwritten: same FOCUS rows, nothing appended
+    assert rerun[rerun["x_Source"] == "focus_files"].to_csv(index=False) == exported_before
+    assert len(rerun) == len(exported)
 
 
 def test_under_budget_and_normal_day_sends_no_alert(dagbag, lake, airflow_api_server, smtp_sink, monkeypatch):

@@ -58,8 +58,18 @@ def resolve_rates(card: dict[str, Any], pool: str | None, queue: str | None) -> 
     return {k: float(rates.get(k, 0.0)) for k in ("cpus", "gpus", "cpu_hour", "gpu_hour")}
 
 
+def unit_price(rates: dict[str, float]) -> float:
+    """Price of one slot-hour of a worker with these rates (FOCUS ListUnitPrice, PricingUnit "Hours")."""
+    return rates["cpus"] * rates["cpu_hour"] + rates["gpus"] * rates["gpu_hour"]
+
+
 def cost_rows(task_instances: Iterable[dict[str, Any]], card: dict[str, Any], account: str = "genai-airflow") -> pd.DataFrame:
-    """FOCUS rows (one per day × DAG × pool × queue) from ``/api/v2`` task-instance records."""
+    """FOCUS rows (one per day × DAG × pool × queue) from ``/api/v2`` task-instance records.
+
+    PricingQuantity is the slot-hours, ListUnitPrice/ContractedUnitPrice the rate card's price of one
+    (the card is the contract: list = contracted), so BilledCost = PricingQuantity × ListUnitPrice
+    before rounding. No SkuId: the card's entries are pools and queues, already in ResourceType.
+    """
     records = []
     for ti in task_instances:
         if ti.get("state") not in FINISHED_STATES or not ti.get("duration") or not ti.get("start_date"):
@@ -70,15 +80,15 @@ def cost_rows(task_instances: Iterable[dict[str, Any]], card: dict[str, Any], ac
         records.append({
             "day": started.normalize(), "dag_id": ti["dag_id"], "run_id": ti.get("dag_run_id") or ti.get("run_id"),
             "pool": ti.get("pool") or "default_pool", "queue": ti.get("queue") or "default",
-            "gpu": rates["gpus"] > 0, "hours": hours,
-            "cost": hours * (rates["cpus"] * rates["cpu_hour"] + rates["gpus"] * rates["gpu_hour"]),
+            "gpu": rates["gpus"] > 0, "hours": hours, "rate": unit_price(rates),
+            "cost": hours * unit_price(rates),
         })
     if not records:
         return empty_frame()
     tis = pd.DataFrame(records)
     runs = tis.groupby(["day", "dag_id"])["run_id"].nunique().rename("runs")
     grouped = (tis.groupby(["day", "dag_id", "pool", "queue", "gpu"], as_index=False)
-               .agg(hours=("hours", "sum"), cost=("cost", "sum"))
+               .agg(hours=("hours", "sum"), cost=("cost", "sum"), rate=("rate", "first"))
                .join(runs, on=["day", "dag_id"]))
     rows = [{
         "ProviderName": PROVIDER,
@@ -97,6 +107,11 @@ def cost_rows(task_instances: Iterable[dict[str, Any]], card: dict[str, Any], ac
         "BilledCost": round(g.cost, 6),
         "ConsumedQuantity": round(g.hours, 6),
         "ConsumedUnit": "Hours",
+        "PricingQuantity": round(g.hours, 6),
+        "PricingUnit": "Hours",
+        "PricingCategory": "Standard",
+        "ListUnitPrice": g.rate,
+        "ContractedUnitPrice": g.rate,
         "Tags": {"dag_id": g.dag_id, "pool": g.pool, "queue": g.queue},
         "x_DagId": g.dag_id,
         "x_DagRuns": int(g.runs),

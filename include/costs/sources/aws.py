@@ -3,7 +3,10 @@
 Called through the amazon provider's ``AwsBaseHook`` (client ``ce``), so credentials, role
 assumption and ``endpoint_url`` (the moto server in tests) come from an Airflow ``aws`` connection.
 Mapping to FOCUS follows AWS's own FOCUS export: ``UnblendedCost`` → BilledCost, ``AmortizedCost``
-→ EffectiveCost (commitments spread over their term). Cost Explorer's ``TimePeriod.End`` is
+→ EffectiveCost (commitments spread over their term), ``UsageQuantity`` → PricingQuantity and
+ConsumedQuantity when its unit is one unit (not "N/A"). Cost Explorer has no SKU, list price or
+commitment id per group: those FOCUS columns stay null (AWS Data Exports in FOCUS 1.2, read by the
+``focus_files`` source, carry them). Cost Explorer's ``TimePeriod.End`` is
 exclusive; results are paginated with ``NextPageToken`` (each page is a billed request, about
 $0.01, which is why the DAG asks once per run for the whole look-back window).
 """
@@ -70,6 +73,10 @@ def parse_results(pages: list[dict[str, Any]], account_id: str, tag_key: str) ->
                 metrics = group.get("Metrics", {})
                 unblended = metrics.get("UnblendedCost", {})
                 amortized = metrics.get("AmortizedCost", {})
+                usage = metrics.get("UsageQuantity", {})
+                # A service's usage spans usage types; Cost Explorer reports its unit only when they
+                # share one ("N/A" otherwise), and only then is the sum a quantity.
+                unit = usage.get("Unit") if usage.get("Unit") not in (None, "", "N/A") else None
                 rows.append({
                     "ProviderName": "AWS",
                     "BillingAccountId": account_id,
@@ -81,6 +88,10 @@ def parse_results(pages: list[dict[str, Any]], account_id: str, tag_key: str) ->
                     "ServiceName": service,
                     "BilledCost": unblended.get("Amount"),
                     "EffectiveCost": amortized.get("Amount"),
+                    "PricingQuantity": usage.get("Amount") if unit else None,
+                    "PricingUnit": unit,
+                    "ConsumedQuantity": usage.get("Amount") if unit else None,
+                    "ConsumedUnit": unit,
                     "Tags": tags or None,
                     "ChargeDescription": "estimated" if period.get("Estimated") else None,
                 })

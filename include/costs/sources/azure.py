@@ -1,5 +1,9 @@
 """Azure Cost Management ``Query``: daily ActualCost grouped by ResourceType (as in the article).
 
+Cost Management allows two groupings per query (ResourceType, ServiceName), so a row spans meters
+with different units and prices: PricingQuantity/Unit, unit prices and SKU columns stay null (an
+Azure ``FocusCost`` export, read by the ``focus_files`` source, carries them).
+
 ``azure-mgmt-costmanagement`` is not in this project's environment, so the request is the
 documented REST call built with azure-core's own types (``HttpRequest`` sent by a
 ``PipelineClient`` with ``BearerTokenCredentialPolicy`` and Azure's retry policy, which honours
@@ -104,6 +108,7 @@ def parse_response(pages: list[dict[str, Any]], scope: str) -> pd.DataFrame:
                 "ProviderName": "Microsoft",
                 "BillingAccountId": sub,
                 "SubAccountId": sub,
+                "SubAccountType": "Subscription" if sub != scope else None,
                 "BillingCurrency": rec.get("Currency") or "USD",
                 "ChargePeriodStart": day,
                 "ChargePeriodEnd": day + pd.Timedelta(days=1),
