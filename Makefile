@@ -4,7 +4,7 @@ SHELL := /bin/bash
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 
-.PHONY: help venv tools lock start stop restart run test test-services check-image bench lint clean
+.PHONY: help venv tools focus-validator lock start stop restart run test test-services check-image bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -12,9 +12,12 @@ help:  ## list the targets
 venv:  ## create/update .venv from the committed lock (fast when already built)
 	@scripts/venv.sh
 
-tools:  ## install test-only tools outside Python: Azurite (npm, into .tools/), Chromium (apt) for the UI test
+tools:  ## install test-only tools outside .venv: focus-validator (own venv), Azurite (npm), into .tools/; Chromium (apt)
 	@if [ -x scripts/install_tools.sh ]; then scripts/install_tools.sh; fi
 	@if [ -x scripts/install_browser.sh ]; then scripts/install_browser.sh; fi
+
+focus-validator:  ## install focus-validator 1.0.0 into .tools/focus-validator (its own pinned venv)
+	@scripts/install_focus_validator.sh
 
 lock:  ## re-resolve constraints.txt from requirements/local.in (needs the package index)
 	.venv/bin/uv pip compile requirements/local.in -c constraints.txt --python-version 3.11 \
