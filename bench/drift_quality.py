@@ -260,6 +260,8 @@ def main() -> dict:
                                              "dataset_drift": item["dataset_drift"],
                                              **score(flagged, truths[item["id"]])})
     ours_t, ev_t, mimic_t = tally(ours), tally(ev_runs), tally(mimic)
+    ev_by_key = {(n, r["seed"]): set(r["flagged"]) for n, runs in ev_runs.items() for r in runs}
+    same_runs = sum(set(r["flagged"]) == ev_by_key[(n, r["seed"])] for n, runs in mimic.items() for r in runs)
     ours_t["config"] = cfg.to_dict()
     ev_t["version"] = evidently["evidently_version"]
     ev_t["config"] = "Report([DataDriftPreset()]) with every default (per-column stattest by Evidently, drift_share 0.5)"
@@ -275,6 +277,7 @@ def main() -> dict:
         "evidently": ev_t,
         "ours_evidently_mimic": {k: mimic_t[k] for k in ("true", "false", "missed")}
         | {"note": "include.drift.stattests (method='evidently'): agreement check with the real package",
+           "runs_with_identical_flags": same_runs, "runs": sum(len(r) for r in mimic.values()),
            "scenarios": {n: {k: v[k] for k in ("true", "false", "missed", "dataset_drift_runs")}
                          for n, v in mimic_t["scenarios"].items()}},
         "targets": {

@@ -163,41 +163,46 @@ class _Pending:
     note: str = ""
 
 
-def _clean(series: pd.Series) -> pd.Series:
-    if is_numeric(series):
-        return series.replace([np.inf, -np.inf], np.nan)
-    return series
+def _finite(series: pd.Series) -> np.ndarray:
+    """Float values of a numeric column; NaN, None and +-inf all count as missing."""
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    return values[np.isfinite(values)]
 
 
 def _signals(reference: pd.Series, current: pd.Series, cfg: DriftConfig, numeric: bool | None,
              min_effect: float | None) -> _Pending:
-    reference, current = _clean(reference), _clean(current)
-    ref, cur = reference.dropna(), current.dropna()
     numeric = is_numeric(reference) if numeric is None else numeric
-    miss_r, miss_c = len(reference) - len(ref), len(current) - len(cur)
+    if numeric:
+        rs, cs = np.sort(_finite(reference)), np.sort(_finite(current))
+        n_ref, n_cur = len(rs), len(cs)
+        distinct = np.union1d(effect.distinct_sorted(rs[:2000]), effect.distinct_sorted(cs[:2000]))
+        if len(distinct) <= cfg.max_discrete_values:
+            distinct = np.union1d(effect.distinct_sorted(rs), effect.distinct_sorted(cs))
+        as_numeric = len(distinct) > cfg.max_discrete_values
+    else:
+        ref, cur = reference.dropna(), current.dropna()
+        n_ref, n_cur = len(ref), len(cur)
+        as_numeric = False
+    miss_r, miss_c = len(reference) - n_ref, len(current) - n_cur
     missing = (effect.missing_signal(miss_r, len(reference), miss_c, len(current))
                if (miss_r or miss_c) and len(reference) and len(current) else None)
-    common = dict(column=str(reference.name), missing=missing, reference_rows=len(ref), current_rows=len(cur),
+    common = dict(column=str(reference.name), column_type="numeric" if numeric else "categorical",
+                  missing=missing, reference_rows=n_ref, current_rows=n_cur,
                   missing_reference=miss_r / len(reference) if len(reference) else 0.0,
                   missing_current=miss_c / len(current) if len(current) else 0.0)
-    discrete = numeric and not stattests.more_than_n_values(pd.concat([ref, cur], ignore_index=True),
-                                                            cfg.max_discrete_values)
-    as_numeric = numeric and not discrete
-    kind = "numeric" if numeric else "categorical"
     floor = min_effect if min_effect is not None else (
         cfg.min_effect_numeric if as_numeric else cfg.min_effect_categorical)
-    if len(ref) < cfg.min_rows or len(cur) < cfg.min_rows:
-        return _Pending(column_type=kind, value=None, min_effect=floor, psi=float("nan"),
-                        note=f"too few non-missing rows ({len(ref)} / {len(cur)} < min_rows {cfg.min_rows})",
-                        **common)
-    psi = stattests.psi(ref, cur, numeric)
+    if n_ref < cfg.min_rows or n_cur < cfg.min_rows:
+        return _Pending(value=None, min_effect=floor, psi=float("nan"),
+                        note=f"too few non-missing rows ({n_ref} / {n_cur} < min_rows {cfg.min_rows})", **common)
     if as_numeric:
-        return _Pending(column_type=kind, value=effect.numeric_signal(ref.to_numpy(float), cur.to_numpy(float)),
-                        min_effect=floor, psi=psi, **common)
+        signal, psi = effect.numeric_signal(rs, cs)
+        return _Pending(value=signal, min_effect=floor, psi=psi, **common)
+    if numeric:  # a few distinct values: tested as categories
+        ref, cur = pd.Series(rs), pd.Series(cs)
     signal, pooled = effect.categorical_signal(ref, cur, cfg.min_expected)
-    return _Pending(column_type=kind, value=signal, min_effect=floor, psi=psi,
-                    pooled_categories=pooled.pooled_categories, new_category_share=pooled.new_category_share,
-                    **common)
+    return _Pending(value=signal, min_effect=floor, psi=pooled.psi, pooled_categories=pooled.pooled_categories,
+                    new_category_share=pooled.new_category_share, **common)
 
 
 def _judge(pending: list[_Pending], cfg: DriftConfig) -> list[ColumnDrift]:

@@ -25,7 +25,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-#: Above this many rows in the larger sample, the KS p-value is the asymptotic one (as in scipy "auto").
+from include.drift import stattests
+
+#: Above this many rows in the larger sample the KS p-value is asymptotic (scipy's "auto" switches here too).
 EXACT_KS_MAX_ROWS = 10_000
 OTHER = "__other__"
 
@@ -44,31 +46,94 @@ class Signal:
 def ks_and_wasserstein(reference: np.ndarray, current: np.ndarray) -> tuple[float, float, float]:
     """``(ks_statistic, ks_p_value, wasserstein_1)`` of two samples from one merged sort.
 
-    Both empirical CDFs are evaluated at every point of the merged sample: KS is their largest gap,
-    Wasserstein-1 the area between them (equal to ``scipy.stats.wasserstein_distance``; tested).
+    Both empirical CDFs are walked over the merged sample: KS is their largest gap (read at the last
+    of each run of tied values), Wasserstein-1 the area between them. Equal to scipy's ``ks_2samp``
+    and ``wasserstein_distance`` (tested). Each sample is sorted first, so the stable argsort of
+    their concatenation only merges two runs; the CDF gap is an exact integer cumulative sum.
     """
-    rs, cs = np.sort(reference), np.sort(current)
+    return _ks_and_wasserstein_sorted(np.sort(reference), np.sort(current))
+
+
+def _ks_and_wasserstein_sorted(rs: np.ndarray, cs: np.ndarray) -> tuple[float, float, float]:
     n, m = len(rs), len(cs)
-    merged = np.sort(np.concatenate([rs, cs]), kind="stable")  # two sorted runs: a linear merge
-    gap = np.abs(np.searchsorted(rs, merged, side="right") / n - np.searchsorted(cs, merged, side="right") / m)
-    d = float(gap.max())
-    w = float(np.dot(gap[:-1], np.diff(merged)))
+    values = np.concatenate([rs, cs])
+    order = np.argsort(values, kind="stable")
+    merged = values.take(order)
+    # (F_ref - F_cur) * n * m after each merged point, exact in int64; built in place (fewer 200k-row
+    # temporaries: at 50 columns x 100k rows allocation, not arithmetic, dominated this function).
+    gap = np.less(order, n).astype(np.int64)
+    gap *= n + m
+    gap -= n
+    np.cumsum(gap, out=gap)
+    np.abs(gap, out=gap)
+    step = np.empty(len(merged), dtype=float)
+    np.subtract(merged[1:], merged[:-1], out=step[:-1])
+    step[-1] = 1.0  # the last point ends the last run of ties
+    d = float(np.max(gap, where=step != 0, initial=0) / (n * m))
+    step[-1] = 0.0
+    w = float(np.dot(gap.astype(float), step) / (n * m))
     if max(n, m) <= EXACT_KS_MAX_ROWS:
         p = float(stats.ks_2samp(rs, cs).pvalue)
     else:
-        big, small = max(n, m), min(n, m)
-        p = float(stats.kstwo.sf(d, np.round(big * small / (big + small))))
+        # Kolmogorov's limit distribution at the effective size n*m/(n+m). scipy's own "asymp" path
+        # uses kstwo.sf(d, en), which agrees within 1 % of p here but took 240 ms per call for a
+        # significant d at en = 50,000 (kstwobign: under 15 ms).
+        p = float(stats.kstwobign.sf(d * np.sqrt(n * m / (n + m))))
     return d, min(max(p, 0.0), 1.0), w
 
 
-def numeric_signal(reference: np.ndarray, current: np.ndarray) -> Signal:
-    """KS p-value and Wasserstein-1 in units of the reference standard deviation."""
-    _, p, w = ks_and_wasserstein(reference, current)
-    scale = float(np.std(reference))
+def histogram_psi(rs: np.ndarray, cs: np.ndarray) -> float:
+    """PSI over Evidently's numeric bins (Sturges count, equal width over both samples).
+
+    Same counts as ``np.histogram(..., bins=k, range=(lo, hi))`` (half-open bins, last one closed),
+    read off the *sorted* samples ``rs`` and ``cs`` with one ``searchsorted`` per edge.
+    """
+    k = int(np.ceil(np.log2(len(rs) + len(cs)) + 1))
+    lo, hi = min(rs[0], cs[0]), max(rs[-1], cs[-1])
+    if lo == hi:
+        lo, hi = lo - 0.5, hi + 0.5
+    edges = np.linspace(lo, hi, k + 1)
+
+    def counts(sorted_values: np.ndarray) -> np.ndarray:
+        below = np.searchsorted(sorted_values, edges[1:-1], side="left")
+        return np.diff(np.r_[0, below, len(sorted_values)])
+
+    return stattests.psi_from_shares(counts(rs) / len(rs), counts(cs) / len(cs))
+
+
+def distinct_sorted(sorted_values: np.ndarray) -> np.ndarray:
+    """The distinct values of an already sorted array (no second sort, unlike ``np.unique``)."""
+    if not len(sorted_values):
+        return sorted_values
+    keep = np.empty(len(sorted_values), dtype=bool)
+    keep[0] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=keep[1:])
+    return sorted_values[keep]
+
+
+def value_psi(rs: np.ndarray, cs: np.ndarray) -> float:
+    """PSI with one bin per distinct value (Evidently's binning for <= 20 distinct values), from sorted samples."""
+    keys = np.union1d(distinct_sorted(rs), distinct_sorted(cs))
+
+    def shares(sorted_values: np.ndarray) -> np.ndarray:
+        counts = np.searchsorted(sorted_values, keys, "right") - np.searchsorted(sorted_values, keys, "left")
+        return counts / len(sorted_values)
+
+    return stattests.psi_from_shares(shares(rs), shares(cs))
+
+
+def numeric_signal(rs: np.ndarray, cs: np.ndarray) -> tuple[Signal, float]:
+    """KS p-value and Wasserstein-1 in reference standard deviations of the *sorted* finite samples
+    ``rs`` / ``cs``; PSI over Evidently's bins beside (Sturges bins above 20 distinct reference
+    values, else one bin per value)."""
+    _, p, w = _ks_and_wasserstein_sorted(rs, cs)
+    scale = float(np.std(rs))
     if scale <= 0:
         # A constant reference: any different value is a full shift in its own units.
-        scale = max(abs(float(np.mean(reference))), 1.0)
-    return Signal("ks+wasserstein", p, w / scale, "wasserstein_std")
+        scale = max(abs(float(np.mean(rs))), 1.0)
+    psi = histogram_psi(rs, cs) if len(distinct_sorted(rs[:2000])) > 20 or len(distinct_sorted(rs)) > 20 \
+        else value_psi(rs, cs)
+    return Signal("ks+wasserstein", p, w / scale, "wasserstein_std"), psi
 
 
 # -- categorical -----------------------------------------------------------------------------------
@@ -81,6 +146,7 @@ class Pooled:
     current: np.ndarray
     pooled_categories: int
     new_category_share: float
+    psi: float = float("nan")
 
 
 def pool_categories(reference: pd.Series, current: pd.Series, min_expected: float = 5.0) -> Pooled:
@@ -93,12 +159,13 @@ def pool_categories(reference: pd.Series, current: pd.Series, min_expected: floa
     (their share of the current batch is reported as ``new_category_share``); a large new category
     keeps its own bin and weighs fully in the test.
     """
-    ref_counts = reference.astype(str).value_counts()
-    cur_counts = current.astype(str).value_counts()
+    ref_counts = reference.value_counts()
+    cur_counts = current.value_counts()
     keys = ref_counts.index.union(cur_counts.index)
     r = ref_counts.reindex(keys, fill_value=0).to_numpy(dtype=float)
     c = cur_counts.reindex(keys, fill_value=0).to_numpy(dtype=float)
     n, m = r.sum(), c.sum()
+    psi = stattests.psi_from_shares(r / n, c / m) if n and m else float("nan")
     new_share = float(c[r == 0].sum() / m) if m else 0.0
     expected_min = (r + c) * min(n, m) / (n + m)
     rare = expected_min < min_expected
@@ -115,7 +182,7 @@ def pool_categories(reference: pd.Series, current: pd.Series, min_expected: floa
             bins[smallest] = f"{bins[smallest]}+{OTHER}"
             rr[smallest] += other_r
             cc[smallest] += other_c
-    return Pooled(bins, np.asarray(rr), np.asarray(cc), int(rare.sum()), new_share)
+    return Pooled(bins, np.asarray(rr), np.asarray(cc), int(rare.sum()), new_share, psi)
 
 
 def hellinger(p: np.ndarray, q: np.ndarray) -> float:

@@ -157,3 +157,28 @@ def test_retraining_params_build_the_drift_config():
     drift = cfg.drift_config()
     assert (drift.method, drift.fdr, drift.min_effect_numeric, drift.drift_share) == ("effect_size", 0.01, 0.2, 0.3)
     assert RetrainingConfig.from_params({"drift_method": "evidently"}).drift_config().method == "evidently"
+
+
+@pytest.mark.parametrize("n, m, discrete", [(300, 200, False), (20_000, 15_000, False), (5000, 4000, True)])
+def test_merged_ks_and_wasserstein_equal_scipy(n, m, discrete):
+    rng = np.random.default_rng(n)
+    a, b = rng.normal(0, 1, n), rng.normal(0.1, 1.2, m)
+    if discrete:  # ties: KS must be read at the end of each run of equal values
+        a, b = np.round(a * 3), np.round(b * 3)
+    d, p, w = effect.ks_and_wasserstein(a, b)
+    ks = stats.ks_2samp(a, b)
+    assert d == pytest.approx(ks.statistic, abs=1e-12)
+    assert w == pytest.approx(stats.wasserstein_distance(a, b), rel=1e-9)
+    assert p == pytest.approx(ks.pvalue, rel=0.05, abs=1e-12)  # asymptotic above 10k rows: within 5 %
+
+
+def test_psi_from_sorted_samples_equals_evidently_binning():
+    from include.drift import stattests
+
+    rng = np.random.default_rng(11)
+    a, b = rng.lognormal(1, 0.5, 5000), rng.lognormal(1.1, 0.5, 3000)
+    expected = stattests.psi(pd.Series(a), pd.Series(b), numeric=True)
+    assert effect.histogram_psi(np.sort(a), np.sort(b)) == pytest.approx(expected, rel=1e-9)
+    ints_a, ints_b = rng.poisson(3, 5000).astype(float), rng.poisson(3.4, 3000).astype(float)
+    assert effect.value_psi(np.sort(ints_a), np.sort(ints_b)) == pytest.approx(
+        stattests.psi(pd.Series(ints_a), pd.Series(ints_b), numeric=True), rel=1e-9)
