@@ -20,7 +20,7 @@ Two methods share one result type (:class:`include.drift.detect.DriftResult`):
   deviation); Hellinger 0.05 is about Cohen's w = 0.14 for small shifts (H ~ w / sqrt 8), e.g. a
   50/50 column moving to 57/43; Cohen's h = 0.1 is half of Cohen's "small" (missing values are
   more often a broken feed than a population change, so the bar is lower), e.g. 0 % -> 0.25 %
-  or 5 % -> 8 % missing. p-values are adjusted across every test of the batch (Benjamini-Hochberg at
+  or 5 % -> 7.5 % missing. p-values are adjusted across every test of the batch (Benjamini-Hochberg at
   ``fdr``, or Holm), so checking 50 columns does not raise 2.5 false alarms a day by chance.
 
 * ``"evidently"``: Evidently's data-drift-preset defaults (:mod:`include.drift.stattests`), kept for

@@ -74,7 +74,7 @@ class RetrainingConfig(DagConfig):
         section="Drift", minimum=0, maximum=1)
     drift_min_effect_missing: float = knob(
         drift_defaults.DEFAULT_MIN_EFFECT_MISSING, "Smallest change of a column's missing share that counts as "
-        "drift: Cohen's h (0.1 ~ 5% -> 8% or 0% -> 0.25% missing).", section="Drift", minimum=0, maximum=3.2)
+        "drift: Cohen's h (0.1 ~ 5% -> 7.5% or 0% -> 0.25% missing).", section="Drift", minimum=0, maximum=3.2)
     # -- Retrain decision
     hard_drift_limit: float = knob(
         0.95, "A drifted share above this retrains even during the cool-down.",
