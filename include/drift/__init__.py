@@ -1,1 +1,1 @@
-"""Drift detection (Evidently data-drift-preset defaults on scipy), cool-down rule and report."""
+"""Drift detection (effect-size-aware with FDR control; Evidently's preset defaults for comparison), cool-down rule and report."""

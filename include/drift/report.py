@@ -25,14 +25,37 @@ def _fmt(value: float) -> str:
 
 
 def markdown_table(result: DriftResult) -> str:
-    lines = ["| column | role | type | test | score | threshold | drifted | PSI |",
-             "|---|---|---|---|---|---|---|---|"]
-    for _, row in result.frame().iterrows():
+    frame = result.frame()
+    if result.config.method == "evidently":
+        lines = ["| column | role | type | test | score | threshold | drifted | PSI |",
+                 "|---|---|---|---|---|---|---|---|"]
+        for _, row in frame.iterrows():
+            mark = "**yes**" if row["drifted"] else "no"
+            lines.append(f"| {row['column']} | {row['role']} | {row['column_type']} | {row['test']} "
+                         f"({row['score_kind']}) | {_fmt(row['score'])} | {row['threshold']:g} | {mark} "
+                         f"| {_fmt(row['psi'])} |")
+        return "\n".join(lines)
+    lines = ["| column | role | type | effect | min effect | adj. p | missing ref -> cur | drifted | PSI | why |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for _, row in frame.iterrows():
         mark = "**yes**" if row["drifted"] else "no"
-        lines.append(f"| {row['column']} | {row['role']} | {row['column_type']} | {row['test']} "
-                     f"({row['score_kind']}) | {_fmt(row['score'])} | {row['threshold']:g} | {mark} "
-                     f"| {_fmt(row['psi'])} |")
+        lines.append(f"| {row['column']} | {row['role']} | {row['column_type']} | {_fmt(row['score'])} "
+                     f"({row['score_kind']}) | {row['threshold']:g} | {_fmt(row['p_adjusted'])} "
+                     f"| {row['missing_reference']:.1%} -> {row['missing_current']:.1%} | {mark} "
+                     f"| {_fmt(row['psi'])} | {row['reason']} |")
     return "\n".join(lines)
+
+
+def method_note(result: DriftResult) -> str:
+    cfg = result.config
+    if cfg.method == "evidently":
+        return ("tests chosen like Evidently's data-drift preset (KS / chi-squared / Z at p < 0.05 for a reference "
+                "of <= 1000 rows, normed Wasserstein / Jensen-Shannon at 0.1 above).")
+    return (f"a column drifts when a shift is significant after {cfg.correction.upper()} control at "
+            f"{cfg.fdr:g} across all tests of the batch AND at least the minimum effect: Wasserstein/std "
+            f">= {cfg.min_effect_numeric:g} (numeric, KS test), Hellinger >= {cfg.min_effect_categorical:g} "
+            f"(categorical, chi-squared homogeneity with rare categories pooled), or a missing-share change of "
+            f"Cohen's h >= {cfg.min_effect_missing:g} (z-test).")
 
 
 def plot_column(reference: pd.Series, current: pd.Series, numeric: bool, drifted: bool) -> bytes:
@@ -88,9 +111,8 @@ def write_report(
         f"- Columns tested: {summary['n_columns']}, drifted: {summary['n_drifted']} "
         f"({summary['drifted_share']:.0%}); dataset drift when >= {summary['drift_share_threshold']:.0%}: "
         f"**{'yes' if summary['dataset_drift'] else 'no'}**",
-        f"- Reference rows: {len(reference)}, current rows: {len(current)}; tests chosen like Evidently's "
-        "data-drift preset (KS / chi-squared / Z at p < 0.05 for a reference of <= 1000 rows, normed "
-        "Wasserstein / Jensen-Shannon at 0.1 above).",
+        f"- Reference rows: {len(reference)}, current rows: {len(current)}; method {result.config.method}: "
+        f"{method_note(result)}",
         *(f"- {n}" for n in (notes or [])),
         "",
         markdown_table(result),

@@ -95,12 +95,25 @@ def binned_shares(reference: pd.Series, current: pd.Series, numeric: bool,
     else:
         ref, cur = _category_shares(reference, current)
     if fill_zeroes:
-        for arr in (ref, cur):
-            nonzero = arr[arr != 0]
-            if nonzero.size:
-                smallest = nonzero.min()
-                np.place(arr, arr == 0, smallest / 10**6 if smallest <= 0.0001 else 0.0001)
+        fill_empty_bins(ref)
+        fill_empty_bins(cur)
     return ref, cur
+
+
+def fill_empty_bins(shares: np.ndarray) -> np.ndarray:
+    """Replace empty bins with a tiny share, in place (Evidently's ``feel_zeroes``)."""
+    nonzero = shares[shares != 0]
+    if nonzero.size:
+        smallest = nonzero.min()
+        np.place(shares, shares == 0, smallest / 10**6 if smallest <= 0.0001 else 0.0001)
+    return shares
+
+
+def psi_from_shares(reference: np.ndarray, current: np.ndarray) -> float:
+    """PSI of two share vectors over the same bins (empty bins filled as Evidently does)."""
+    ref = fill_empty_bins(np.asarray(reference, dtype=float).copy())
+    cur = fill_empty_bins(np.asarray(current, dtype=float).copy())
+    return float(np.sum((ref - cur) * np.log(ref / cur)))
 
 
 def ks_test(reference: pd.Series, current: pd.Series, threshold: float = 0.05) -> TestOutcome:
@@ -177,8 +190,8 @@ def psi(reference: pd.Series, current: pd.Series, numeric: bool) -> float:
     """Population stability index over Evidently's bins."""
     if reference.empty or current.empty:
         return float("nan")
-    ref, cur = binned_shares(reference, current, numeric, fill_zeroes=True)
-    return float(np.sum((ref - cur) * np.log(ref / cur)))
+    ref, cur = binned_shares(reference, current, numeric, fill_zeroes=False)
+    return psi_from_shares(ref, cur)
 
 
 def default_test(reference: pd.Series, current: pd.Series, numeric: bool) -> Callable[..., TestOutcome]:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from include.drift import config as drift_defaults
+from include.drift.config import DriftConfig
 from include.drift.evidence import DEFAULT_MAX_QUARANTINED_SHARE, DEFAULT_MIN_BATCH_ROWS, ON_INSUFFICIENT
 from include.platform.config import DagConfig, knob, wiring
 from include.platform.errors import ConfigError
@@ -28,7 +30,7 @@ _DAY_PATTERN = r"^$|^\d{4}-\d{2}-\d{2}$"
 
 @dataclass(frozen=True)
 class RetrainingConfig(DagConfig):
-    """One adaptive_retraining run's settings (24 Params in 7 sections, plus the training threads)."""
+    """One adaptive_retraining run's settings (29 Params in 7 sections, plus the training threads)."""
 
     # -- Batch
     run_date: str = knob(
@@ -53,6 +55,26 @@ class RetrainingConfig(DagConfig):
         section="Drift", minimum=0, maximum=1)
     use_prediction_drift: bool = knob(
         True, "Also retrain when the champion's predicted churn probability drifted.", section="Drift")
+    drift_method: str = knob(
+        "effect_size", "effect_size = a column drifts when its shift is significant after Benjamini-Hochberg "
+        "control across all columns AND at least the minimum effect below (values and missing share tested "
+        "separately); evidently = Evidently's DataDriftPreset defaults (p-value or distance per column, no "
+        "multiple-testing control). Measured: bench/results/drift_quality.json.",
+        section="Drift", enum=list(drift_defaults.METHODS))
+    drift_fdr: float = knob(
+        drift_defaults.DEFAULT_FDR, "False-discovery rate across all drift tests of one batch (effect_size method).",
+        section="Drift", minimum=0.0001, maximum=0.5)
+    drift_min_effect_numeric: float = knob(
+        drift_defaults.DEFAULT_MIN_EFFECT_NUMERIC, "Smallest numeric shift that counts as drift: Wasserstein "
+        "distance in reference standard deviations (0.1 = a mean shift of a tenth of a std).",
+        section="Drift", minimum=0, maximum=10)
+    drift_min_effect_categorical: float = knob(
+        drift_defaults.DEFAULT_MIN_EFFECT_CATEGORICAL, "Smallest categorical shift that counts as drift: Hellinger "
+        "distance of the category shares, rare categories pooled (0.05 ~ a 50/50 column moving to 57/43).",
+        section="Drift", minimum=0, maximum=1)
+    drift_min_effect_missing: float = knob(
+        drift_defaults.DEFAULT_MIN_EFFECT_MISSING, "Smallest change of a column's missing share that counts as "
+        "drift: Cohen's h (0.1 ~ 5% -> 7.5% or 0% -> 0.25% missing).", section="Drift", minimum=0, maximum=3.2)
     # -- Retrain decision
     hard_drift_limit: float = knob(
         0.95, "A drifted share above this retrains even during the cool-down.",
@@ -127,6 +149,13 @@ class RetrainingConfig(DagConfig):
             raise ConfigError(f"Variable genai_training_threads = {self.training_threads} is below 1",
                               "set Variable genai_training_threads to 1 or more (or delete it)")
         space_for(self)  # raises ConfigError naming search_space
+
+    def drift_config(self) -> DriftConfig:
+        """The drift detector's typed settings from this run's Params."""
+        return DriftConfig(method=self.drift_method, fdr=self.drift_fdr,
+                           min_effect_numeric=self.drift_min_effect_numeric,
+                           min_effect_categorical=self.drift_min_effect_categorical,
+                           min_effect_missing=self.drift_min_effect_missing, drift_share=self.drift_share)
 
     def day(self, context: dict[str, Any]) -> date:
         """Param run_date, else the day folder of the lake arrival that triggered the run, else the run's date."""

@@ -132,7 +132,7 @@ def check_drift(day: date, inputs: dict[str, Any], cfg: RetrainingConfig) -> dic
     reference, batch = _frames(inputs)
     try:
         result = detect.detect_drift(reference, batch, exclude=[ID_COLUMN], target=TARGET,
-                                     drift_share=cfg.drift_share)
+                                     config=cfg.drift_config())
     except detect.InsufficientData as exc:  # reached only when the evidence check was bypassed
         raise InsufficientEvidence(str(exc), "run assess_evidence first; an empty batch has no drift verdict") from exc
     champion = _champion()
@@ -148,7 +148,7 @@ def check_drift(day: date, inputs: dict[str, Any], cfg: RetrainingConfig) -> dic
             scores = (model.predict_proba(reference), model.predict_proba(batch))
             notes.append(f"Prediction drift: champion {mv.ref} on this batch vs on the reference set "
                          "(no stored hold-out scores; in-sample scores can overstate drift).")
-        result = detect.with_prediction(result, detect.prediction_drift(*scores))
+        result = detect.with_prediction(result, detect.prediction_drift(*scores, config=cfg.drift_config()))
     else:
         notes.append("No champion yet: prediction drift not measured.")
     written = report.write_report(result, reference, batch, reports.report_dir(day, "drift"),
@@ -157,7 +157,8 @@ def check_drift(day: date, inputs: dict[str, Any], cfg: RetrainingConfig) -> dic
     frame = result.frame().rename(columns={"column": "column_name"})
     frame.insert(0, "run_date", day.isoformat())
     frame["score"] = frame["score"].astype(float)
-    warehouse.replace_rows("retraining_drift", frame, ["run_date", "column_name"])
+    # add_columns: tables written before the effect-size method gain its columns (p_adjusted, reason, ...).
+    warehouse.replace_rows("retraining_drift", frame, ["run_date", "column_name"], add_columns=True)
     summary = result.summary()
     summary.update(report=written["markdown"], champion_version=champion[0].version if champion else None)
     return summary

@@ -9,6 +9,7 @@ from scipy import stats
 
 from include.demo.customers import customer_table
 from include.drift import stattests
+from include.drift.config import DriftConfig
 from include.drift.detect import detect_drift, prediction_drift
 
 RNG = np.random.default_rng(0)
@@ -94,8 +95,22 @@ def test_dataset_drift_on_demo_batches():
 
 
 def test_prediction_drift_uses_numeric_default():
-    out = prediction_drift(RNG.beta(2, 8, 3000), RNG.beta(4, 6, 2000))
-    assert out.test == "wasserstein_normed" and out.drifted
+    ref, cur = RNG.beta(2, 8, 3000), RNG.beta(4, 6, 2000)
+    legacy = prediction_drift(ref, cur, config=DriftConfig(method="evidently"))
+    assert legacy.test == "wasserstein_normed" and legacy.drifted
+    ours = prediction_drift(ref, cur)
+    assert ours.test == "ks+wasserstein" and ours.drifted and ours.score > 0.1 and ours.p_adjusted < 0.05
+
+
+def test_dataset_drift_on_demo_batches_with_evidently_method():
+    reference = customer_table(2000, seed=1)
+    legacy = DriftConfig(method="evidently")
+    stable = detect_drift(reference, customer_table(1000, seed=2), exclude=["customer_id"], target="churned",
+                          config=legacy)
+    drifted = detect_drift(reference, customer_table(1000, seed=3, drift=0.6), exclude=["customer_id"],
+                           target="churned", config=legacy)
+    assert not stable.dataset_drift and drifted.dataset_drift
+    assert set(drifted.frame()["test"]) <= {"wasserstein_normed", "jensen_shannon"}
 
 
 @pytest.mark.parametrize(("n", "m"), [(1000, 1000), (997, 1500), (5, 3), (3000, 7)])
