@@ -4,7 +4,7 @@ SHELL := /bin/bash
 AIRFLOW_PORT ?= 8080
 export AIRFLOW_PORT
 
-.PHONY: help venv tools focus-validator lock start stop restart run test test-services check-image bench lint clean
+.PHONY: help venv tools focus-validator drift-quality lock start stop restart run test test-services check-image bench lint clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -49,8 +49,13 @@ test-services: venv  ## the service-backed suite (Postgres / Redis / Celery); sk
 check-image: venv  ## the Docker image's Python set without Docker: clean venv, parse test, 3 DAG runs (~4 min)
 	@scripts/check_image_deps.sh
 
-bench: venv  ## run every benchmark in bench/ (figures in bench/results/)
+bench: venv  ## run every benchmark in bench/ (figures in bench/results/; peers such as Evidently in their own .tools/ venvs)
+	@bash scripts/install_evidently.sh
 	@mkdir -p bench/results; set -e; for b in bench/*.py; do echo "==> $$b"; PYTHONPATH=$$PWD:$$PWD/plugins .venv/bin/python $$b; done
+
+drift-quality: venv  ## drift verdicts vs Evidently's defaults on planted shifts (UCI Adult), ~9 min
+	@bash scripts/install_evidently.sh
+	@PYTHONPATH=$$PWD:$$PWD/plugins .venv/bin/python bench/drift_quality.py
 
 lint:  ## ruff (style + Airflow 3 rules)
 	.venv/bin/ruff check dags include plugins tests bench scripts .astro

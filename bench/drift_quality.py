@@ -13,7 +13,7 @@ population by construction: per-column ground truth is exact. Every scenario run
 For each (scenario, seed) the same frames go to
 * ours: ``include.drift.detect.detect_drift`` with its default config (effect-size method);
 * Evidently: the real ``evidently`` package (scripts/install_evidently.sh, its own venv) with the default
-  ``DataDriftPreset`` in a subprocess (bench/evidently_drift.py);
+  ``DataDriftPreset`` in a subprocess (bench/peers/evidently_drift.py);
 * our Evidently mimic (``DriftConfig(method="evidently")``), reported for reference only.
 
 A flagged column is ``true`` when the truth says drift, ``false`` when not; a truth column not flagged
@@ -239,7 +239,7 @@ def run_evidently(pairs: list[dict], workdir: Path) -> dict:
         raise SystemExit(f"{EVIDENTLY_PY} is missing: run scripts/install_evidently.sh first")
     manifest, out = workdir / "manifest.json", workdir / "evidently.json"
     manifest.write_text(json.dumps(pairs))
-    subprocess.run([str(EVIDENTLY_PY), str(ROOT / "bench" / "evidently_drift.py"), str(manifest), str(out)],
+    subprocess.run([str(EVIDENTLY_PY), str(ROOT / "bench" / "peers" / "evidently_drift.py"), str(manifest), str(out)],
                    check=True)
     return json.loads(out.read_text())
 

@@ -3,7 +3,7 @@
 #
 # Why a separate venv: evidently 0.7 pins its own pydantic / plotly / litellm / nltk stack, which
 # must not touch the Airflow venv's pins. bench/drift_quality.py calls it in a subprocess
-# (bench/evidently_drift.py) and measures its *default* DataDriftPreset on the same scenarios as ours.
+# (bench/peers/evidently_drift.py) and measures its *default* DataDriftPreset on the same scenarios as ours.
 # Idempotent: does nothing when the pinned version is already installed.
 set -euo pipefail
 

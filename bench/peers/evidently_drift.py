@@ -1,6 +1,6 @@
 """Evidently's default data drift, run inside its own venv (.tools/evidently, scripts/install_evidently.sh).
 
-Called by bench/drift_quality.py as ``.tools/evidently/bin/python bench/evidently_drift.py MANIFEST OUT``.
+Called by bench/drift_quality.py as ``.tools/evidently/bin/python bench/peers/evidently_drift.py MANIFEST OUT``.
 MANIFEST lists (reference, current) parquet pairs with their numerical / categorical columns; for each
 pair this runs ``Report([DataDriftPreset()])`` with every default (stattest chosen per column by
 Evidently, default thresholds, drift_share 0.5) and writes, per pair, the columns Evidently marks as
