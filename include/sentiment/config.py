@@ -151,6 +151,8 @@ class TrainingConfig(DagConfig):
                                "on) a version needs to become sentiment@champion; it must also beat the VADER "
                                "lexicon on the same texts and not fall below the current champion's.",
                                section=_GATE, minimum=0, maximum=1)
+    beat_lexicon: bool = knob(True, "Also require the version to beat the VADER lexicon on the same test texts "
+                              "(macro-F1 and binary accuracy). Off only for plumbing checks.", section=_GATE)
 
     SECTION_ORDER: ClassVar[tuple[str, ...]] = (_DATA, _TRAINING, _GATE)
 
