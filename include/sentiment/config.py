@@ -1,7 +1,7 @@
 """The sentiment domain's typed configs: one frozen dataclass per DAG, the single home of every Param.
 
 * :class:`SentimentConfig` — ``customer_sentiment_analysis`` (scoring: backend, model, throughput, LLM).
-* :class:`TrainingConfig`  — ``train_sentiment_model`` (labeled set, fine-tune, quality gate).
+* :class:`TrainingConfig`  — ``train_sentiment_model`` (real corpus, fine-tune, quality gate).
 
 DAG files build their forms with ``XConfig.params()``; tasks turn a run's Params into the typed object
 with ``XConfig.from_params(params)`` and hand it to :mod:`include.sentiment.steps`. Defaults, bounds
@@ -104,12 +104,14 @@ class SentimentConfig(DagConfig):
             check_llm_conn_id(self.llm_conn_id)
 
 
-_DATA, _TRAINING, _GATE = "Labeled set", "Fine-tuning", "Quality gate"
+_DATA, _TRAINING, _GATE = "Training data", "Fine-tuning", "Quality gate"
+#: ``corpus_sources`` values: every shipped source, or one of them (include/sentiment/corpus.py::TRAIN_SOURCES).
+CORPUS_SOURCES = ("all", "womens_clothing_reviews", "twitter_us_airline_sentiment")
 
 
 @dataclass(frozen=True)
 class TrainingConfig(DagConfig):
-    """``train_sentiment_model``: the labeled set, the fine-tune and the gate to ``sentiment@champion``."""
+    """``train_sentiment_model``: the real corpus, the fine-tune and the gate to ``sentiment@champion``."""
 
     #: Share of the optimizer steps spent warming the learning rate up (linear), then decaying.
     WARMUP_SHARE: ClassVar[float] = 0.1
@@ -119,24 +121,39 @@ class TrainingConfig(DagConfig):
                            "(Variable genai_allowed_models). Local folders are refused.",
                            section=_TRAINING, setting="sentiment_base_model", fallback=LOCAL_MINILM,
                            pattern=MODEL_PARAM_PATTERN, maxLength=200)
+    corpus_sources: str = knob("all", "Shipped human-labelled corpus to train on (include/sentiment/datasets/"
+                               "DATASETS.md): all, or only the clothing reviews (CC0) or only the airline tweets "
+                               "(CC BY-NC-SA 4.0, non-commercial).", section=_DATA, enum=list(CORPUS_SOURCES))
+    train_rows: int = knob(4000, "Rows of the real corpus to train on: a seeded sample stratified by source and "
+                           "label of its 90% training split (the other 10% is the validation split).",
+                           section=_DATA, minimum=100, maximum=30_000)
     labeled_csv_uri: str = knob("", "Optional labeled CSV (columns text,label) inside the lake's raw/ zone: a key "
-                                "such as 'labels/team.csv' or its full lake URI. Files outside raw/ are refused. "
-                                "Empty = the generated demo set.", section=_DATA, pattern=LABELED_CSV_PATTERN)
-    examples: int = knob(900, "Size of the generated labeled set (ignored with labeled_csv_uri).",
-                         section=_DATA, minimum=90, maximum=20_000)
-    seed: int = knob(7, "Seed of the labeled set, the split and training.", section=_DATA)
-    epochs: int = knob(2, "Training epochs.", section=_TRAINING, minimum=1, maximum=10)
+                                "such as 'labels/team.csv' or its full lake URI; it replaces the shipped corpus "
+                                "(stratified 20% validation). Files outside raw/ are refused.",
+                                section=_DATA, pattern=LABELED_CSV_PATTERN)
+    examples: int = knob(300, "Generated template feedback (the demo export's language) added to training as a "
+                         "domain supplement, from training templates only; a further quarter (>= 30) from the "
+                         "reserved templates is scored as demo_holdout. 0 = none.",
+                         section=_DATA, minimum=0, maximum=20_000)
+    seed: int = knob(7, "Seed of the samples, the splits and training.", section=_DATA)
+    epochs: int = knob(1, "Training epochs.", section=_TRAINING, minimum=1, maximum=10)
     batch_size: int = knob(32, "Training batch size.", section=_TRAINING, minimum=4, maximum=256)
-    learning_rate: float = knob(3e-4, "AdamW learning rate.", section=_TRAINING, minimum=0, maximum=0.01)
-    max_length: int = knob(64, "Token window for training and, later, inference.",
+    learning_rate: float = knob(1e-4, "AdamW learning rate (peak, after a 10% linear warm-up).",
+                                section=_TRAINING, minimum=0, maximum=0.01)
+    max_length: int = knob(128, "Token window for training and, later, inference.",
                            section=_TRAINING, minimum=16, maximum=512)
-    trainable_layers: int = knob(2, "Top encoder layers fine-tuned (0 = all). Fewer = much cheaper on CPU: on 2 "
-                                 "shared cores back-propagating through all 6 MiniLM layers costs ~3x the forward "
-                                 "pass, and the top layers carry the task-specific signal.",
-                                 section=_TRAINING, minimum=0, maximum=24)
+    trainable_layers: int = knob(6, "Top encoder layers fine-tuned; embeddings stay frozen (0 = everything, "
+                                 "embeddings too). MiniLM has 6 layers.", section=_TRAINING, minimum=0, maximum=24)
+    class_weights: bool = knob(True, "Weight the loss by inverse class frequency (the corpus is 45% negative; "
+                               "the test set is balanced).", section=_TRAINING)
     threads: int = knob(2, "torch CPU threads.", section=_TRAINING, minimum=1, maximum=64)
-    min_macro_f1: float = knob(0.80, "Held-out macro-F1 a version needs to become sentiment@champion (and it must "
-                               "not fall below the current champion's).", section=_GATE, minimum=0, maximum=1)
+    min_macro_f1: float = knob(0.55, "Cross-domain test macro-F1 (Amazon Fine Food Reviews, never trained or tuned "
+                               "on) a version needs to become sentiment@champion; it must also beat the VADER "
+                               "lexicon on the same texts and not fall below the current champion's. The defaults "
+                               "measured 0.640 (the 0.70 goal is not reached on CPU budgets; docs).",
+                               section=_GATE, minimum=0, maximum=1)
+    beat_lexicon: bool = knob(True, "Also require the version to beat the VADER lexicon on the same test texts "
+                              "(macro-F1 and binary accuracy). Off only for plumbing checks.", section=_GATE)
 
     SECTION_ORDER: ClassVar[tuple[str, ...]] = (_DATA, _TRAINING, _GATE)
 

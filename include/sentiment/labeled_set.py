@@ -1,11 +1,15 @@
-"""The shipped labeled sentiment set: template sentences about product aspects, each with a known label.
+"""The generated labeled sentiment set: template sentences about product aspects, each with a known label.
 
-Why here, in the sentiment package: the set is the default training data of the sentiment champion
-(``include.sentiment.training``) and its structure is part of the evaluation: the last template of
-each label is held out, so the reported macro-F1 measures unseen wording. The demo feedback export
-(``include.demo.feedback``) composes its texts from the same templates, so the champion is trained on
-the language it later scores; it imports them from here, never the other way round.
-Same seed, same texts.
+Why here, in the sentiment package: the demo feedback export (``include.demo.feedback``) composes its
+texts from these templates, and the champion (trained on the real corpus, :mod:`include.sentiment.corpus`)
+takes a small generated supplement so it also knows the language it later scores in the demo; the demo
+imports them from here, never the other way round. Same seed, same texts.
+
+Honest held-out split (:func:`template_split`): the last template of each label (:data:`HELD_OUT`) is
+reserved, training rows are composed *only* from the other templates and held-out rows *only* from the
+reserved ones, so no held-out row shares a sentence template with any training row. (Splitting the rows of
+:func:`labeled_examples` instead leaks: a 1-3 sentence row that uses one reserved template mostly uses
+training templates too.)
 """
 
 from __future__ import annotations
@@ -44,11 +48,32 @@ PHRASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def compose_text(rng: np.random.Generator, label: str) -> str:
-    """One to three sentences of the given sentiment about random aspects."""
+#: Templates (index into each label's :data:`PHRASES`) reserved for the held-out split: the last one per label.
+HELD_OUT = -1
+
+
+def compose_text(rng: np.random.Generator, label: str, phrases: dict[str, tuple[str, ...]] | None = None) -> str:
+    """One to three sentences of the given sentiment about random aspects (from ``phrases``, default all)."""
+    pool = (phrases or PHRASES)[label]
     n = int(rng.integers(1, 4))
-    sentences = [rng.choice(PHRASES[label]).format(a=rng.choice(ASPECTS)) for _ in range(n)]
+    sentences = [rng.choice(pool).format(a=rng.choice(ASPECTS)) for _ in range(n)]
     return " ".join(sentences)
+
+
+def template_split_phrases() -> tuple[dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """(training templates, held-out templates) per label: disjoint."""
+    train = {label: tuple(p for i, p in enumerate(ps) if i != len(ps) + HELD_OUT) for label, ps in PHRASES.items()}
+    held = {label: (ps[HELD_OUT],) for label, ps in PHRASES.items()}
+    return train, held
+
+
+def template_split(n_train: int, n_holdout: int, seed: int = 7) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(train, held-out) (text, label) pairs, balanced labels, composed from disjoint templates (module doc)."""
+    rng = np.random.default_rng(seed)
+    train_phrases, held_phrases = template_split_phrases()
+    train = [(compose_text(rng, LABELS[i % 3], train_phrases), LABELS[i % 3]) for i in rng.permutation(n_train)]
+    held = [(compose_text(rng, LABELS[i % 3], held_phrases), LABELS[i % 3]) for i in rng.permutation(n_holdout)]
+    return train, held
 
 
 def labeled_examples(n: int, seed: int = 7) -> list[tuple[str, str]]:

@@ -134,7 +134,8 @@ def report(cfg: SentimentConfig, day: date, extracted: dict[str, Any], loaded: d
 
 # ------------------------------------------------------------------------------------ train_sentiment_model
 def train(cfg: TrainingConfig, context: dict[str, Any]) -> dict[str, Any]:
-    """Fine-tune on the labeled set, evaluate fp32 and int8 on the held-out split, register the version.
+    """Fine-tune on the real corpus (+ supplement), evaluate on the cross-domain test set beside the lexicon,
+    register the version with those numbers and write the run's report to the lake.
 
     The compute is reported here (``compute_spent``), not by :func:`promote`: a model the gate
     rejects cost the same.
@@ -144,20 +145,25 @@ def train(cfg: TrainingConfig, context: dict[str, Any]) -> dict[str, Any]:
     from include.platform import assets, compute, lifecycle
     from include.sentiment import MODEL_NAME, training
 
-    frame, provenance, holdout = training.labeled_set(cfg)
-    result = training.fine_tune(frame, cfg)
-    metrics = result.metrics | training.evaluate_int8(result, frame, cfg)
+    data = training.training_data(cfg)
+    result = training.fine_tune(data.frame, cfg)
+    evaluation = training.honest_evaluation(result, data, cfg)
+    evaluated_on = training.evaluated_on()
     with tempfile.TemporaryDirectory() as tmp:
         training.save(result, tmp)
         mv = lifecycle.register(
             MODEL_NAME, tmp, registered_by="train_sentiment_model.train",
-            metrics=metrics | {"train_seconds": result.seconds},
-            metadata={"base_model": cfg.base_model, "labeled_set": provenance, "split": result.split,
-                      "holdout": holdout, "config": cfg.as_dict(), "loss_per_epoch": result.history},
+            metrics=evaluation["metrics"] | {"train_seconds": result.seconds},
+            metadata={"base_model": cfg.base_model, "evaluated_on": evaluated_on, "split": result.split,
+                      "holdout": "template-disjoint" if cfg.examples else "none",
+                      "evaluation": evaluation["detail"], "train_data": evaluation["detail"]["train_data"],
+                      "test_data": evaluation["detail"]["test_data"],
+                      "config": cfg.as_dict(), "loss_per_epoch": result.history},
         )
+    report_uri = training.write_report(mv.version, evaluation, result.seconds, cfg)
     compute.emit(context, assets.COMPUTE_SPENT, device="cpu", steps_s={"fine_tune": result.seconds},
                  model=MODEL_NAME, version=mv.version)
-    return {"version": mv.version, "metrics": mv.metrics}
+    return {"version": mv.version, "metrics": mv.metrics, "evaluated_on": evaluated_on, "report_uri": report_uri}
 
 
 def promote(cfg: TrainingConfig, trained: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
@@ -171,7 +177,7 @@ def promote(cfg: TrainingConfig, trained: dict[str, Any], context: dict[str, Any
     from include.platform import assets
     from include.sentiment import MODEL_NAME, training
 
-    decision = training.gate_and_promote(MODEL_NAME, trained, cfg.min_macro_f1, context)
+    decision = training.gate_and_promote(MODEL_NAME, trained, cfg.min_macro_f1, context, beat_lexicon=cfg.beat_lexicon)
     if not decision["promoted"]:
         raise AirflowSkipException(f"{MODEL_NAME}/{trained['version']} not promoted: {decision['reason']}")
     context["outlet_events"][assets.SENTIMENT_MODEL].extra = decision["asset_extra"]

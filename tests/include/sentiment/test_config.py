@@ -29,8 +29,10 @@ def test_untouched_forms_give_the_documented_defaults():
     assert not cfg.llm and cfg.llm_version == "llm:sentiment_llm:connection-model"
     train = TrainingConfig.defaults()
     assert train.base_model == LOCAL_MINILM and train.labeled_csv_uri == ""
-    assert (train.examples, train.epochs, train.batch_size, train.learning_rate) == (900, 2, 32, 3e-4)
-    assert train.min_macro_f1 == 0.80 and TrainingConfig.WARMUP_SHARE == 0.1
+    assert (train.corpus_sources, train.train_rows, train.examples) == ("all", 4000, 300)
+    assert (train.epochs, train.batch_size, train.learning_rate, train.max_length) == (1, 32, 1e-4, 128)
+    assert train.trainable_layers == 6 and train.class_weights is True
+    assert train.min_macro_f1 == 0.55 and train.beat_lexicon is True and TrainingConfig.WARMUP_SHARE == 0.1
 
 
 def test_every_param_sits_in_a_section_and_reach_params_keep_their_patterns():
@@ -45,7 +47,7 @@ def test_every_param_sits_in_a_section_and_reach_params_keep_their_patterns():
     assert training["labeled_csv_uri"].schema["pattern"] == LABELED_CSV_PATTERN
     # The form says where an empty model comes from.
     assert "Variable genai_sentiment_model, else 'sentiment@champion'" in scoring["model"].description
-    assert list(training)[:3] == ["labeled_csv_uri", "examples", "seed"]  # SECTION_ORDER: data first
+    assert list(training)[:5] == ["corpus_sources", "train_rows", "labeled_csv_uri", "examples", "seed"]  # data first
 
 
 def test_values_outside_the_form_fail_naming_the_param():
