@@ -181,7 +181,7 @@ def promote(cfg: TrainingConfig, trained: dict[str, Any], context: dict[str, Any
     from include.platform import assets
     from include.sentiment import MODEL_NAME, training
 
-    decision = training.gate_and_promote(MODEL_NAME, trained, cfg.min_macro_f1, context)
+    decision = training.gate_and_promote(MODEL_NAME, trained, cfg.min_macro_f1, context, beat_lexicon=cfg.beat_lexicon)
     if not decision["promoted"]:
         raise AirflowSkipException(f"{MODEL_NAME}/{trained['version']} not promoted: {decision['reason']}")
     context["outlet_events"][assets.SENTIMENT_MODEL].extra = decision["asset_extra"]

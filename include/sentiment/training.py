@@ -423,7 +423,7 @@ def evaluated_on() -> str:
 
 
 def gate_and_promote(name: str, trained: dict[str, Any], min_f1: float,
-                     context: dict[str, Any] | None = None) -> dict[str, Any]:
+                     context: dict[str, Any] | None = None, beat_lexicon: bool = True) -> dict[str, Any]:
     """Promote when the cross-domain test macro-F1 clears ``min_f1``, beats the lexicon, and is not worse than
     the champion's (when both were measured on the same test set).
 
@@ -453,7 +453,7 @@ def gate_and_promote(name: str, trained: dict[str, Any], min_f1: float,
     if f1 < min_f1:
         problems.append(f"cross-domain test macro-F1 {f1:.3f} < required {min_f1:.2f}")
     for key in ("macro_f1", "binary_accuracy"):
-        if f"lexicon_{key}" in m:
+        if beat_lexicon and f"lexicon_{key}" in m:
             metrics[f"lexicon_{key}"] = float(m[f"lexicon_{key}"])
             metrics[key] = float(m.get(key, 0.0))
             if metrics[key] <= metrics[f"lexicon_{key}"]:

@@ -19,9 +19,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 TRAIN_DAY = pendulum.datetime(2026, 11, 20, tz="UTC")
-#: Small but honest: ~420 training rows, 2 epochs, top 2 layers, 2 threads; held-out is template-disjoint.
-FAST_TRAIN_CONF = {"examples": 600, "epochs": 2, "batch_size": 32, "learning_rate": 3e-4, "max_length": 64,
-                   "trainable_layers": 2, "threads": 2, "seed": 7, "min_macro_f1": 0.80}
+#: A smaller budget than the DAG's defaults (fewer real rows), still scored on the full cross-domain test set and
+#: still required to beat the lexicon; the generated supplement (template-disjoint) keeps the demo DAGs' language.
+FAST_TRAIN_CONF = {"corpus_sources": "all", "train_rows": 1000, "examples": 200, "epochs": 1, "batch_size": 32,
+                   "learning_rate": 1e-4, "max_length": 96, "trainable_layers": 6, "class_weights": True,
+                   "threads": 2, "seed": 7, "min_macro_f1": 0.40}
 
 
 #: customer_sentiment_analysis Params at their defaults. dag.test() runs tasks in this process and
@@ -44,6 +46,8 @@ class TrainedChampion:
     aliases: dict[str, str]
     local_dir: Path
     run_id: str = ""
+    #: a copy of the run's lake report folder (reports/sentiment_training/v<version>/)
+    report_dir: Path | None = None
 
 
 _CACHE: dict[str, TrainedChampion] = {}
@@ -88,9 +92,16 @@ def _train(dagbag, root: Path) -> TrainedChampion:
         states = task_states("train_sentiment_model", run.run_id)
         mv = registry.resolve("sentiment@champion")
         _, local = registry.download("sentiment@champion", cache_dir=root / "champion")
+        from include.platform import storage
+
+        report_dir = root / "report"
+        report_dir.mkdir(exist_ok=True)
+        lake_report = storage.lake_path("reports", "sentiment_training", f"v{mv.version}")
+        for name in ("report.md", "evaluation.json"):
+            (report_dir / name).write_text(storage.read_text(lake_report / name))
         return TrainedChampion(run_state=run.state, task_states=states, version=mv.version, metrics=mv.metrics,
                                metadata=mv.metadata, aliases=registry.aliases("sentiment"), local_dir=local,
-                               run_id=run.run_id)
+                               run_id=run.run_id, report_dir=report_dir)
 
 
 @pytest.fixture(scope="session")

@@ -32,7 +32,7 @@ def test_untouched_forms_give_the_documented_defaults():
     assert (train.corpus_sources, train.train_rows, train.examples) == ("all", 4000, 300)
     assert (train.epochs, train.batch_size, train.learning_rate, train.max_length) == (1, 32, 1e-4, 128)
     assert train.trainable_layers == 6 and train.class_weights is True
-    assert train.min_macro_f1 == 0.70 and TrainingConfig.WARMUP_SHARE == 0.1
+    assert train.min_macro_f1 == 0.55 and train.beat_lexicon is True and TrainingConfig.WARMUP_SHARE == 0.1
 
 
 def test_every_param_sits_in_a_section_and_reach_params_keep_their_patterns():
