@@ -21,9 +21,10 @@ exactly that, for real, on the embedded defaults (local lake + DuckDB) or on any
    the report carries a warning). The model alias (`sentiment@champion`) is resolved *once* here,
    so every chunk of a run uses the same version even if a new champion is promoted meanwhile.
 3. **score_chunk** (transformers backend, default) — one mapped task per chunk (the task's map index
-   shows its row range): the registry model, batched and length-sorted under `torch.inference_mode()`,
-   threads pinned, GPU when present; `auto` precision picks dynamic int8 only when the champion's
-   registered int8 macro-F1 is within 0.01 of fp32.
+   shows its row range): the registry model, batched and length-sorted, threads pinned; on CPU
+   (`runtime=auto`) through ONNX Runtime on the version's verified ONNX export, on a GPU through
+   transformers; `auto` precision picks int8 only when the champion's registered int8 macro-F1 on the
+   real test set is within 0.01 of fp32.
    **llm_classify** (LLM backend) — the same chunks through the common-ai provider's
    `PydanticAIHook` (the hook behind `@task.llm`, called inside the task so pydantic-ai is imported
    at run time, not at every parse) with a structured `Literal["negative", "neutral", "positive"]`

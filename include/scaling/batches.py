@@ -154,8 +154,8 @@ def _load(cfg: BatchInferenceConfig) -> Any:
         from include.platform import registry
 
         metrics = registry.resolve(cfg.model).metrics
-    precision = inference.resolve_precision(cfg.precision, metrics, pick_device("auto"))
-    return inference.load_classifier(source, precision=precision, device="auto")
+    runtime, precision = inference.resolve_path(cfg.runtime, cfg.precision, metrics, pick_device("auto"))
+    return inference.load_classifier(source, precision=precision, device="auto", runtime=runtime)
 
 
 def item_latencies(batch_seconds: Sequence[float], order: Sequence[int], batch_size: int) -> list[float]:

@@ -59,8 +59,12 @@ class SentimentConfig(DagConfig):
                       "(Variable genai_allowed_models). Local folders are refused.",
                       section=_BACKEND, setting="sentiment_model", fallback=CHAMPION_REF,
                       pattern=MODEL_PARAM_PATTERN, maxLength=200)
-    precision: str = knob("auto", "auto: dynamic int8 on CPU only if the model's int8 macro-F1 is within 0.01 "
-                          "of fp32 (measured at training), else fp32.",
+    runtime: str = knob("auto", "auto: ONNX Runtime on CPU (the model's verified ONNX export: fused graph, "
+                        "per-channel int8), transformers on a GPU. transformers: the plain PyTorch model as saved. "
+                        "If the ONNX export cannot be had, scoring falls back to transformers and logs why.",
+                        section=_BACKEND, enum=["auto", "onnxruntime", "transformers"])
+    precision: str = knob("auto", "auto: int8 on CPU only if the model's int8 macro-F1 for that runtime is within "
+                          "0.01 of fp32 on the real test set (measured at training), else fp32.",
                           section=_BACKEND, enum=["auto", "fp32", "int8"])
     device: str = knob("auto", "auto: a GPU when the worker has one, else CPU.",
                        section=_BACKEND, enum=["auto", "cpu"])

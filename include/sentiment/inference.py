@@ -5,9 +5,15 @@ short ones makes the whole batch cost 500 tokens (the transformers docs measure 
 for mixed lengths at batch size 64). Sorting by length first makes every batch nearly uniform;
 results are put back in input order before they are returned.
 
-Precision: ``fp32`` or ``int8`` (PyTorch dynamic quantization of the Linear layers, CPU only).
-``auto`` takes int8 only when the model's registered held-out macro-F1 under int8 is within
-``INT8_MAX_F1_DROP`` of fp32 (the training DAG measures both), so speed never silently costs accuracy.
+Runtime: ``onnxruntime`` runs the model's ONNX export (:mod:`include.sentiment.onnx_export`: fused graph,
+int8 with per-channel weights); ``transformers`` runs the PyTorch model as saved (kept as the plain path and
+the fallback). ``auto`` picks ONNX Runtime on CPU when it is installed and the model is a local folder, else
+transformers; if the export cannot be had, loading falls back to transformers and says so.
+
+Precision: ``fp32`` or ``int8`` (on transformers: PyTorch dynamic quantization of the Linear layers; on ONNX
+Runtime: the exported int8 graph; CPU only). ``auto`` takes int8 only when the model's registered macro-F1 on
+the real test set under that runtime's int8 (``onnx_int8_macro_f1`` / ``int8_macro_f1``, measured by the
+training DAG) is within ``INT8_MAX_F1_DROP`` of fp32, so speed never silently costs accuracy.
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ log = logging.getLogger(__name__)
 
 INT8_MAX_F1_DROP = 0.01
 DEFAULT_MAX_LENGTH = 128
+RUNTIMES = ("auto", "onnxruntime", "transformers")
+#: Registry metric holding each runtime's int8 macro-F1 (the fp32 one is ``macro_f1``).
+INT8_METRIC = {"onnxruntime": "onnx_int8_macro_f1", "transformers": "int8_macro_f1"}
 
 
 @dataclass
@@ -38,6 +47,13 @@ class Classifier:
     version: str
     #: column in our LABELS order for each model output (2-label hub models have no neutral)
     label_columns: list[int]
+    #: ``transformers`` (``model`` is the torch module) or ``onnxruntime`` (``model`` is the ORT session)
+    runtime: str = "transformers"
+
+    @property
+    def path_name(self) -> str:
+        """``onnxruntime-int8``, ``transformers-fp32`` ...: what result rows record as the backend."""
+        return f"{self.runtime}-{self.precision}"
 
 
 @dataclass
@@ -56,7 +72,26 @@ def quantize_int8(model: Any) -> Any:
     return quantize(model, {torch.nn.Linear}, dtype=torch.qint8)
 
 
-def resolve_precision(requested: str, metrics: dict[str, float] | None, device: str) -> str:
+def resolve_runtime(requested: str, device: str) -> str:
+    """``onnxruntime`` / ``transformers`` as asked; ``auto`` → ONNX Runtime on CPU when it is installed.
+
+    ONNX Runtime here is the CPU build: on a GPU the transformers path runs (and says so when asked for ORT).
+    """
+    from include.sentiment import onnx_export
+
+    if requested not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, got {requested!r}")
+    if device != "cpu":
+        if requested == "onnxruntime":
+            log.warning("the ONNX Runtime path is CPU-only; using transformers on %s", device)
+        return "transformers"
+    if requested == "auto":
+        return "onnxruntime" if onnx_export.available() else "transformers"
+    return requested
+
+
+def resolve_precision(requested: str, metrics: dict[str, float] | None, device: str,
+                      runtime: str = "transformers") -> str:
     """``fp32`` / ``int8`` as asked; ``auto`` → int8 only on CPU and only if its F1 held (see module doc)."""
     if requested in ("fp32", "int8"):
         if requested == "int8" and device != "cpu":
@@ -66,33 +101,68 @@ def resolve_precision(requested: str, metrics: dict[str, float] | None, device: 
     if requested != "auto":
         raise ValueError(f"precision must be auto, fp32 or int8, got {requested!r}")
     metrics = metrics or {}
-    if device == "cpu" and "macro_f1" in metrics and "int8_macro_f1" in metrics:
-        drop = metrics["macro_f1"] - metrics["int8_macro_f1"]
+    key = INT8_METRIC[runtime]
+    if device == "cpu" and "macro_f1" in metrics and key in metrics:
+        drop = metrics["macro_f1"] - metrics[key]
         if drop <= INT8_MAX_F1_DROP:
             return "int8"
-        log.info("auto precision: int8 macro-F1 drop %.4f > %.2f, staying on fp32", drop, INT8_MAX_F1_DROP)
+        log.info("auto precision: %s int8 macro-F1 drop %.4f > %.2f, staying on fp32", runtime, drop,
+                 INT8_MAX_F1_DROP)
     return "fp32"
 
 
+def resolve_path(runtime: str, precision: str, metrics: dict[str, float] | None, device: str) -> tuple[str, str]:
+    """(runtime, precision) for a model with registered ``metrics`` on ``device`` (see the module doc)."""
+    chosen = resolve_runtime(runtime, device)
+    return chosen, resolve_precision(precision, metrics, device, chosen)
+
+
 def load_classifier(source: ModelSource, precision: str = "fp32", device: str = "auto",
-                    max_length: int | None = None) -> Classifier:
-    """Load tokenizer + sequence-classification model from a local folder or the Hub."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+                    max_length: int | None = None, runtime: str = "transformers",
+                    threads: int | None = None) -> Classifier:
+    """Load tokenizer + sequence-classification model from a local folder or the Hub.
+
+    ``runtime="onnxruntime"`` loads the verified ONNX export (:func:`include.sentiment.onnx_export.ensure`)
+    into a CPU session with ``threads`` intra-op threads (default: torch's); when that export cannot be had
+    (no onnxruntime, a hub model, an exporter error) it logs why and loads the transformers path instead.
+    """
+    from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
     device = pick_device(device)
     tokenizer = AutoTokenizer.from_pretrained(source.path)
+    if runtime == "onnxruntime":
+        from include.sentiment import onnx_export
+
+        try:
+            path = onnx_export.ensure(source.path, precision)
+            import torch
+
+            session = onnx_export.session(path, threads or torch.get_num_threads())
+            config = AutoConfig.from_pretrained(source.path)
+            return make_classifier(session, tokenizer, config, "cpu", precision, max_length, source.version,
+                               "onnxruntime")
+        except onnx_export.OnnxUnavailable as exc:
+            log.warning("ONNX Runtime path unavailable (%s); using transformers-%s", exc, precision)
+    elif runtime != "transformers":
+        raise ValueError(f"runtime must be onnxruntime or transformers here, got {runtime!r}")
     model = AutoModelForSequenceClassification.from_pretrained(source.path)
     model.eval()
     if precision == "int8":
         model = quantize_int8(model)
     else:
         model.to(device)
-    id2label = dict(model.config.id2label)
-    label_columns = [LABELS.index(label_of(id2label, i)) for i in range(model.config.num_labels)]
-    window = max_length or getattr(model.config, "genai_max_length", None) or DEFAULT_MAX_LENGTH
+    return make_classifier(model, tokenizer, model.config, device if precision != "int8" else "cpu", precision,
+                       max_length, source.version, "transformers")
+
+
+def make_classifier(model: Any, tokenizer: Any, config: Any, device: str, precision: str, max_length: int | None,
+                version: str, runtime: str) -> Classifier:
+    id2label = dict(config.id2label)
+    label_columns = [LABELS.index(label_of(id2label, i)) for i in range(config.num_labels)]
+    window = max_length or getattr(config, "genai_max_length", None) or DEFAULT_MAX_LENGTH
     window = min(int(window), int(getattr(tokenizer, "model_max_length", window) or window))
-    return Classifier(model=model, tokenizer=tokenizer, device=device if precision != "int8" else "cpu",
-                      precision=precision, max_length=window, version=source.version, label_columns=label_columns)
+    return Classifier(model=model, tokenizer=tokenizer, device=device, precision=precision, max_length=window,
+                      version=version, label_columns=label_columns, runtime=runtime)
 
 
 def token_lengths(tokenizer: Any, texts: list[str], max_length: int) -> list[int]:
@@ -114,6 +184,19 @@ def classify(clf: Classifier, texts: list[str], batch_size: int = 32, sort_by_le
         order = np.argsort(-np.asarray(token_lengths(clf.tokenizer, texts, clf.max_length)), kind="stable")
     batch_seconds: list[float] = []
     n_batches = (n + batch_size - 1) // batch_size
+    if clf.runtime == "onnxruntime":
+        feeds = [i.name for i in clf.model.get_inputs()]
+        for b in range(n_batches):
+            idx = order[b * batch_size : (b + 1) * batch_size]
+            start = time.perf_counter()
+            enc = clf.tokenizer([texts[i] for i in idx], padding=True, truncation=True,
+                                max_length=clf.max_length, return_tensors="np")
+            logits = clf.model.run(["logits"], {k: enc[k].astype(np.int64) for k in feeds})[0]
+            probs[np.ix_(idx, clf.label_columns)] = _softmax(logits.astype(np.float32))
+            batch_seconds.append(time.perf_counter() - start)
+            if log_every and (b + 1) % log_every == 0:
+                log.info("scored %d/%d batches (%d rows)", b + 1, n_batches, min((b + 1) * batch_size, n))
+        return _scored(probs, batch_seconds)
     with torch.inference_mode():
         for b in range(n_batches):
             idx = order[b * batch_size : (b + 1) * batch_size]
@@ -126,6 +209,15 @@ def classify(clf: Classifier, texts: list[str], batch_size: int = 32, sort_by_le
             batch_seconds.append(time.perf_counter() - start)
             if log_every and (b + 1) % log_every == 0:
                 log.info("scored %d/%d batches (%d rows)", b + 1, n_batches, min((b + 1) * batch_size, n))
+    return _scored(probs, batch_seconds)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
+
+
+def _scored(probs: np.ndarray, batch_seconds: list[float]) -> Scored:
     best = probs.argmax(axis=1)
     return Scored(labels=[LABELS[i] for i in best], scores=probs.max(axis=1), probs=probs,
                   batch_seconds=batch_seconds)

@@ -131,8 +131,8 @@ def read_chunk(chunk: dict[str, Any]) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------------- score
 def score_chunk(day: date, chunk: dict[str, Any], model_version: str, precision: str, batch_size: int,
-                threads: int, device: str = "auto") -> str:
-    """Score one chunk with the transformers classifier; write its rows as Parquet, return the URI."""
+                threads: int, device: str = "auto", runtime: str = "auto") -> str:
+    """Score one chunk with the classifier (ONNX Runtime or transformers); write its rows as Parquet, return the URI."""
     from include.sentiment import inference
     from include.sentiment.modeling import pick_device, resolve_source, set_threads
 
@@ -143,16 +143,16 @@ def score_chunk(day: date, chunk: dict[str, Any], model_version: str, precision:
         from include.platform import registry
 
         metrics = registry.resolve(model_version).metrics
-    chosen = inference.resolve_precision(precision, metrics, pick_device(device))
-    clf = inference.load_classifier(source, precision=chosen, device=device)
+    runtime, chosen = inference.resolve_path(runtime, precision, metrics, pick_device(device))
+    clf = inference.load_classifier(source, precision=chosen, device=device, runtime=runtime, threads=threads)
     rows = read_chunk(chunk)
     start = time.perf_counter()
     scored = inference.classify(clf, rows["text_model"].tolist(), batch_size=batch_size)
     elapsed = time.perf_counter() - start
     log.info("%s: %d rows in %.2fs (%.0f rows/s, %s, %s, %d threads)", chunk.get("label"), len(rows), elapsed,
-             len(rows) / max(elapsed, 1e-9), chosen, clf.device, threads)
+             len(rows) / max(elapsed, 1e-9), clf.path_name, clf.device, threads)
     out = pd.DataFrame({
-        "feedback_id": rows["id"], "model_version": model_version, "backend": f"transformers-{chosen}",
+        "feedback_id": rows["id"], "model_version": model_version, "backend": clf.path_name,
         "label": scored.labels, "score": scored.scores.astype("float64"),
         **{f"p_{label}": scored.probs[:, i].astype("float64") for i, label in enumerate(LABELS)},
         "n_tokens": rows["n_tokens"].astype("int64"), "truncated": rows["truncated"].astype(bool),

@@ -30,7 +30,7 @@ FAST_TRAIN_CONF = {"corpus_sources": "all", "train_rows": 1000, "examples": 200,
 #: Airflow 3.3's process_params writes a run's conf into the DAG's shared Param objects, so a value
 #: from one test's run_conf (backend=llm, a refused model) would leak into the next run that omits
 #: it; every sentiment test passes these first.
-SCORING_DEFAULTS = {"backend": "transformers", "model": "", "precision": "auto", "device": "auto",
+SCORING_DEFAULTS = {"backend": "transformers", "model": "", "runtime": "auto", "precision": "auto", "device": "auto",
                     "llm_conn_id": "sentiment_llm", "llm_model_id": ""}
 #: train_sentiment_model's Params that select inputs, at their defaults (same reason).
 TRAINING_DEFAULTS = {"base_model": "", "labeled_csv_uri": ""}

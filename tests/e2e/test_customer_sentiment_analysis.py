@@ -82,6 +82,8 @@ def test_demo_days_scored_reported_and_rerun_idempotent(dagbag, lake, trained_se
     assert set(results["label"]) <= {"negative", "neutral", "positive"}
     assert results["score"].between(0, 1).all() and results["label"].notna().all()
     assert (results["model_version"] == f"sentiment/{trained_sentiment_version(lake)}").all()
+    # the defaults (runtime=auto) serve the version's verified ONNX export on this CPU worker
+    assert set(results["backend"]) <= {"onnxruntime-int8", "onnxruntime-fp32"}, set(results["backend"])
     # the model is right where the customer's rating says so (a real, not a constant, classifier)
     rated = results.dropna(subset=["rating"])
     agreement = (rated["label"] == rated["rating"].astype(int).map(RATING_LABEL)).mean()
