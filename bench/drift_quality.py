@@ -26,7 +26,6 @@ import json
 import os
 import platform
 import subprocess
-import sys
 import tempfile
 import time
 import zlib
@@ -37,11 +36,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from include.drift.config import DriftConfig
+from include.drift.detect import detect_drift
 
-from include.drift.config import DriftConfig  # noqa: E402
-from include.drift.detect import detect_drift  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 DATA = ROOT / "bench" / "datasets" / "uci_adult.csv.gz"
 TARGET = "income"
