@@ -241,12 +241,10 @@ def _parse_manifest(data: Any, name: str, version: str) -> ModelVersion:
     return ModelVersion(**(data | {"version": version, "files": checked}))
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a local file, read in blocks (the registry's and its callers' one digest)."""
     with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 # -- exclusive create and the lease ------------------------------------------------------------------
@@ -488,7 +486,7 @@ def register_model(
     vroot = _version_root(name, version)
     hashes: dict[str, str] = {}
     for rel, path in files.items():
-        hashes[rel] = _sha256_file(path)
+        hashes[rel] = sha256_file(path)
         storage.upload_file(path, paths.safe_join(vroot, rel))
     mv = ModelVersion(
         name=name,
@@ -569,14 +567,14 @@ def download(ref: str, cache_dir: str | Path | None = None) -> tuple[ModelVersio
     vroot = _version_root(mv.name, mv.version)
     for rel, digest in mv.files.items():
         local = paths.safe_local_join(cache_root, mv.name, mv.version, rel)
-        if local.is_file() and _sha256_file(local) == digest:
+        if local.is_file() and sha256_file(local) == digest:
             continue
         local.parent.mkdir(parents=True, exist_ok=True)
         tmp = local.with_name(f".{local.name}.{os.getpid()}.{uuid.uuid4().hex}.part")
         try:
             with paths.safe_join(vroot, rel).open("rb") as src, tmp.open("wb") as out:
                 shutil.copyfileobj(src, out)
-            actual = _sha256_file(tmp)
+            actual = sha256_file(tmp)
             if actual != digest:
                 raise RegistryError(
                     f"checksum mismatch for {mv.ref}:{rel} (expected {digest[:12]}, got {actual[:12]})")

@@ -35,6 +35,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from include.platform.registry import sha256_file
+
 log = logging.getLogger(__name__)
 
 ONNX_DIR = "onnx"
@@ -53,14 +55,6 @@ class OnnxUnavailable(RuntimeError):
     """The ONNX path cannot serve this model here (no onnxruntime, no local weights, export failed)."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def source_digest(model_dir: str | Path) -> str:
     """sha256 over the weights and config an export is made from (what its manifest must name)."""
     model_dir = Path(model_dir)
@@ -69,7 +63,7 @@ def source_digest(model_dir: str | Path) -> str:
         path = model_dir / name
         if not path.is_file():
             raise OnnxUnavailable(f"{model_dir} has no {name}: nothing to export")
-        digest.update(name.encode() + b"\0" + _sha256(path).encode())
+        digest.update(name.encode() + b"\0" + sha256_file(path).encode())
     return digest.hexdigest()
 
 
@@ -173,7 +167,7 @@ def export(model_dir: str | Path, out_dir: str | Path | None = None,
         "quantization": {"method": "onnxruntime quantize_dynamic", "weights": "uint8 per-channel",
                          "activations": "uint8, dynamic per batch", "kept_fp32_nodes": kept} if kept else None,
         "versions": _versions(),
-        "files": {FILES[p]: _sha256(out_dir / FILES[p]) for p in sorted(precisions)},
+        "files": {FILES[p]: sha256_file(out_dir / FILES[p]) for p in sorted(precisions)},
     }
     (out_dir / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
     log.info("exported %s to %s: %s, fusions %s", model_dir, out_dir, sorted(manifest["files"]), fusions)
@@ -200,7 +194,7 @@ def verify(onnx_dir: str | Path, model_dir: str | Path, precision: str | None = 
         raise OnnxUnavailable(f"{onnx_dir} holds no {precision} export")
     for name, digest in files.items():
         file = onnx_dir / name
-        if not file.is_file() or _sha256(file) != digest:
+        if not file.is_file() or sha256_file(file) != digest:
             raise OnnxUnavailable(f"{file} is missing or does not match its manifest sha256")
     return manifest
 

@@ -103,7 +103,7 @@ def move_alias(alias: str, versions: list[str], rounds: int) -> str:
 
 def download_ref(ref: str, cache_dir: str) -> dict[str, str]:
     mv, local = registry.download(ref, cache_dir=cache_dir)
-    return {rel: registry._sha256_file(local / rel) for rel in mv.files}
+    return {rel: registry.sha256_file(local / rel) for rel in mv.files}
 
 
 # -- tests ---------------------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def test_concurrent_registrations_get_distinct_versions_and_a_consistent_alias_f
     # every version holds exactly the bytes its writer uploaded (no two writers shared a folder)
     for mv in stored:
         _, local = registry.download(mv.ref, cache_dir=tmp_path / "cache")
-        assert registry._sha256_file(local / "model.safetensors") == mv.files["model.safetensors"]
+        assert registry.sha256_file(local / "model.safetensors") == mv.files["model.safetensors"]
         tag, i = mv.metadata["writer"], mv.metadata["i"]
         assert (local / "model.safetensors").read_bytes().startswith(f"{tag}-{i}-".encode())
         assert mv.version in results[int(tag[1:])]
@@ -149,7 +149,7 @@ def test_concurrent_first_downloads_of_one_version_all_succeed(workers, lake, tm
     assert results == [mv.files] * 3
     folder = cache / "big" / mv.version
     assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]  # no .part left
-    assert registry._sha256_file(folder / "model.safetensors") == mv.files["model.safetensors"]
+    assert registry.sha256_file(folder / "model.safetensors") == mv.files["model.safetensors"]
 
 
 # -- the lease: taken over when its holder is gone, respected while it lives ----------------------------
