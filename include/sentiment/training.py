@@ -230,16 +230,9 @@ def freeze_lower_layers(model: Any, trainable_layers: int) -> int:
 
 
 def predict_labels(model: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 64) -> list[str]:
-    import torch
+    from include.sentiment.evaluation import model_probs
 
-    model.eval()
-    out: list[str] = []
-    with torch.inference_mode():
-        for i in range(0, len(texts), batch_size):
-            enc = tokenizer(texts[i : i + batch_size], padding=True, truncation=True, max_length=max_length,
-                            return_tensors="pt")
-            out.extend(LABELS[j] for j in model(**enc).logits.argmax(-1).tolist())
-    return out
+    return [LABELS[i] for i in model_probs(model, tokenizer, texts, max_length, batch_size).argmax(1).tolist()]
 
 
 def evaluate(y_true: list[str], y_pred: list[str]) -> dict[str, float]:
