@@ -9,7 +9,7 @@
 * Lexicon: VADER (PyPI ``vaderSentiment``), compound >= 0.05 positive, <= -0.05 negative, else neutral.
 
 Writes bench/results/sentiment_quality.json: ``{"champion": {...}, "lexicon": {...}}``, each with ``macro_f1``,
-``accuracy``, ``binary_accuracy``, ``confusion``, ``train_data``, ``test_data`` (+ per-class F1, int8,
+``accuracy``, ``binary_accuracy``, ``confusion``, ``train_data``, ``test_data`` (+ per-class F1, int8, bf16,
 validation, timing).
 
     PYTHONPATH=$PWD:$PWD/plugins nice .venv/bin/python bench/sentiment_quality.py [--save-dir /tmp/champion]
@@ -41,12 +41,35 @@ def _load(model_dir: Path) -> tuple[object, object, int]:
     return model, AutoTokenizer.from_pretrained(model_dir), int(getattr(model.config, "genai_max_length", 128))
 
 
+def _reduced(model: object, tokenizer: object, window: int, texts: list[str], gold: list[str],
+             model_dir: Path) -> dict:
+    """bf16 of the saved model and its distilled student (fp32, bf16) when the folder ships one, same texts."""
+    import copy
+
+    import torch
+
+    from include.sentiment.distill import STUDENT_DIR
+
+    keys = ("macro_f1", "accuracy", "binary_accuracy")
+    out = {"bf16": {k: evaluation.model_quality(evaluation.model_probs(
+        copy.deepcopy(model).to(torch.bfloat16), tokenizer, texts, window), gold)[k] for k in keys}}
+    if (model_dir / STUDENT_DIR / "config.json").is_file():
+        student, _, _ = _load(model_dir / STUDENT_DIR)
+        fp32 = evaluation.model_quality(evaluation.model_probs(student, tokenizer, texts, window), gold)
+        half = evaluation.model_quality(evaluation.model_probs(student.to(torch.bfloat16), tokenizer, texts, window),
+                                        gold)
+        out["student"] = {"layers": student.config.num_hidden_layers, "fp32": {k: fp32[k] for k in keys},
+                          "bf16": {k: half[k] for k in keys}}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-dir", type=Path, help="evaluate this saved model instead of training one")
     parser.add_argument("--ref", help="evaluate this registry reference (e.g. sentiment@champion) instead")
     parser.add_argument("--params", default="{}", help="JSON Params for TrainingConfig when training (default: the DAG's)")
     parser.add_argument("--save-dir", type=Path, help="save the trained champion here")
+    parser.add_argument("--note", default="", help="with --model-dir: how that model was trained (recorded as is)")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "sentiment_quality.json")
     args = parser.parse_args()
 
@@ -72,6 +95,8 @@ def main() -> None:
         set_threads(2)
         probs = evaluation.model_probs(model, tokenizer, texts, window)
         champion = evaluation.model_quality(probs, gold) | {"source": str(args.ref or model_dir)}
+        champion |= _reduced(model, tokenizer, window, texts, gold, Path(model_dir)) | (
+            {"trained_with": args.note} if args.note else {})
         train_data: dict = {"note": "evaluated a saved model; see its registry metadata for its training data",
                             **card["train_data"]}
     else:
@@ -85,6 +110,7 @@ def main() -> None:
         champion = d["test"] | {
             "source": "trained by this run with train_sentiment_model's Params " + json.dumps(config.as_dict()),
             "int8": {k: d["int8"][k] for k in ("macro_f1", "accuracy", "binary_accuracy")},
+            "bf16": {k: d["bf16"][k] for k in ("macro_f1", "accuracy", "binary_accuracy")},
             "validation": d["validation"], "train_seconds": round(result.seconds, 1),
         }
         if "demo_holdout" in d:

@@ -8,7 +8,10 @@ Fine Food Reviews, CC0, never trained or tuned on), same process, measured side 
 3. ``batched_fp32_unsorted`` the same batches in input order (what sorting is worth);
 4. ``batched_int8``          PyTorch dynamic int8 (per-tensor) of the Linear layers;
 5. ``onnx_fp32``             ONNX Runtime, the fused fp32 export (:mod:`include.sentiment.onnx_export`);
-6. ``onnx_int8``             ONNX Runtime, the fused export with per-channel int8 weights, pooler/classifier fp32.
+6. ``onnx_int8``             ONNX Runtime, the fused export with per-channel int8 weights, pooler/classifier fp32;
+7. ``batched_bf16``          PyTorch with the weights in bfloat16: AMX tile matmuls on CPUs that have them;
+8. ``student_fp32`` / ``student_bf16``  the version's distilled student (``student/``, :mod:`include.sentiment.distill`:
+   half the layers, trained on the full model's soft labels), batched, fp32 / bf16.
 
 For each: texts/s, speed-up vs naive, macro-F1 on the real labels, label agreement with ``batched_fp32``, p50/p95
 latency (per batch; per text for naive), peak RSS of the process during the path and the RSS its model added
@@ -41,21 +44,24 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from include.sentiment import LABELS, corpus, inference, onnx_export, training  # noqa: E402
+from include.sentiment import LABELS, corpus, distill, inference, onnx_export, training  # noqa: E402
 from include.sentiment.clean import normalize_text  # noqa: E402
 from include.sentiment.config import TrainingConfig  # noqa: E402
 from include.sentiment.modeling import ModelSource, resolve_source, set_threads  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results" / "sentiment_throughput.json"
 MIN_DEFAULT_SPEEDUP = 8.0
-#: bench path -> (runtime, precision, sorted)
+#: bench path -> (runtime, precision, sorted, variant)
 PATHS = {
-    "naive": ("transformers", "fp32", False),
-    "batched_fp32": ("transformers", "fp32", True),
-    "batched_fp32_unsorted": ("transformers", "fp32", False),
-    "batched_int8": ("transformers", "int8", True),
-    "onnx_fp32": ("onnxruntime", "fp32", True),
-    "onnx_int8": ("onnxruntime", "int8", True),
+    "naive": ("transformers", "fp32", False, "full"),
+    "batched_fp32": ("transformers", "fp32", True, "full"),
+    "batched_fp32_unsorted": ("transformers", "fp32", False, "full"),
+    "batched_int8": ("transformers", "int8", True, "full"),
+    "onnx_fp32": ("onnxruntime", "fp32", True, "full"),
+    "onnx_int8": ("onnxruntime", "int8", True, "full"),
+    "batched_bf16": ("transformers", "bf16", True, "full"),
+    "student_fp32": ("transformers", "fp32", True, "student"),
+    "student_bf16": ("transformers", "bf16", True, "student"),
 }
 QUICK_TRAIN = {"train_rows": 1500, "examples": 0, "epochs": 1, "trainable_layers": 2, "max_length": 128}
 
@@ -160,16 +166,21 @@ def main() -> None:
         export_s = time.perf_counter() - export_s
         clfs: dict[str, inference.Classifier] = {}
         model_rss: dict[str, float] = {}
+        student = ModelSource(path=str(Path(source.path) / distill.STUDENT_DIR), version=source.version,
+                              origin=source.origin)
+        if not (Path(student.path) / "config.json").is_file():
+            paths = [p for p in paths if PATHS[p][3] != "student"]  # a version without a student
         for name in paths:
-            runtime, precision, _ = PATHS[name]
-            key = f"{runtime}-{precision}"
+            runtime, precision, _, variant = PATHS[name]
+            key = f"{variant}-{runtime}-{precision}"
             if key not in clfs:
                 before = rss()
-                clfs[key] = inference.load_classifier(source, precision=precision, device="cpu",
-                                                      runtime=runtime, threads=threads)
+                clfs[key] = inference.load_classifier(student if variant == "student" else source,
+                                                      precision=precision, device="cpu", runtime=runtime,
+                                                      threads=threads)
                 assert clfs[key].runtime == runtime, f"{name}: wanted {runtime}, got {clfs[key].runtime}"
                 model_rss[key] = round((rss() - before) / 2**20, 1)
-        fp32 = clfs["transformers-fp32"]
+        fp32 = clfs["full-transformers-fp32"]
         pipe = naive_pipe(fp32)
         lengths = inference.token_lengths(fp32.tokenizer, texts, fp32.max_length)
         print(f"model: {model_note}; {n} real texts, tokens p50 {int(np.median(lengths))} / p95 "
@@ -186,14 +197,14 @@ def main() -> None:
         for r, idx in enumerate(slices):
             part = [texts[i] for i in idx]
             for name in paths if r % 2 == 0 else paths[::-1]:  # alternate the order too
-                runtime, precision, sort = PATHS[name]
+                runtime, precision, sort, variant = PATHS[name]
                 with PeakRSS() as peak:
                     start = time.perf_counter()
                     if name == "naive":
                         labels, lat = run_naive(pipe, fp32.max_length, part)
                     else:
-                        scored = inference.classify(clfs[f"{runtime}-{precision}"], part, batch_size=args.batch_size,
-                                                    sort_by_length=sort, log_every=0)
+                        scored = inference.classify(clfs[f"{variant}-{runtime}-{precision}"], part,
+                                                    batch_size=args.batch_size, sort_by_length=sort, log_every=0)
                         labels, lat = scored.labels, scored.batch_seconds
                     acc[name]["seconds"] += time.perf_counter() - start
                 acc[name]["lat"] += lat
@@ -206,10 +217,11 @@ def main() -> None:
     ref_labels = np.asarray(acc["batched_fp32"]["labels"])
     rows = []
     for name in paths:
-        runtime, precision, sort = PATHS[name]
+        runtime, precision, sort, variant = PATHS[name]
         a = acc[name]
         row = {
-            "path": name, "runtime": runtime, "precision": precision, "length_sorted": sort, "texts": n,
+            "path": name, "variant": variant, "runtime": runtime, "precision": precision, "length_sorted": sort,
+            "texts": n,
             "seconds": round(a["seconds"], 3), "texts_per_s": round(n / a["seconds"], 1),
             "speedup_vs_naive": round((n / a["seconds"]) / naive_tps, 2),
             "macro_f1_real": round(macro_f1(truth, a["labels"]), 4),
@@ -218,7 +230,7 @@ def main() -> None:
             "p50_ms": round(1000 * float(np.percentile(a["lat"], 50)), 2),
             "p95_ms": round(1000 * float(np.percentile(a["lat"], 95)), 2),
             "peak_rss_mb": round(a["rss"] / 2**20, 1),
-            "model_rss_mb": model_rss.get(f"{runtime}-{precision}"),
+            "model_rss_mb": model_rss.get(f"{variant}-{runtime}-{precision}"),
         }
         rows.append(row)
         print(f"{name:>22}: {row['texts_per_s']:7.1f} texts/s {row['speedup_vs_naive']:6.2f}x  p50 {row['p50_ms']:8.2f} "
@@ -233,22 +245,35 @@ def main() -> None:
         metrics["onnx_int8_macro_f1"] = by["onnx_int8"]["macro_f1_real"]
     if "batched_int8" in by:
         metrics["int8_macro_f1"] = by["batched_int8"]["macro_f1_real"]
-    runtime, precision = inference.resolve_path("auto", "auto", metrics, "cpu")
-    default = {("onnxruntime", "int8"): "onnx_int8", ("onnxruntime", "fp32"): "onnx_fp32",
-               ("transformers", "int8"): "batched_int8", ("transformers", "fp32"): "batched_fp32"}[(runtime, precision)]
+    if "batched_bf16" in by:
+        metrics[inference.BF16_METRIC] = by["batched_bf16"]["macro_f1_real"]
+    for name, key in (("student_fp32", "student_macro_f1"), ("student_bf16", "student_bf16_macro_f1")):
+        if name in by:
+            metrics[key] = by[name]["macro_f1_real"]
+    # resolve_serving considers a student only for registry versions: the folder measured here is one.
+    version = ModelSource(path=str(args.model_dir or source.path), version="bench", origin="registry")
+    chosen, runtime, precision = inference.resolve_serving(version, metrics, "auto", "auto", "cpu")
+    variant = "student" if chosen.path != version.path else "full"
+    default = {("full", "onnxruntime", "int8"): "onnx_int8", ("full", "onnxruntime", "fp32"): "onnx_fp32",
+               ("full", "transformers", "int8"): "batched_int8", ("full", "transformers", "fp32"): "batched_fp32",
+               ("full", "transformers", "bf16"): "batched_bf16", ("student", "transformers", "bf16"): "student_bf16",
+               ("student", "transformers", "fp32"): "student_fp32"}.get((variant, runtime, precision))
     if default not in by:
         raise SystemExit(f"the default path {default} was not measured; include it in --paths")
     d = by[default]
     default_path = {
-        "name": default, "runtime": runtime, "precision": precision,
+        "name": default, "variant": variant, "runtime": runtime, "precision": precision,
         "speedup_vs_naive": d["speedup_vs_naive"], "texts_per_s": d["texts_per_s"],
         "macro_f1_real": d["macro_f1_real"], "macro_f1_real_fp32": f1_fp32,
         "macro_f1_drop": round(f1_fp32 - d["macro_f1_real"], 4),
         "agreement_with_fp32": d["agreement_with_fp32"],
         "meets_8x": d["speedup_vs_naive"] >= MIN_DEFAULT_SPEEDUP,
         "accuracy_holds": f1_fp32 - d["macro_f1_real"] <= inference.INT8_MAX_F1_DROP,
-        "rule": (f"runtime=auto, precision=auto: ONNX Runtime on CPU; int8 only if its macro-F1 on the real texts "
-                 f"is within {inference.INT8_MAX_F1_DROP} of fp32 (batched_fp32, same texts, same run)"),
+        "rule": (f"variant=auto, runtime=auto, precision=auto: the distilled student if its macro-F1 at its "
+                 f"precision stayed within {inference.INT8_MAX_F1_DROP} of the full model's fp32, else the full "
+                 f"model; transformers-bf16 where the CPU has AMX (native bf16: {inference.native_bf16('cpu')} "
+                 f"here), else ONNX Runtime int8, else fp32; every reduced path only if its macro-F1 on the real "
+                 f"texts is within {inference.INT8_MAX_F1_DROP} of fp32 (batched_fp32, same texts, same run)"),
     }
     import onnxruntime
     import torch
@@ -256,7 +281,7 @@ def main() -> None:
     result = {
         "benchmark": "sentiment_throughput", "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "default_path": default_path,
-        "machine": {"cpus": os.cpu_count(), "threads": threads, "torch": torch.__version__,
+        "machine": {"cpus": os.cpu_count(), "threads": threads, "native_bf16": inference.native_bf16("cpu"), "torch": torch.__version__,
                     "onnxruntime": onnxruntime.__version__, "python": platform.python_version(),
                     "load_avg_1m": round(os.getloadavg()[0], 2)},
         "model": model_note,

@@ -112,7 +112,8 @@ for which in ${IMAGE_CHECK_DAGS-seed train score}; do
     # promotes (it still scores the 1,500-review cross-domain test set and the lexicon).
     train) run_dag train_sentiment_model "$DAY" \
              '{"train_rows": 100, "examples": 120, "epochs": 1, "batch_size": 32, "max_length": 32,
-               "trainable_layers": 1, "threads": 2, "min_macro_f1": 0.0, "beat_lexicon": false}' ;;
+               "trainable_layers": 1, "threads": 2, "min_macro_f1": 0.0, "beat_lexicon": false,
+               "student_rows": 100, "student_epochs": 1}' ;;
     # Scores the seeded feedback with that champion: validation, warehouse (DuckDB), report chart.
     score) run_dag customer_sentiment_analysis "$DAY" '{"backend": "transformers", "model": "sentiment@champion",
              "chunk_size": 1000, "max_tokens": 32, "threads": 2}' ;;

@@ -154,7 +154,8 @@ def _load(cfg: BatchInferenceConfig) -> Any:
         from include.platform import registry
 
         metrics = registry.resolve(cfg.model).metrics
-    runtime, precision = inference.resolve_path(cfg.runtime, cfg.precision, metrics, pick_device("auto"))
+    source, runtime, precision = inference.resolve_serving(source, metrics, cfg.runtime, cfg.precision,
+                                                           pick_device("auto"))
     return inference.load_classifier(source, precision=precision, device="auto", runtime=runtime)
 
 

@@ -169,8 +169,10 @@ class BatchInferenceConfig(DagConfig):
                       "scored with.", section="Model", pattern=MODEL_PARAM_PATTERN)
     model_batch_size: int = knob(16, "Texts per forward pass inside a batch (latency per item grows with it, "
                                  "items/s too).", section="Model", minimum=1, maximum=1024)
-    precision: str = knob("fp32", "fp32, int8 (dynamic quantization, CPU only) or auto (int8 when its registered "
-                          "macro-F1 held).", section="Model", enum=["fp32", "int8", "auto"])
+    precision: str = knob("fp32", "fp32, int8 (dynamic quantization, CPU only), bf16 (AMX CPUs, GPUs) or auto (the "
+                          "fastest whose registered macro-F1 held). A version's distilled student serves when its "
+                          "macro-F1 at that precision held too.", section="Model",
+                          enum=["fp32", "int8", "bf16", "auto"])
     runtime: str = knob("auto", "auto: ONNX Runtime on CPU (the model's verified ONNX export), transformers on a "
                         "GPU; transformers: the plain PyTorch model. Falls back to transformers if no export can "
                         "be had.", section="Model", enum=["auto", "onnxruntime", "transformers"])

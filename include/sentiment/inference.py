@@ -10,10 +10,17 @@ int8 with per-channel weights); ``transformers`` runs the PyTorch model as saved
 the fallback). ``auto`` picks ONNX Runtime on CPU when it is installed and the model is a local folder, else
 transformers; if the export cannot be had, loading falls back to transformers and says so.
 
-Precision: ``fp32`` or ``int8`` (on transformers: PyTorch dynamic quantization of the Linear layers; on ONNX
-Runtime: the exported int8 graph; CPU only). ``auto`` takes int8 only when the model's registered macro-F1 on
-the real test set under that runtime's int8 (``onnx_int8_macro_f1`` / ``int8_macro_f1``, measured by the
-training DAG) is within ``INT8_MAX_F1_DROP`` of fp32, so speed never silently costs accuracy.
+Precision: ``fp32``, ``int8`` (on transformers: PyTorch dynamic quantization of the Linear layers; on ONNX
+Runtime: the exported int8 graph; CPU only) or ``bf16`` (transformers only: the weights cast to bfloat16, which
+CPUs with AMX multiply in hardware; GPUs from Ampere on). ``auto`` never trades accuracy for speed silently: a
+reduced precision is taken only when the model's registered macro-F1 on the real test set under it
+(``bf16_macro_f1``, ``onnx_int8_macro_f1`` / ``int8_macro_f1``, measured by the training DAG) is within
+``INT8_MAX_F1_DROP`` of fp32. Order of preference for ``runtime=auto, precision=auto``:
+
+1. ``transformers-bf16`` where the device multiplies bf16 natively (:func:`native_bf16`: AMX tiles on the CPU,
+   or a bf16-capable GPU) — on this project's CPU workers the fastest accurate path (bench/sentiment_throughput.py);
+2. ``onnxruntime-int8`` on other CPUs (VNNI), then ``onnxruntime-fp32``;
+3. ``transformers-fp32`` on a GPU without bf16, or when ONNX Runtime is not installed.
 """
 
 from __future__ import annotations
@@ -35,6 +42,11 @@ DEFAULT_MAX_LENGTH = 128
 RUNTIMES = ("auto", "onnxruntime", "transformers")
 #: Registry metric holding each runtime's int8 macro-F1 (the fp32 one is ``macro_f1``).
 INT8_METRIC = {"onnxruntime": "onnx_int8_macro_f1", "transformers": "int8_macro_f1"}
+#: Registry metric holding the model's bf16 macro-F1 (transformers runtime).
+BF16_METRIC = "bf16_macro_f1"
+PRECISIONS = ("auto", "fp32", "int8", "bf16")
+#: Which network of a version serves (:func:`resolve_serving`).
+VARIANTS = ("auto", "full", "student")
 
 
 @dataclass
@@ -49,11 +61,14 @@ class Classifier:
     label_columns: list[int]
     #: ``transformers`` (``model`` is the torch module) or ``onnxruntime`` (``model`` is the ORT session)
     runtime: str = "transformers"
+    #: encoder layers of a distilled student (:mod:`include.sentiment.distill`); 0 for a full model
+    student_layers: int = 0
 
     @property
     def path_name(self) -> str:
-        """``onnxruntime-int8``, ``transformers-fp32`` ...: what result rows record as the backend."""
-        return f"{self.runtime}-{self.precision}"
+        """``onnxruntime-int8``, ``transformers-fp32``, ``student3-transformers-bf16`` ...: the result rows' backend."""
+        prefix = f"student{self.student_layers}-" if self.student_layers else ""
+        return f"{prefix}{self.runtime}-{self.precision}"
 
 
 @dataclass
@@ -70,6 +85,32 @@ def quantize_int8(model: Any) -> Any:
 
     quantize = getattr(torch.ao.quantization, "quantize_dynamic", None) or torch.quantization.quantize_dynamic
     return quantize(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def native_bf16(device: str) -> bool:
+    """Whether ``device`` multiplies bfloat16 in hardware: AMX tiles on a CPU, a bf16-capable GPU.
+
+    Why AMX and not any AVX512-BF16 CPU: without the tile unit bf16 matmuls gain little over fp32 and lose to
+    ONNX Runtime's int8 (VNNI), so only AMX makes bf16 the fast path.
+    """
+    import torch
+
+    if device.startswith("cuda"):
+        return bool(torch.cuda.is_available() and torch.cuda.is_bf16_supported())
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    return bool(probe and probe())
+
+
+def _holds(metrics: dict[str, float] | None, key: str) -> bool:
+    """The reduced-precision macro-F1 ``key`` is registered and within the allowance of fp32's."""
+    metrics = metrics or {}
+    if "macro_f1" not in metrics or key not in metrics:
+        return False
+    drop = metrics["macro_f1"] - metrics[key]
+    if drop > INT8_MAX_F1_DROP:
+        log.info("auto precision: %s is %.4f below fp32 (> %.2f); not using it", key, drop, INT8_MAX_F1_DROP)
+        return False
+    return True
 
 
 def resolve_runtime(requested: str, device: str) -> str:
@@ -93,28 +134,73 @@ def resolve_runtime(requested: str, device: str) -> str:
 def resolve_precision(requested: str, metrics: dict[str, float] | None, device: str,
                       runtime: str = "transformers") -> str:
     """``fp32`` / ``int8`` as asked; ``auto`` → int8 only on CPU and only if its F1 held (see module doc)."""
+    if requested == "bf16":
+        if runtime != "transformers":
+            raise ValueError("bf16 runs on the transformers runtime only")
+        return requested
     if requested in ("fp32", "int8"):
         if requested == "int8" and device != "cpu":
             log.warning("int8 dynamic quantization is CPU-only; using fp32 on %s", device)
             return "fp32"
         return requested
     if requested != "auto":
-        raise ValueError(f"precision must be auto, fp32 or int8, got {requested!r}")
-    metrics = metrics or {}
-    key = INT8_METRIC[runtime]
-    if device == "cpu" and "macro_f1" in metrics and key in metrics:
-        drop = metrics["macro_f1"] - metrics[key]
-        if drop <= INT8_MAX_F1_DROP:
-            return "int8"
-        log.info("auto precision: %s int8 macro-F1 drop %.4f > %.2f, staying on fp32", runtime, drop,
-                 INT8_MAX_F1_DROP)
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {requested!r}")
+    if device == "cpu" and _holds(metrics, INT8_METRIC[runtime]):
+        return "int8"
     return "fp32"
 
 
-def resolve_path(runtime: str, precision: str, metrics: dict[str, float] | None, device: str) -> tuple[str, str]:
-    """(runtime, precision) for a model with registered ``metrics`` on ``device`` (see the module doc)."""
+def resolve_path(runtime: str, precision: str, metrics: dict[str, float] | None, device: str,
+                 bf16: bool | None = None) -> tuple[str, str]:
+    """(runtime, precision) for a model with registered ``metrics`` on ``device`` (see the module doc).
+
+    ``bf16``: whether the device multiplies bf16 natively (default: :func:`native_bf16`).
+    """
+    if precision == "bf16":
+        if runtime == "onnxruntime":
+            log.warning("bf16 runs on the transformers runtime; using it instead of ONNX Runtime")
+        return "transformers", "bf16"
+    if precision == "auto" and runtime in ("auto", "transformers"):
+        native = native_bf16(device) if bf16 is None else bf16
+        if native and _holds(metrics, BF16_METRIC):
+            return "transformers", "bf16"
     chosen = resolve_runtime(runtime, device)
     return chosen, resolve_precision(precision, metrics, device, chosen)
+
+
+def resolve_serving(source: ModelSource, metrics: dict[str, float] | None, runtime: str, precision: str,
+                    device: str, variant: str = "auto", bf16: bool | None = None) -> tuple[ModelSource, str, str]:
+    """(what to load, runtime, precision): the version's distilled student when it kept the accuracy, else the model.
+
+    A registered version may ship a shallower student (``student/``, :mod:`include.sentiment.distill`) with its
+    real-text macro-F1 in fp32 and bf16 (``student_macro_f1``, ``student_bf16_macro_f1``). ``variant``:
+
+    * ``auto`` — the student, at the precision :func:`resolve_path` picks for it, only if its macro-F1 at that
+      precision is within :data:`INT8_MAX_F1_DROP` of the *full* model's fp32 ``macro_f1``; else the full model;
+    * ``student`` — the student whenever the version has one (its own precision rule as above);
+    * ``full`` — always the full model.
+    """
+    from pathlib import Path
+
+    from include.sentiment.distill import STUDENT_DIR
+
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    metrics = metrics or {}
+    folder = Path(source.path) / STUDENT_DIR
+    if variant != "full" and source.origin == "registry" and (folder / "config.json").is_file() and {
+            "macro_f1", "student_macro_f1"} <= set(metrics):
+        judged = {"macro_f1": metrics["macro_f1"]} | (
+            {BF16_METRIC: metrics["student_bf16_macro_f1"]} if "student_bf16_macro_f1" in metrics else {})
+        chosen_runtime, chosen = resolve_path(runtime, precision, judged, device, bf16)
+        f1 = {"bf16": metrics.get("student_bf16_macro_f1"), "fp32": metrics["student_macro_f1"]}.get(chosen)
+        if variant == "student" or (f1 is not None and metrics["macro_f1"] - f1 <= INT8_MAX_F1_DROP):
+            student = ModelSource(path=str(folder), version=source.version, origin=source.origin)
+            return student, chosen_runtime, chosen
+        log.info("the version's student (macro-F1 %s) is not within %.2f of the full model's %.4f: serving the "
+                 "full model", f"{f1:.4f}" if f1 is not None else "unmeasured", INT8_MAX_F1_DROP, metrics["macro_f1"])
+    chosen_runtime, chosen = resolve_path(runtime, precision, metrics, device, bf16)
+    return source, chosen_runtime, chosen
 
 
 def load_classifier(source: ModelSource, precision: str = "fp32", device: str = "auto",
@@ -149,6 +235,10 @@ def load_classifier(source: ModelSource, precision: str = "fp32", device: str = 
     model.eval()
     if precision == "int8":
         model = quantize_int8(model)
+    elif precision == "bf16":
+        import torch
+
+        model.to(device=device, dtype=torch.bfloat16)
     else:
         model.to(device)
     return make_classifier(model, tokenizer, model.config, device if precision != "int8" else "cpu", precision,
@@ -162,7 +252,8 @@ def make_classifier(model: Any, tokenizer: Any, config: Any, device: str, precis
     window = max_length or getattr(config, "genai_max_length", None) or DEFAULT_MAX_LENGTH
     window = min(int(window), int(getattr(tokenizer, "model_max_length", window) or window))
     return Classifier(model=model, tokenizer=tokenizer, device=device, precision=precision, max_length=window,
-                      version=version, label_columns=label_columns, runtime=runtime)
+                      version=version, label_columns=label_columns, runtime=runtime,
+                      student_layers=len(getattr(config, "genai_student_of_layers", None) or []))
 
 
 def token_lengths(tokenizer: Any, texts: list[str], max_length: int) -> list[int]:

@@ -131,7 +131,7 @@ def read_chunk(chunk: dict[str, Any]) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------------------------- score
 def score_chunk(day: date, chunk: dict[str, Any], model_version: str, precision: str, batch_size: int,
-                threads: int, device: str = "auto", runtime: str = "auto") -> str:
+                threads: int, device: str = "auto", runtime: str = "auto", variant: str = "auto") -> str:
     """Score one chunk with the classifier (ONNX Runtime or transformers); write its rows as Parquet, return the URI."""
     from include.sentiment import inference
     from include.sentiment.modeling import pick_device, resolve_source, set_threads
@@ -143,7 +143,8 @@ def score_chunk(day: date, chunk: dict[str, Any], model_version: str, precision:
         from include.platform import registry
 
         metrics = registry.resolve(model_version).metrics
-    runtime, chosen = inference.resolve_path(runtime, precision, metrics, pick_device(device))
+    source, runtime, chosen = inference.resolve_serving(source, metrics, runtime, precision, pick_device(device),
+                                                        variant)
     clf = inference.load_classifier(source, precision=chosen, device=device, runtime=runtime, threads=threads)
     rows = read_chunk(chunk)
     start = time.perf_counter()

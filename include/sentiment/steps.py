@@ -82,7 +82,7 @@ def score_chunk(cfg: SentimentConfig, day: date, chunk: dict[str, Any]) -> str:
     from include.sentiment import pipeline
 
     return pipeline.score_chunk(day, chunk, chunk["model_version"], cfg.precision, cfg.batch_size, cfg.threads,
-                                cfg.device, runtime=cfg.runtime)
+                                cfg.device, runtime=cfg.runtime, variant=cfg.variant)
 
 
 def llm_classify(cfg: SentimentConfig, chunk: dict[str, Any]) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def train(cfg: TrainingConfig, context: dict[str, Any]) -> dict[str, Any]:
     import tempfile
 
     from include.platform import assets, compute, lifecycle
-    from include.sentiment import MODEL_NAME, onnx_export, training
+    from include.sentiment import MODEL_NAME, distill, onnx_export, training
 
     data = training.training_data(cfg)
     result = training.fine_tune(data.frame, cfg)
@@ -155,9 +155,15 @@ def train(cfg: TrainingConfig, context: dict[str, Any]) -> dict[str, Any]:
         # its own macro-F1 on the same test texts: precision=auto serves it only if that held.
         fast = onnx_export.export_and_evaluate(tmp, cfg.max_length, cfg.threads)
         evaluation["detail"]["onnx_int8"] = fast["quality"]
+        # The distilled student ships inside the version too (student/), with its own real-text macro-F1:
+        # scoring serves it only if that stayed within 0.01 of the full model's fp32.
+        student = distill.build_and_evaluate(result, data, cfg, tmp)
+        if student:
+            evaluation["detail"]["student"] = student["quality"]
         mv = lifecycle.register(
             MODEL_NAME, tmp, registered_by="train_sentiment_model.train",
-            metrics=evaluation["metrics"] | fast["metrics"] | {"train_seconds": result.seconds},
+            metrics=evaluation["metrics"] | fast["metrics"] | student.get("metrics", {})
+            | {"train_seconds": result.seconds},
             metadata={"base_model": cfg.base_model, "evaluated_on": evaluated_on, "split": result.split,
                       "holdout": "template-disjoint" if cfg.examples else "none",
                       "evaluation": evaluation["detail"], "train_data": evaluation["detail"]["train_data"],
@@ -165,7 +171,8 @@ def train(cfg: TrainingConfig, context: dict[str, Any]) -> dict[str, Any]:
                       "config": cfg.as_dict(), "loss_per_epoch": result.history},
         )
     report_uri = training.write_report(mv.version, evaluation, result.seconds, cfg)
-    compute.emit(context, assets.COMPUTE_SPENT, device="cpu", steps_s={"fine_tune": result.seconds},
+    steps_s = {"fine_tune": result.seconds} | ({"distill": student["seconds"]} if student else {})
+    compute.emit(context, assets.COMPUTE_SPENT, device="cpu", steps_s=steps_s,
                  model=MODEL_NAME, version=mv.version)
     return {"version": mv.version, "metrics": mv.metrics, "evaluated_on": evaluated_on, "report_uri": report_uri}
 

@@ -341,11 +341,15 @@ def honest_evaluation(result: TrainResult, data: TrainingData, config: TrainingC
 
     * ``macro_f1``, ``accuracy``, ``binary_accuracy``, ``f1_<label>`` … — the model (fp32) on
       :func:`include.sentiment.corpus.load_test_set` (never seen in training or tuning);
-    * ``int8_*`` — its dynamic-int8 copy on the same texts (the input to ``precision=auto``);
+    * ``int8_*`` / ``bf16_*`` — its dynamic-int8 and bfloat16 copies on the same texts (inputs to ``precision=auto``);
     * ``lexicon_*`` — VADER on the same texts, this run;
     * ``val_*`` — the validation split of the training sources (what hyper-parameters were tuned on);
     * ``demo_holdout_*`` — generated rows from reserved templates only (when a supplement was trained).
     """
+    import copy
+
+    import torch
+
     from include.sentiment import corpus, evaluation
     from include.sentiment.inference import quantize_int8
 
@@ -355,11 +359,15 @@ def honest_evaluation(result: TrainResult, data: TrainingData, config: TrainingC
     fp32 = evaluation.model_quality(evaluation.model_probs(result.model, result.tokenizer, texts, window), gold)
     int8 = evaluation.model_quality(
         evaluation.model_probs(quantize_int8(result.model), result.tokenizer, texts, window), gold)
+    bf16 = evaluation.model_quality(
+        evaluation.model_probs(copy.deepcopy(result.model).to(torch.bfloat16), result.tokenizer, texts, window), gold)
     lexicon = evaluation.lexicon_quality(texts, gold)
-    metrics = (evaluation.flat("", fp32) | evaluation.flat("int8_", int8) | evaluation.flat("lexicon_", lexicon)
+    metrics = (evaluation.flat("", fp32) | evaluation.flat("int8_", int8) | evaluation.flat("bf16_", bf16)
+               | evaluation.flat("lexicon_", lexicon)
                | {f"val_{k}": v for k, v in result.metrics.items()}
                | {"test_rows": float(len(test)), "train_rows": float(result.split["train"])})
-    detail: dict[str, Any] = {"test": fp32, "int8": int8, "lexicon": lexicon, "validation": result.metrics}
+    detail: dict[str, Any] = {"test": fp32, "int8": int8, "bf16": bf16, "lexicon": lexicon,
+                              "validation": result.metrics}
     if not data.demo_holdout.empty:
         demo_texts = data.demo_holdout["text"].map(normalize_text).tolist()
         demo = evaluation.model_quality(evaluation.model_probs(result.model, result.tokenizer, demo_texts, window),
@@ -378,7 +386,11 @@ def honest_evaluation(result: TrainResult, data: TrainingData, config: TrainingC
 def report_markdown(version: str, evaluation: dict[str, Any], seconds: float, config: TrainingConfig) -> str:
     """The run's report: champion vs lexicon on the cross-domain test set, then validation and data."""
     d = evaluation["detail"]
-    rows = [("champion (fp32)", d["test"]), ("champion (int8)", d["int8"]), ("lexicon (VADER)", d["lexicon"])]
+    rows = [("champion (fp32)", d["test"]), ("champion (int8)", d["int8"])] + (
+        [("champion (bf16)", d["bf16"])] if "bf16" in d else []) + (
+        [(f"student, {d['student']['layers']} layers (fp32)", d["student"]["fp32"]),
+         (f"student, {d['student']['layers']} layers (bf16)", d["student"]["bf16"])] if "student" in d else []) + [
+        ("lexicon (VADER)", d["lexicon"])]
     lines = [f"# sentiment/{version}: honest evaluation", "",
              f"Cross-domain test set: {d['test_data']['title']} ({d['test_data']['license']}), "
              f"{d['test_data']['rows']} reviews, {d['test_data']['mapping']}. Never used for training or tuning.", "",

@@ -23,7 +23,8 @@ TRAIN_DAY = pendulum.datetime(2026, 11, 20, tz="UTC")
 #: still required to beat the lexicon; the generated supplement (template-disjoint) keeps the demo DAGs' language.
 FAST_TRAIN_CONF = {"corpus_sources": "all", "train_rows": 1000, "examples": 200, "epochs": 1, "batch_size": 32,
                    "learning_rate": 1e-4, "max_length": 96, "trainable_layers": 6, "class_weights": True,
-                   "threads": 2, "seed": 7, "min_macro_f1": 0.40}
+                   "threads": 2, "seed": 7, "min_macro_f1": 0.40, "student_layers": 3, "student_rows": 800,
+                   "student_epochs": 1}
 
 
 #: customer_sentiment_analysis Params at their defaults. dag.test() runs tasks in this process and

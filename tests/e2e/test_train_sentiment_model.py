@@ -59,6 +59,37 @@ def test_champion_is_trained_registered_and_promoted(trained_sentiment):  # noqa
     assert config.genai_max_length == FAST_TRAIN_CONF["max_length"]
 
 
+def test_version_ships_a_distilled_student_with_its_own_real_text_scores(trained_sentiment):  # noqa: F811
+    """The fast path is inside the version: a 3-layer student (every other layer, top one kept), safetensors,
+    scored on the same cross-domain texts in fp32 and bf16; serving compares those to the full model's fp32."""
+    from transformers import AutoConfig
+
+    from include.sentiment import inference
+    from include.sentiment.modeling import ModelSource
+
+    t = trained_sentiment
+    m = t.metrics
+    layers = FAST_TRAIN_CONF["student_layers"]
+    assert m["student_layers"] == layers and 0.33 < m["student_macro_f1"] <= 1.0 and 0 < m["student_bf16_macro_f1"]
+    assert m["student_macro_f1"] > m["lexicon_macro_f1"]  # a real classifier, not a constant
+    student = t.local_dir / "student"
+    assert (student / "model.safetensors").is_file() and (student / "tokenizer.json").is_file()
+    config = AutoConfig.from_pretrained(student)
+    assert config.num_hidden_layers == layers and config.genai_student_of_layers == [1, 3, 5]
+    quality = t.metadata["evaluation"]["student"]
+    assert quality["layers"] == layers and quality["transfer_rows"] >= FAST_TRAIN_CONF["student_rows"]
+    assert sum(map(sum, quality["fp32"]["confusion"])) == 1500
+    assert "student, 3 layers (bf16)" in (t.report_dir / "report.md").read_text()
+    # serving: variant=student loads it; the recorded backend names it
+    source = ModelSource(str(t.local_dir), f"sentiment/{t.version}", "registry")
+    chosen, runtime, precision = inference.resolve_serving(source, m, "transformers", "fp32", "cpu", "student")
+    assert chosen.path == str(student) and (runtime, precision) == ("transformers", "fp32")
+    clf = inference.load_classifier(chosen, precision, "cpu", runtime=runtime)
+    assert clf.path_name == f"student{layers}-transformers-fp32"
+    scored = inference.classify(clf, ["I love it, works great", "Broken on arrival, awful, refund please"])
+    assert scored.probs[0, 2] > scored.probs[1, 2] and scored.probs[1, 0] > scored.probs[0, 0]  # LABELS order
+
+
 def test_gate_rejects_a_worse_model(lake, trained_sentiment):  # noqa: F811
     """A version below the bar is registered but marked rejected, and the champion does not move."""
     from include.platform import registry

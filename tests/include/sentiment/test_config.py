@@ -29,8 +29,10 @@ def test_untouched_forms_give_the_documented_defaults():
     assert not cfg.llm and cfg.llm_version == "llm:sentiment_llm:connection-model"
     train = TrainingConfig.defaults()
     assert train.base_model == LOCAL_MINILM and train.labeled_csv_uri == ""
-    assert (train.corpus_sources, train.train_rows, train.examples) == ("all", 4000, 300)
-    assert (train.epochs, train.batch_size, train.learning_rate, train.max_length) == (1, 32, 1e-4, 128)
+    assert (train.corpus_sources, train.train_rows, train.examples, train.epochs) == ("all", 30_000, 300, 2)
+    assert (train.batch_size, train.learning_rate, train.max_length) == (32, 1e-4, 128)
+    assert (train.student_layers, train.student_rows, train.student_epochs, train.student_alpha) == (3, 30_000, 3, 1.0)
+    assert cfg.variant == "auto" and train.mixed_precision == "auto"
     assert train.trainable_layers == 6 and train.class_weights is True
     assert train.min_macro_f1 == 0.55 and train.beat_lexicon is True and TrainingConfig.WARMUP_SHARE == 0.1
 

@@ -126,13 +126,30 @@ def test_falls_back_to_transformers_when_no_export_can_be_had(model_dir, real_te
 
 def test_runtime_and_precision_resolution(monkeypatch):
     ok = {"macro_f1": 0.74, "onnx_int8_macro_f1": 0.735, "int8_macro_f1": 0.72}
-    assert inference.resolve_path("auto", "auto", ok, "cpu") == ("onnxruntime", "int8")
-    assert inference.resolve_path("auto", "auto", ok | {"onnx_int8_macro_f1": 0.72}, "cpu") == ("onnxruntime", "fp32")
-    assert inference.resolve_path("transformers", "auto", ok, "cpu") == ("transformers", "fp32")
-    assert inference.resolve_path("auto", "auto", ok, "cuda") == ("transformers", "fp32")
+    assert inference.resolve_path("auto", "auto", ok, "cpu", bf16=False) == ("onnxruntime", "int8")
+    worse = ok | {"onnx_int8_macro_f1": 0.72}
+    assert inference.resolve_path("auto", "auto", worse, "cpu", bf16=False) == ("onnxruntime", "fp32")
+    assert inference.resolve_path("transformers", "auto", ok, "cpu", bf16=False) == ("transformers", "fp32")
+    assert inference.resolve_path("auto", "auto", ok, "cuda", bf16=False) == ("transformers", "fp32")
     assert inference.resolve_path("onnxruntime", "int8", {}, "cuda") == ("transformers", "fp32")
-    assert inference.resolve_path("auto", "auto", {}, "cpu") == ("onnxruntime", "fp32")  # an older version
+    assert inference.resolve_path("auto", "auto", {}, "cpu", bf16=True) == ("onnxruntime", "fp32")  # an older version
     with pytest.raises(ValueError, match="runtime"):
         inference.resolve_runtime("tensorrt", "cpu")
     monkeypatch.setattr(onnx_export, "available", lambda: False)  # a worker image without onnxruntime
-    assert inference.resolve_path("auto", "auto", ok, "cpu") == ("transformers", "fp32")
+    assert inference.resolve_path("auto", "auto", ok, "cpu", bf16=False) == ("transformers", "fp32")
+
+
+def test_bf16_is_chosen_only_where_native_and_accurate():
+    """AMX CPUs (and bf16 GPUs) serve bf16 when its real-text macro-F1 held; elsewhere the int8/fp32 rule stands."""
+    ok = {"macro_f1": 0.74, "onnx_int8_macro_f1": 0.735, "bf16_macro_f1": 0.738}
+    assert inference.resolve_path("auto", "auto", ok, "cpu", bf16=True) == ("transformers", "bf16")
+    assert inference.resolve_path("transformers", "auto", ok, "cpu", bf16=True) == ("transformers", "bf16")
+    assert inference.resolve_path("auto", "auto", ok, "cuda", bf16=True) == ("transformers", "bf16")
+    assert inference.resolve_path("auto", "auto", ok, "cpu", bf16=False) == ("onnxruntime", "int8")
+    assert inference.resolve_path("auto", "auto", ok | {"bf16_macro_f1": 0.72}, "cpu", bf16=True) == (
+        "onnxruntime", "int8")  # bf16 lost 0.02: not served
+    assert inference.resolve_path("onnxruntime", "auto", ok, "cpu", bf16=True) == ("onnxruntime", "int8")
+    assert inference.resolve_path("onnxruntime", "bf16", {}, "cpu", bf16=False) == ("transformers", "bf16")
+    assert inference.resolve_path("auto", "fp32", ok, "cpu", bf16=True) == ("onnxruntime", "fp32")
+    with pytest.raises(ValueError, match="precision"):
+        inference.resolve_precision("fp16", ok, "cpu")
