@@ -60,6 +60,7 @@ def download_dir(src: ObjectStoragePath, local: str | Path) -> Path:
     files = storage.list_files(src)
     if not files:
         raise FileNotFoundError(f"nothing under {src}")
+    Path(local).mkdir(parents=True, exist_ok=True)
     for path in files:
         paths.safe_local_join(local, path.name).write_bytes(storage.read_bytes(path))
     return Path(local)

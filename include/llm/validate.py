@@ -73,7 +73,8 @@ def _features(docs: pd.DataFrame) -> pd.DataFrame:
     text = frame["text"].fillna("").astype(str)
     frame["stripped"] = text.str.strip()
     norm = frame["stripped"].str.lower().str.split().str.join(" ")
-    where = frame["source_file"].astype(str) + ":" + frame["line"].astype(str)
+    where = [f"{f}:{int(n)}" if pd.notna(n) else f"{f} row {i + 1}"
+             for i, (f, n) in enumerate(zip(frame["source_file"], frame["line"], strict=True))]
     first = pd.Series(range(len(frame)), index=frame.index).groupby(norm).transform("min")
     frame["repeat_of"] = ["" if first[i] == i or not norm[i] else where[first[i]] for i in frame.index]
     frame["phone"] = text.map(screen.has_phone)
