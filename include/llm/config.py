@@ -102,9 +102,9 @@ class FineTuneConfig(DagConfig):
                        minimum=32, maximum=2048)
     n_head: int = knob(4, "local:tiny-gpt2: attention heads.", section=_MODEL, minimum=1, maximum=32)
 
-    max_steps: int = knob(600, "Optimizer steps (batches of batch_size blocks).", section=_TRAIN,
+    max_steps: int = knob(300, "Optimizer steps (batches of batch_size blocks).", section=_TRAIN,
                           minimum=1, maximum=1_000_000)
-    batch_size: int = knob(16, "Blocks per optimizer step.", section=_TRAIN, minimum=1, maximum=1024)
+    batch_size: int = knob(8, "Blocks per optimizer step.", section=_TRAIN, minimum=1, maximum=1024)
     learning_rate: float = knob(1e-3, "AdamW peak learning rate (10% linear warm-up, cosine decay to 10%). "
                                 "1e-3 suits training from scratch; use ~5e-5 for a hub model.",
                                 section=_TRAIN, minimum=0, maximum=0.1)

@@ -10,13 +10,14 @@ with the model's own tokenizer, up to ``max_blocks`` blocks are scored in fp32, 
 
 **Generations.** Greedy decoding (deterministic) of ``max_new_tokens`` after each fixed prompt, then
 
-* ``repetition_rate``: per generation, the share of word 3-grams that repeat an earlier 3-gram of the same
+* ``repetition_rate``: per generation, the share of 3-grams (of words and punctuation marks) that repeat an earlier 3-gram of the same
   generation (0 = none, → 1 = a loop), averaged over the prompts;
-* ``distinct_1`` / ``distinct_2``: unique word uni-/bigrams over all generations ÷ all of them.
+* ``distinct_1`` / ``distinct_2``: unique uni-/bigrams (same units) over all generations ÷ all of them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -76,6 +77,14 @@ def generate(model: Any, tokenizer: Any, prompts: Sequence[str], max_new_tokens:
     return out
 
 
+_UNIT = re.compile(r"\w+|[^\w\s]")
+
+
+def units(text: str) -> list[str]:
+    """Words and punctuation marks as separate units (``",,,,"`` is four units, not one word)."""
+    return _UNIT.findall(text)
+
+
 def _ngrams(words: Sequence[str], n: int) -> list[tuple[str, ...]]:
     return [tuple(words[i:i + n]) for i in range(len(words) - n + 1)]
 
@@ -84,14 +93,14 @@ def repetition_rate(texts: Sequence[str], n: int = 3) -> float:
     """Mean over ``texts`` of the share of word ``n``-grams that repeat an earlier one in the same text."""
     rates = []
     for text in texts:
-        grams = _ngrams(text.split(), n)
+        grams = _ngrams(units(text), n)
         rates.append(1 - len(set(grams)) / len(grams) if grams else 0.0)
     return float(np.mean(rates)) if rates else 0.0
 
 
 def distinct_n(texts: Sequence[str], n: int) -> float:
     """Unique word ``n``-grams over all ``texts`` ÷ all of them (0 when there are none)."""
-    grams = [g for t in texts for g in _ngrams(t.split(), n)]
+    grams = [g for t in texts for g in _ngrams(units(t), n)]
     return len(set(grams)) / len(grams) if grams else 0.0
 
 

@@ -31,7 +31,7 @@ FAST = {"corpus_key": "womens_clothing_reviews.jsonl", "base_model": "local:tiny
         "vocab_size": 512, "block_size": 64, "n_layer": 2, "n_embd": 64, "n_head": 2, "batch_size": 8,
         "learning_rate": 3e-3, "checkpoint_every": 50, "log_every": 25, "max_eval_blocks": 120,
         "max_new_tokens": 24, "threads": 2, "precision": "fp32", "seed": 7, "drill_crash_after_steps": 0,
-        "max_perplexity": 3000.0, "min_improvement": 0.02, "max_repetition": 0.9, "min_distinct_2": 0.1}
+        "max_perplexity": 50000.0, "min_improvement": 0.02, "max_repetition": 0.9, "min_distinct_2": 0.1}
 TRAINED_STEPS = 200
 UNDER_TRAINED_STEPS = 3
 
@@ -56,7 +56,7 @@ def test_train_gate_reject_promote_and_reject_against_the_champion(lake, dagbag,
                       "investigate": "success", "promote": "skipped"}
     (weak,) = registry.list_versions(MODEL_NAME)
     assert weak.status == "rejected" and weak.status_details["decided_by"] == "llm_fine_tuning.gate"
-    assert "first model: held-out word perplexity" in weak.status_details["reasons"][0]
+    assert any("first model: held-out word perplexity" in r for r in weak.status_details["reasons"])
     assert "champion" not in registry.aliases(MODEL_NAME)
     assert any(f"investigate {MODEL_NAME}/{weak.version}" in r.getMessage() for r in caplog.records)
 
@@ -91,7 +91,7 @@ def test_train_gate_reject_promote_and_reject_against_the_champion(lake, dagbag,
     run, states = _run(dagbag, 3, UNDER_TRAINED_STEPS)
     assert states["investigate"] == "success" and states["promote"] == "skipped", states
     latest = registry.list_versions(MODEL_NAME)[-1]
-    assert latest.status == "rejected" and "champion" in latest.status_details["reasons"][0]
+    assert latest.status == "rejected" and any("champion" in r for r in latest.status_details["reasons"])
     seen = latest.metadata["champion_at_evaluation"]
     assert seen["version"] == champ.version
     assert seen["perplexity_word"] == pytest.approx(m["perplexity_word"], rel=1e-6)  # same texts, same model

@@ -16,6 +16,7 @@ def test_repetition_and_distinct_n():
     assert evaluation.repetition_rate(["the fit is great and the color is lovely", "x"]) == 0.0
     assert evaluation.distinct_n(["a a a a"], 1) == 0.25 and evaluation.distinct_n(["a b", "a b"], 2) == 0.5
     assert evaluation.generation_metrics(["", "a b c"])["empty_generations"] == 1
+    assert evaluation.repetition_rate([",,,,,,"]) == pytest.approx(1 - 1 / 4)  # punctuation counts as units
 
 
 def test_a_uniform_model_has_perplexity_equal_to_its_vocabulary():
