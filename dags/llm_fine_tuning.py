@@ -56,19 +56,19 @@ from include.platform.notify import task_failure_alert
                   "owner": "genai-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
 )
 def llm_fine_tuning():
-    @task(execution_timeout=pendulum.duration(minutes=30))
+    @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
     def prepare(params=None, **context) -> dict:
         from include.llm import steps
 
         return steps.prepare(FineTuneConfig.from_params(params), context)
 
-    @task(execution_timeout=pendulum.duration(hours=3))
+    @task(multiple_outputs=False, execution_timeout=pendulum.duration(hours=3))
     def train(prepared: dict, params=None, **context) -> dict:
         from include.llm import steps
 
         return steps.train(FineTuneConfig.from_params(params), prepared, context)
 
-    @task(execution_timeout=pendulum.duration(minutes=30))
+    @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
     def evaluate(prepared: dict, trained: dict, params=None) -> dict:
         from include.llm import steps
 
@@ -80,13 +80,13 @@ def llm_fine_tuning():
 
         return steps.gate(FineTuneConfig.from_params(params), evaluated, context)
 
-    @task(outlets=[TEXTGEN_MODEL])
+    @task(multiple_outputs=False, outlets=[TEXTGEN_MODEL])
     def promote(evaluated: dict, **context) -> dict:
         from include.llm import steps
 
         return steps.promote(evaluated, context)
 
-    @task
+    @task(multiple_outputs=False)
     def investigate(evaluated: dict, **context) -> dict:
         from include.llm import steps
 
