@@ -113,8 +113,9 @@ class FineTuneConfig(DagConfig):
                                  section=_TRAIN, minimum=1, maximum=1_000_000)
     log_every: int = knob(25, "Progress line (step, loss, tokens/s, ETA) every this many steps.",
                           section=_TRAIN, minimum=1, maximum=100_000)
-    precision: str = knob("auto", "auto: bf16 autocast where the hardware does bf16 natively (CUDA with bf16, or a "
-                          "CPU with AMX tiles), else fp32. Weights and optimizer state stay fp32.",
+    precision: str = knob("auto", "auto: bf16 autocast on a GPU with native bf16, else fp32 (on CPU, even with AMX "
+                          "tiles, bf16 autocast measured no faster at these sizes; bf16 forces it). Weights and "
+                          "optimizer state stay fp32.",
                           section=_TRAIN, enum=["auto", "fp32", "bf16"])
     device: str = knob("auto", "auto: a GPU when the worker has one, else CPU.", section=_TRAIN,
                        enum=["auto", "cpu"])

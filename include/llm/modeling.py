@@ -8,9 +8,10 @@
   ``AutoTokenizer.from_pretrained`` exactly as transformers documents them; the tokenizer passes the
   vocabulary check (an offline hub gives an empty one).
 
-Precision: ``auto`` uses bf16 autocast only where the hardware computes bf16 natively — CUDA with bf16
-support, or a CPU with AMX tiles (``torch.cpu._is_amx_tile_supported()``); elsewhere bf16 autocast is
-emulated and slower than fp32. Weights, gradients and AdamW state stay fp32 either way.
+Precision: ``auto`` uses bf16 autocast on a CUDA GPU with native bf16. On CPU it stays fp32 even where
+bf16 is native (AMX tiles, :func:`bf16_native`): measured on this project's AMX CPU at the default size,
+bf16 autocast was no faster than fp32 (docs/llm_fine_tuning.md; the matrices are too small for AMX to pay
+for the casts). ``precision=bf16`` forces it. Weights, gradients and AdamW state stay fp32 either way.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def autocast_dtype(precision: str, device: str) -> torch.dtype | None:
     """``torch.bfloat16`` when ``precision`` asks for it (``auto``: only where native), else None (fp32)."""
     import torch
 
-    if precision == "bf16" or (precision == "auto" and bf16_native(device)):
+    if precision == "bf16" or (precision == "auto" and device == "cuda" and bf16_native(device)):
         return torch.bfloat16
     return None
 
