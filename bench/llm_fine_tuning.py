@@ -53,6 +53,9 @@ def main() -> dict:
     overrides = {"threads": args.threads} | ({"max_steps": args.max_steps} if args.max_steps else {})
     cfg = FineTuneConfig.from_params(overrides)
     crash_after = args.crash_after or int(cfg.max_steps * 0.55)
+    # at least one checkpoint before the crash (the DAG's default, 100 steps, is longer than a short bench)
+    cfg = FineTuneConfig.from_params(overrides | {"checkpoint_every": min(cfg.checkpoint_every,
+                                                                           max(1, int(crash_after * 0.7)))})
     corpus.seed_corpus()
     prepared = pipeline.prepare(cfg, date(2026, 12, 3), "bench")
 
