@@ -1,0 +1,100 @@
+"""
+### LLM fine-tuning: a causal language model trained, checkpointed, judged and promoted offline
+
+The generative core of the project: a GPT-2-architecture model learns the project's own feedback domain
+— the review texts of **Women's E-Commerce Clothing Reviews** (CC0, shipped in
+`include/sentiment/datasets/`, seeded to `raw/llm_corpus/` by `seed_demo_data`) — and becomes
+`textgen@champion` only if it beats the current one on the same held-out texts.
+
+1. **prepare** — reads `raw/llm_corpus/<corpus_key>` (JSONL or Parquet), validates it with Great
+   Expectations (non-empty, length bounds, duplicates, a PII screen for e-mails, phone numbers and
+   Luhn-valid card numbers; failing documents → `quarantine/llm_fine_tuning/<day>/` with file, line and
+   reason), trains a byte-level BPE tokenizer on it with `tokenizers` (or loads the base model's; the
+   vocabulary is checked), and packs the documents into fixed-length blocks (Parquet in the lake), with a
+   held-out split by text hash.
+2. **train** — a hand-written AdamW loop (warm-up + cosine, clipping, bf16 autocast where the hardware
+   does bf16 natively), checkpoints (weights, optimizer, scheduler, step, RNG states) to the lake every
+   `checkpoint_every` steps; a retried attempt resumes from the last one. Progress lines: step, loss,
+   tokens/s, ETA.
+3. **evaluate** — held-out perplexity (per token and per word) of the challenger, of the untrained start
+   and of the current champion on the same texts; greedy generations from fixed prompts with repetition
+   rate and distinct-1/2; registers the version (safetensors + tokenizer + config + metrics) and writes
+   `reports/llm_fine_tuning/v<version>/report.md`.
+4. **gate** — promotes when the word perplexity improves on the champion's by `min_improvement` (first
+   model: below `max_perplexity`) and the generation checks pass; otherwise rejects with reasons, all
+   through the shared model lifecycle.
+5. **promote** emits Asset `textgen_model`; **investigate** alerts with the reasons and the report.
+
+`base_model`: `local:tiny-gpt2` (offline, from scratch), a `textgen` registry version (continued
+training) or an allow-listed hub id (`gpt2`, `distilgpt2`, Variable `genai_allowed_models`).
+See docs/llm_fine_tuning.md (design, measured numbers, what the cloud paths still need).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+
+from include.llm import TEXTGEN_MODEL
+from include.llm.config import FineTuneConfig
+from include.platform.notify import task_failure_alert
+
+
+@dag(
+    dag_id="llm_fine_tuning",
+    dag_display_name="LLM fine-tuning (textgen champion)",
+    description="Validate a text corpus, train a BPE tokenizer and a GPT-2-style LM with checkpoints, gate on "
+                "held-out perplexity and generation checks, promote textgen@champion.",
+    doc_md=__doc__,
+    schedule=None,
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    tags=["genai", "llm", "training", "models"],
+    params=FineTuneConfig.params(),
+    default_args={"on_failure_callback": task_failure_alert,
+                  "owner": "genai-platform", "retries": 2, "retry_delay": pendulum.duration(seconds=30)},
+)
+def llm_fine_tuning():
+    @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
+    def prepare(params=None, **context) -> dict:
+        from include.llm import steps
+
+        return steps.prepare(FineTuneConfig.from_params(params), context)
+
+    @task(multiple_outputs=False, execution_timeout=pendulum.duration(hours=3))
+    def train(prepared: dict, params=None, **context) -> dict:
+        from include.llm import steps
+
+        return steps.train(FineTuneConfig.from_params(params), prepared, context)
+
+    @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
+    def evaluate(prepared: dict, trained: dict, params=None) -> dict:
+        from include.llm import steps
+
+        return steps.evaluate(FineTuneConfig.from_params(params), prepared, trained)
+
+    @task.branch
+    def gate(evaluated: dict, params=None, **context) -> str:
+        from include.llm import steps
+
+        return steps.gate(FineTuneConfig.from_params(params), evaluated, context)
+
+    @task(multiple_outputs=False, outlets=[TEXTGEN_MODEL])
+    def promote(evaluated: dict, **context) -> dict:
+        from include.llm import steps
+
+        return steps.promote(evaluated, context)
+
+    @task(multiple_outputs=False)
+    def investigate(evaluated: dict, **context) -> dict:
+        from include.llm import steps
+
+        return steps.investigate(evaluated, context)
+
+    prepared = prepare()
+    evaluated = evaluate(prepared, train(prepared))
+    gate(evaluated) >> [promote(evaluated), investigate(evaluated)]
+
+
+llm_fine_tuning()

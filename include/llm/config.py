@@ -1,0 +1,156 @@
+"""``llm_fine_tuning``'s typed config: the single home of every Param (default, bounds, description).
+
+The DAG builds its form with ``FineTuneConfig.params()``; each task turns the run's Params into the typed
+object with ``FineTuneConfig.from_params(params)`` and hands it to :mod:`include.llm.steps`.
+
+**Params that grant reach** are constrained twice, as in the sentiment trainer: ``base_model`` matches
+:data:`BASE_MODEL_PATTERN` in the form (no paths), then :meth:`FineTuneConfig.check` applies the hub
+allow-list (Variable ``genai_allowed_models``); ``corpus_key`` is a key under the lake's
+``raw/llm_corpus/`` zone (``.jsonl`` or ``.parquet``), never a path on the worker.
+
+Import-light: DAG files import this module at parse time (no torch, transformers, pandas).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import ClassVar
+
+from include.llm import LOCAL_TINY_GPT2, MODEL_NAME
+from include.platform.config import DagConfig, knob
+from include.platform.errors import ConfigError
+
+#: Hub ids any deployment may fine-tune; an operator adds more with Variable ``genai_allowed_models``.
+HUB_MODELS = ("gpt2", "distilgpt2", "openai-community/gpt2", "distilbert/distilgpt2")
+_REGISTRY = r"[a-z0-9][a-z0-9_-]{0,63}(@(champion|challenger|previous)|/[1-9][0-9]{0,8})"
+_HUB = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?"
+REGISTRY_REF = re.compile(_REGISTRY)
+HUB_ID = re.compile(_HUB)
+#: JSON-schema pattern of ``base_model`` (the trigger form refuses paths before a run exists).
+BASE_MODEL_PATTERN = f"^{LOCAL_TINY_GPT2}$|^{_REGISTRY}$|^{_HUB}$"
+#: A key under ``raw/llm_corpus/``: plain segments, ``.jsonl`` or ``.parquet``.
+CORPUS_KEY_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}(/[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}){0,4}\.(jsonl|parquet)$"
+DEFAULT_CORPUS_KEY = "womens_clothing_reviews.jsonl"
+
+_DATA, _MODEL, _TRAIN, _EVAL, _GATE = "Corpus", "Model and tokenizer", "Training", "Evaluation", "Quality gate"
+
+
+def is_registry_ref(ref: str) -> bool:
+    return REGISTRY_REF.fullmatch(ref.strip()) is not None
+
+
+def check_base_model(ref: str) -> str:
+    """``ref`` if it is the offline tiny GPT-2, a ``textgen`` registry version or an allow-listed hub id."""
+    from include.platform.settings import check_allowed
+
+    ref = ref.strip()
+    if ref == LOCAL_TINY_GPT2:
+        return ref
+    if is_registry_ref(ref):
+        if not ref.startswith((f"{MODEL_NAME}@", f"{MODEL_NAME}/")):
+            raise ConfigError(f"base_model {ref!r} is a registry reference to another model",
+                              f"continue from '{MODEL_NAME}@champion' or '{MODEL_NAME}/<version>'")
+        return ref
+    if HUB_ID.fullmatch(ref) and ".." not in ref:
+        return check_allowed("models", ref, HUB_MODELS)
+    raise ConfigError(f"base_model {ref!r} is not {LOCAL_TINY_GPT2!r}, a registry reference or a hub id",
+                      f"use {LOCAL_TINY_GPT2!r}, '{MODEL_NAME}@champion' or an allow-listed hub id "
+                      "(Variable genai_allowed_models); local folders are never loaded")
+
+
+@dataclass(frozen=True)
+class FineTuneConfig(DagConfig):
+    """``llm_fine_tuning``: corpus, tokenizer and model size, the training loop, evaluation and the gate."""
+
+    #: Share of the optimizer steps spent warming the learning rate up (linear), then cosine decay to 10%.
+    WARMUP_SHARE: ClassVar[float] = 0.1
+    WEIGHT_DECAY: ClassVar[float] = 0.1
+    GRAD_CLIP: ClassVar[float] = 1.0
+    #: Fixed prompts of the generation checks (the corpus' domain: clothing reviews, lower-cased).
+    PROMPTS: ClassVar[tuple[str, ...]] = ("this dress is", "i love the", "the fabric", "i ordered a size",
+                                          "the color is", "i was disappointed", "this top runs",
+                                          "the fit is perfect")
+
+    corpus_key: str = knob(DEFAULT_CORPUS_KEY, "Corpus under the lake's raw/llm_corpus/ zone: JSONL (one object "
+                           "per line with a 'text' field) or Parquet (a 'text' column). The default is written by "
+                           "seed_demo_data (include.llm.corpus.seed_corpus: the shipped Women's E-Commerce Clothing "
+                           "Reviews, CC0).", section=_DATA, pattern=CORPUS_KEY_PATTERN, maxLength=1000)
+    max_docs: int = knob(0, "Use at most this many valid documents (a seeded sample); 0 = all.",
+                         section=_DATA, minimum=0, maximum=10_000_000)
+    min_chars: int = knob(20, "Documents shorter than this (after stripping) are quarantined.",
+                          section=_DATA, minimum=1, maximum=10_000)
+    max_chars: int = knob(4000, "Documents longer than this are quarantined (not truncated).",
+                          section=_DATA, minimum=10, maximum=1_000_000)
+    heldout_share: float = knob(0.05, "Share of documents held out for perplexity (split by a hash of the text, "
+                                "so the same text is always on the same side).", section=_DATA,
+                                minimum=0.01, maximum=0.5)
+    seed: int = knob(7, "Seed of the sample, the initial weights and the batch order.", section=_DATA)
+
+    base_model: str = knob(LOCAL_TINY_GPT2, "Model to train: 'local:tiny-gpt2' (offline: a GPT-2 config of the "
+                           "size below with a byte-level BPE tokenizer trained on the corpus, from scratch), "
+                           "'textgen@champion' / 'textgen/<n>' (continue training a registered version with its "
+                           "tokenizer) or a Hugging Face Hub id an operator allow-listed (gpt2, distilgpt2; "
+                           "Variable genai_allowed_models), loaded with from_pretrained.",
+                           section=_MODEL, pattern=BASE_MODEL_PATTERN, maxLength=200)
+    vocab_size: int = knob(2048, "local:tiny-gpt2: BPE vocabulary size (256 byte symbols + merges + <|endoftext|>).",
+                           section=_MODEL, minimum=300, maximum=65_536)
+    block_size: int = knob(128, "Tokens per training block (the context length).", section=_MODEL,
+                           minimum=16, maximum=1024)
+    n_layer: int = knob(4, "local:tiny-gpt2: transformer layers.", section=_MODEL, minimum=1, maximum=24)
+    n_embd: int = knob(256, "local:tiny-gpt2: hidden size (a multiple of n_head).", section=_MODEL,
+                       minimum=32, maximum=2048)
+    n_head: int = knob(4, "local:tiny-gpt2: attention heads.", section=_MODEL, minimum=1, maximum=32)
+
+    max_steps: int = knob(300, "Optimizer steps (batches of batch_size blocks).", section=_TRAIN,
+                          minimum=1, maximum=1_000_000)
+    batch_size: int = knob(8, "Blocks per optimizer step.", section=_TRAIN, minimum=1, maximum=1024)
+    learning_rate: float = knob(1e-3, "AdamW peak learning rate (10% linear warm-up, cosine decay to 10%). "
+                                "1e-3 suits training from scratch; use ~5e-5 for a hub model.",
+                                section=_TRAIN, minimum=0, maximum=0.1)
+    checkpoint_every: int = knob(100, "Write a checkpoint (weights, optimizer, scheduler, step, RNG states) to the "
+                                 "lake every this many steps; a retried task resumes from the last one.",
+                                 section=_TRAIN, minimum=1, maximum=1_000_000)
+    log_every: int = knob(25, "Progress line (step, loss, tokens/s, ETA) every this many steps.",
+                          section=_TRAIN, minimum=1, maximum=100_000)
+    precision: str = knob("auto", "auto: bf16 autocast on a GPU with native bf16, else fp32 (on CPU, even with AMX "
+                          "tiles, bf16 autocast measured no faster at these sizes; bf16 forces it). Weights and "
+                          "optimizer state stay fp32.",
+                          section=_TRAIN, enum=["auto", "fp32", "bf16"])
+    device: str = knob("auto", "auto: a GPU when the worker has one, else CPU.", section=_TRAIN,
+                       enum=["auto", "cpu"])
+    threads: int = knob(2, "torch CPU threads.", section=_TRAIN, minimum=1, maximum=64)
+
+    max_eval_blocks: int = knob(400, "At most this many held-out blocks scored for perplexity (the same ones for "
+                                "the challenger and the champion).", section=_EVAL, minimum=1, maximum=100_000)
+    max_new_tokens: int = knob(40, "Greedy tokens generated per fixed prompt for the generation checks.",
+                               section=_EVAL, minimum=4, maximum=512)
+
+    min_improvement: float = knob(0.02, "Promote only when the held-out word-level perplexity is at least this "
+                                  "fraction below the champion's (0.02 = 2% lower), on the same held-out texts.",
+                                  section=_GATE, minimum=0, maximum=1)
+    max_perplexity: float = knob(150.0, "First model (no champion yet): promote only below this held-out "
+                                 "word-level perplexity.", section=_GATE, minimum=1, maximum=1e9)
+    max_repetition: float = knob(0.5, "Greedy generations: the largest share of repeated 3-grams allowed "
+                                 "(mean over the fixed prompts).", section=_GATE, minimum=0, maximum=1)
+    min_distinct_2: float = knob(0.3, "Greedy generations: the smallest distinct-2 (unique word bigrams / all "
+                                 "bigrams, over every prompt) allowed.", section=_GATE, minimum=0, maximum=1)
+
+    drill_crash_after_steps: int = knob(0, "Fault drill: the train task's first attempt dies after this many steps "
+                                        "(0 = off); the retry resumes from the last checkpoint.",
+                                        section="", drill=True, minimum=0, maximum=1_000_000)
+
+    SECTION_ORDER: ClassVar[tuple[str, ...]] = (_DATA, _MODEL, _TRAIN, _EVAL, _GATE)
+
+    @property
+    def local(self) -> bool:
+        """True when the base is the offline tiny GPT-2 (tokenizer trained here, weights from scratch)."""
+        return self.base_model == LOCAL_TINY_GPT2
+
+    def check(self) -> None:
+        check_base_model(self.base_model)
+        if self.n_embd % self.n_head:
+            raise ConfigError(f"n_embd {self.n_embd} is not a multiple of n_head {self.n_head}",
+                              "pick n_embd divisible by n_head (e.g. 256 and 4)")
+        if self.min_chars > self.max_chars:
+            raise ConfigError(f"min_chars {self.min_chars} > max_chars {self.max_chars}", "swap them")

@@ -1,0 +1,93 @@
+"""The tasks of ``llm_fine_tuning``, one step function each: what a task does, given its typed config.
+
+:func:`prepare` → :func:`train` → :func:`evaluate` → :func:`gate` (branch) → :func:`promote` | :func:`investigate`.
+
+The work lives in :mod:`include.llm.pipeline` (lake I/O around the pure modules); this module decides
+what runs, fails or branches, and what goes to XCom, alerts and asset events. Seams left for the rest of
+issue #16: a cloud training backend (SageMaker / Vertex AI / Azure ML) replaces :func:`train`'s call to
+``pipeline.train`` and returns the same dict (``model_uri`` in the lake); the canary hand-off is a third
+branch of :func:`gate` (``lifecycle`` decision ``hand_to_canary``) once ``canary_deploy`` serves text
+generators.
+
+Import-light at module level.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from include.llm import MODEL_NAME
+
+if TYPE_CHECKING:
+    from include.llm.config import FineTuneConfig
+
+log = logging.getLogger(__name__)
+
+
+def prepare(cfg: FineTuneConfig, context: dict[str, Any]) -> dict[str, Any]:
+    """Validate the corpus (GX; quarantine with file, line, reason), tokenizer, packed blocks in the lake."""
+    from include.llm import pipeline
+    from include.platform.runtime import run_date
+
+    return pipeline.prepare(cfg, run_date(context), context["run_id"])
+
+
+def train(cfg: FineTuneConfig, prepared: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Train with checkpoints in the run's folder; a retried attempt resumes from the last checkpoint.
+
+    Drill ``drill_crash_after_steps`` (> 0) makes the *first* attempt die after that many steps, so the
+    retry's resume can be watched on a real stack.
+    """
+    from include.llm import pipeline
+
+    ti = context.get("ti")
+    first_try = getattr(ti, "try_number", 1) <= 1
+    crash = cfg.drill_crash_after_steps if cfg.drill_crash_after_steps and first_try else None
+    return pipeline.train(cfg, prepared, context["run_id"], crash_after=crash)
+
+
+def evaluate(cfg: FineTuneConfig, prepared: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
+    """Held-out perplexity of the challenger and the champion, generations; registers the challenger."""
+    from include.llm import pipeline
+
+    return pipeline.evaluate(cfg, prepared, trained)
+
+
+def gate(cfg: FineTuneConfig, evaluated: dict[str, Any], context: dict[str, Any]) -> str:
+    """Apply the verdict (lifecycle); the task id of the branch to follow: ``promote`` or ``investigate``."""
+    from include.llm.gate import gate_and_promote
+
+    decision = gate_and_promote(MODEL_NAME, evaluated, cfg, context)
+    return "promote" if decision["promoted"] else "investigate"
+
+
+def promote(evaluated: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Announce the new champion: the ``textgen_model`` event carries the lifecycle's extra."""
+    from include.llm import TEXTGEN_MODEL
+    from include.platform import registry
+
+    mv = registry.get_version(MODEL_NAME, evaluated["version"])
+    extra = {"model": MODEL_NAME, "version": mv.version, "kind": "model", "status": mv.status,
+             "decision": mv.status_details.get("decision"), "metrics": mv.status_details.get("metrics", {})}
+    context["outlet_events"][TEXTGEN_MODEL].extra = extra
+    return extra | {"reasons": mv.status_details.get("reasons", [])}
+
+
+def investigate(evaluated: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """A rejected challenger: alert with the gate's reasons, the numbers and where the report is."""
+    from include.platform import registry
+    from include.platform.notify import Alert, send_alert
+
+    mv = registry.get_version(MODEL_NAME, evaluated["version"])
+    reasons = mv.status_details.get("reasons", [])
+    m = evaluated["metrics"]
+    body = "\n".join([f"{MODEL_NAME}/{mv.version} was rejected by the gate ({mv.status}):", *[f"- {r}" for r in reasons],
+                      f"Held-out perplexity {m['perplexity']:.2f} (word {m['perplexity_word']:.2f}), "
+                      f"repetition {m['repetition_rate']:.3f}, distinct-2 {m['distinct_2']:.3f}.",
+                      f"Report and generations: {evaluated.get('report_uri')}",
+                      "Look at the training loss in the train task's log, the quarantine and the report; "
+                      "more steps or data usually help."])
+    delivery = send_alert(Alert(subject=f"llm_fine_tuning: investigate {MODEL_NAME}/{mv.version}", body=body,
+                                severity="warning", kind=f"investigate:{MODEL_NAME}/{mv.version}"), context)
+    return {"version": mv.version, "status": str(mv.status), "reasons": reasons, "alert": delivery.to_dict()}
