@@ -92,7 +92,15 @@ def seed_demo_data():
 
         return len(write_pending_requests(SeedConfig.from_params(params).pending_requests))
 
-    check_lake() >> [feedback(), customers(), feature_batches(), cost_exports(), metric_traces(), pending_requests()]
+    @task
+    def llm_corpus() -> dict:
+        """The shipped clothing reviews (CC0) as llm_fine_tuning's corpus; never over an existing file."""
+        from include.llm.corpus import seed_corpus
+
+        return seed_corpus()
+
+    check_lake() >> [feedback(), customers(), feature_batches(), cost_exports(), metric_traces(), pending_requests(),
+                     llm_corpus()]
 
 
 seed_demo_data()

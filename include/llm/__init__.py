@@ -21,7 +21,7 @@ Modules, in pipeline order:
 Import-light: DAG files import :mod:`include.llm.config` (and this package) at parse time.
 """
 
-from airflow.sdk import Asset
+from include.platform.assets import TEXTGEN_MODEL  # noqa: F401 - re-exported for include/llm and the DAG
 
 DAG_ID = "llm_fine_tuning"
 MODEL_NAME = "textgen"
@@ -29,6 +29,3 @@ CHAMPION_REF = f"{MODEL_NAME}@champion"
 #: The offline base: a GPT-2 config sized for 2 CPU cores, trained from scratch on the corpus.
 LOCAL_TINY_GPT2 = "local:tiny-gpt2"
 
-#: Emitted by ``llm_fine_tuning.promote`` when a version becomes ``textgen@champion`` (lifecycle extra).
-#: Lives here until include/platform/assets.py takes it (that module is shared; see docs/llm_fine_tuning.md).
-TEXTGEN_MODEL = Asset(name="textgen_model", group="models", extra={"location": "lake/models/textgen"})

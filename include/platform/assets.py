@@ -15,6 +15,8 @@ from airflow.sdk import Asset, AssetWatcher
 RAW_FEEDBACK = Asset(name="raw_feedback", group="sentiment", extra={"location": "lake/raw/feedback"})
 SENTIMENT_RESULTS = Asset(name="sentiment_results", group="sentiment", extra={"location": "warehouse/sentiment_results"})
 SENTIMENT_MODEL = Asset(name="sentiment_model", group="models", extra={"location": "lake/models/sentiment"})
+#: Emitted by ``llm_fine_tuning.promote`` when a version becomes ``textgen@champion`` (lifecycle extra).
+TEXTGEN_MODEL = Asset(name="textgen_model", group="models", extra={"location": "lake/models/textgen"})
 
 CUSTOMER_TABLE = Asset(name="customer_table", group="synthetic", extra={"location": "lake/raw/customers"})
 SYNTHETIC_DATASET = Asset(name="synthetic_dataset", group="synthetic", extra={"location": "lake/curated/synthetic"})

@@ -99,6 +99,7 @@ PRODUCERS: dict[str, str] = {
     "churn": "adaptive_retraining",
     "synthetic_customers_tvae": "synthetic_data_generation",
     "canary_demo": "canary_deploy",
+    "textgen": "llm_fine_tuning",
 }
 
 
