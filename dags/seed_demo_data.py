@@ -92,7 +92,7 @@ def seed_demo_data():
 
         return len(write_pending_requests(SeedConfig.from_params(params).pending_requests))
 
-    @task
+    @task(multiple_outputs=False)
     def llm_corpus() -> dict:
         """The shipped clothing reviews (CC0) as llm_fine_tuning's corpus; never over an existing file."""
         from include.llm.corpus import seed_corpus
