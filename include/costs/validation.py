@@ -146,16 +146,10 @@ def validate(frame: pd.DataFrame) -> ValidationOutcome:
 
     import great_expectations as gx
 
-    context = gx.get_context(mode="ephemeral")
-    try:  # progress bars would flood the task log; the setting moved between GX 1.x releases
-        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    except Exception:  # noqa: BLE001 - cosmetic only
-        pass
-    batch_def = (context.data_sources.add_pandas("focus_costs")
-                 .add_dataframe_asset("normalized").add_batch_definition_whole_dataframe("all"))
-    suite = context.suites.add(gx.ExpectationSuite(name="focus_1_2", expectations=expectations()))
-    result = batch_def.get_batch(batch_parameters={"dataframe": frame}).validate(
-        suite, result_format={"result_format": "COMPLETE"})
+    from include.platform.gx import validate_frame
+
+    result = validate_frame(frame, gx.ExpectationSuite(name="focus_1_2", expectations=expectations()),
+                            source="focus_costs", asset="normalized", result_format="COMPLETE")
 
     reasons: dict[int, list[str]] = {}
     summaries = []

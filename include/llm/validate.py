@@ -90,17 +90,11 @@ def validate(docs: pd.DataFrame, min_chars: int, max_chars: int,
         return CorpusValidation(docs.assign(text=docs["text"]), quarantined, [])
     import great_expectations as gx
 
+    from include.platform.gx import validate_frame
+
     frame = _features(docs)
-    context = gx.get_context(mode="ephemeral")
-    try:  # progress bars would flood the task log; the setting moved between GX 1.x releases
-        context.variables.progress_bars = {"globally": False, "metric_calculations": False}
-    except Exception:  # noqa: BLE001 - cosmetic only
-        pass
-    batch_def = (context.data_sources.add_pandas("llm_corpus").add_dataframe_asset("documents")
-                 .add_batch_definition_whole_dataframe("all"))
-    suite = context.suites.add(gx.ExpectationSuite(name="llm_corpus", expectations=expectations(min_chars, max_chars)))
-    result = batch_def.get_batch(batch_parameters={"dataframe": frame}).validate(
-        suite, result_format={"result_format": "COMPLETE"})
+    result = validate_frame(frame, gx.ExpectationSuite(name="llm_corpus", expectations=expectations(min_chars, max_chars)),
+                            source="llm_corpus", asset="documents", result_format="COMPLETE")
     reasons: dict[int, list[str]] = {}
     summaries = []
     for r in result.results:

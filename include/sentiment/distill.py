@@ -69,22 +69,13 @@ def make_student(teacher: Any, n_layers: int) -> Any:
     return student
 
 
-def teacher_logits(teacher: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 64,
-                   bf16: bool = False) -> np.ndarray:
-    """(n, labels) logits of the teacher, batched by length, in input order (bf16 where it is native)."""
+def teacher_logits(teacher: Any, tokenizer: Any, texts: list[str], max_length: int, bf16: bool = False) -> np.ndarray:
+    """(n, labels) logits of the teacher in input order (a bf16 copy where bf16 is native)."""
     import torch
 
-    model = copy.deepcopy(teacher).to(torch.bfloat16) if bf16 else teacher
-    model.eval()
-    order = np.argsort([-len(t) for t in texts], kind="stable")
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    with torch.inference_mode():
-        for i in range(0, len(texts), batch_size):
-            idx = order[i : i + batch_size]
-            enc = tokenizer([texts[j] for j in idx], padding=True, truncation=True, max_length=max_length,
-                            return_tensors="pt")
-            out[idx] = model(**enc).logits.float().numpy()
-    return out
+    from include.sentiment.evaluation import model_logits
+
+    return model_logits(copy.deepcopy(teacher).to(torch.bfloat16) if bf16 else teacher, tokenizer, texts, max_length)
 
 
 def distill(teacher: Any, tokenizer: Any, train: pd.DataFrame, *, layers: int, epochs: int, batch_size: int,

@@ -63,20 +63,27 @@ def lexicon_quality(texts: list[str], y_true: list[str]) -> dict[str, Any]:
     return quality(y_true, labels, compound) | {"name": LEXICON_NAME}
 
 
-def model_probs(model: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
-    """(n, 3) class probabilities in LABELS order; batches sorted by length, results in input order."""
+def model_logits(model: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """(n, labels) logits; batches sorted by length, results in input order."""
     import torch
 
     model.eval()
     order = np.argsort([-len(t) for t in texts], kind="stable")
-    probs = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     with torch.inference_mode():
         for i in range(0, len(texts), batch_size):
             idx = order[i : i + batch_size]
             enc = tokenizer([texts[j] for j in idx], padding=True, truncation=True, max_length=max_length,
                             return_tensors="pt")
-            probs[idx] = torch.softmax(model(**enc).logits.float(), -1).numpy()
-    return probs
+            out[idx] = model(**enc).logits.float().numpy()
+    return out
+
+
+def model_probs(model: Any, tokenizer: Any, texts: list[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+    """(n, 3) class probabilities in LABELS order (the softmax of :func:`model_logits`)."""
+    import torch
+
+    return torch.softmax(torch.from_numpy(model_logits(model, tokenizer, texts, max_length, batch_size)), -1).numpy()
 
 
 def model_quality(probs: np.ndarray, y_true: list[str]) -> dict[str, Any]:

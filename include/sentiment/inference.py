@@ -193,12 +193,12 @@ def resolve_serving(source: ModelSource, metrics: dict[str, float] | None, runti
         judged = {"macro_f1": metrics["macro_f1"]} | (
             {BF16_METRIC: metrics["student_bf16_macro_f1"]} if "student_bf16_macro_f1" in metrics else {})
         chosen_runtime, chosen = resolve_path(runtime, precision, judged, device, bf16)
-        f1 = {"bf16": metrics.get("student_bf16_macro_f1"), "fp32": metrics["student_macro_f1"]}.get(chosen)
-        if variant == "student" or (f1 is not None and metrics["macro_f1"] - f1 <= INT8_MAX_F1_DROP):
+        key = {"bf16": "student_bf16_macro_f1", "fp32": "student_macro_f1"}.get(chosen)
+        if variant == "student" or (key is not None and _holds(metrics, key)):
             student = ModelSource(path=str(folder), version=source.version, origin=source.origin)
             return student, chosen_runtime, chosen
-        log.info("the version's student (macro-F1 %s) is not within %.2f of the full model's %.4f: serving the "
-                 "full model", f"{f1:.4f}" if f1 is not None else "unmeasured", INT8_MAX_F1_DROP, metrics["macro_f1"])
+        log.info("the version's student is not within %.2f of the full model's macro-F1 at %s: serving the full "
+                 "model", INT8_MAX_F1_DROP, chosen)
     chosen_runtime, chosen = resolve_path(runtime, precision, metrics, device, bf16)
     return source, chosen_runtime, chosen
 

@@ -83,15 +83,10 @@ def validate(frame: pd.DataFrame, schema: TableSchema, null_tolerance: float = 0
     Returns success, one readable line per failed expectation, GX's statistics, the full GX result
     JSON and the suite JSON (both stored with the run).
     """
-    import great_expectations as gx
+    from include.platform.gx import validate_frame
 
-    context = gx.get_context(mode="ephemeral")
-    suite = context.suites.add(build_suite(schema, null_tolerance, expected_rows))
-    source = context.data_sources.add_pandas(name=f"{name}_source")
-    asset = source.add_dataframe_asset(name=name)
-    batch_definition = asset.add_batch_definition_whole_dataframe(f"{name}_batch")
-    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite)
+    suite = build_suite(schema, null_tolerance, expected_rows)
+    result = validate_frame(frame, suite, source=f"{name}_source", asset=name, batch=f"{name}_batch")
     payload = result.to_json_dict()
     failures = [_describe_failure(r) for r in payload.get("results", []) if not r.get("success")]
     stats = payload.get("statistics", {})
