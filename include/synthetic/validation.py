@@ -24,32 +24,31 @@ SUITE_NAME = "synthetic_matches_real_table"
 def build_suite(schema: TableSchema, null_tolerance: float = 0.02, expected_rows: int | None = None) -> Any:
     """An ``ExpectationSuite`` derived from the real table's schema (ranges, categories, null rates).
 
-    GX 1.x binds suites to the active data context, so call this after ``gx.get_context()``
-    (``validate`` does).
+    Built from the full list of expectations in one constructor call: ``suite.add_expectation`` on a suite
+    not yet added to a context needs an *active* GX context, which a fresh task process does not have
+    (a run on Celery failed exactly so; tests/include/platform/test_gx.py builds it in a fresh interpreter).
     """
     import great_expectations as gx
     import great_expectations.expectations as gxe
 
-    suite = gx.ExpectationSuite(name=SUITE_NAME)
-    suite.add_expectation(gxe.ExpectTableColumnsToMatchSet(column_set=schema.id_columns + schema.names,
-                                                           exact_match=True))
+    found: list[Any] = [gxe.ExpectTableColumnsToMatchSet(column_set=schema.id_columns + schema.names,
+                                                         exact_match=True)]
     if expected_rows is not None:
-        suite.add_expectation(gxe.ExpectTableRowCountToEqual(value=expected_rows))
+        found.append(gxe.ExpectTableRowCountToEqual(value=expected_rows))
     for column in schema.id_columns:
-        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=column))
-        suite.add_expectation(gxe.ExpectColumnValuesToBeUnique(column=column))
+        found += [gxe.ExpectColumnValuesToNotBeNull(column=column), gxe.ExpectColumnValuesToBeUnique(column=column)]
     for spec in schema.columns:
         mostly = max(0.0, 1.0 - spec.null_rate - null_tolerance) if spec.has_nulls else 1.0
-        suite.add_expectation(gxe.ExpectColumnValuesToNotBeNull(column=spec.name, mostly=round(mostly, 6)))
+        found.append(gxe.ExpectColumnValuesToNotBeNull(column=spec.name, mostly=round(mostly, 6)))
         if spec.dtype in ("int", "float"):
             types = ["int64", "Int64", "int32"] if spec.dtype == "int" else ["float64", "float32", "Float64"]
-            suite.add_expectation(gxe.ExpectColumnValuesToBeInTypeList(column=spec.name, type_list=types))
+            found.append(gxe.ExpectColumnValuesToBeInTypeList(column=spec.name, type_list=types))
         if spec.is_continuous:
-            suite.add_expectation(gxe.ExpectColumnValuesToBeBetween(column=spec.name, min_value=spec.minimum,
-                                                                    max_value=spec.maximum))
+            found.append(gxe.ExpectColumnValuesToBeBetween(column=spec.name, min_value=spec.minimum,
+                                                           max_value=spec.maximum))
         else:
-            suite.add_expectation(gxe.ExpectColumnValuesToBeInSet(column=spec.name, value_set=list(spec.categories)))
-    return suite
+            found.append(gxe.ExpectColumnValuesToBeInSet(column=spec.name, value_set=list(spec.categories)))
+    return gx.ExpectationSuite(name=SUITE_NAME, expectations=found)
 
 
 def _describe_failure(result: dict[str, Any]) -> str:

@@ -240,8 +240,9 @@ def test_worker_loss_mid_task_is_retried_on_the_other_worker(stack):
     index = 1 if victim.endswith("-worker1") else 2
     assert _kill_worker(stack, index) >= 2  # main process + at least the running task
 
-    assert stack.wait_run("synthetic_data_generation", run_id, timeout=1200) == "success"
+    state = stack.wait_run("synthetic_data_generation", run_id, timeout=1200)
     tis = {t["task_id"]: t for t in stack.task_instances("synthetic_data_generation", run_id)}
+    assert state == "success", (victim, {k: (t["state"], t["try_number"], t["hostname"]) for k, t in tis.items()})
     train = tis["train_generator"]
     assert train["try_number"] >= 2, train
     assert not train["hostname"].endswith(f"-worker{index}"), (victim, train["hostname"])
