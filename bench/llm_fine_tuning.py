@@ -45,7 +45,7 @@ def main() -> dict:
 
     import torch
 
-    from include.llm import corpus, modeling, packing, pipeline, training
+    from include.llm import corpus, gate, modeling, packing, pipeline, training
     from include.llm.config import FineTuneConfig
     from include.platform import storage
 
@@ -64,6 +64,7 @@ def main() -> dict:
     full_wall = time.perf_counter() - started
     evaluated = pipeline.evaluate(cfg, prepared, trained)
     m = evaluated["metrics"]
+    decision, reasons, _ = gate.decide(m, None, cfg)  # what the DAG's gate says about a first model
 
     started = time.perf_counter()
     try:
@@ -104,7 +105,8 @@ def main() -> dict:
         "perplexity_resumed": round(resumed_ppl, 3),
         "repetition_rate": round(m["repetition_rate"], 4), "distinct_1": round(m["distinct_1"], 4),
         "distinct_2": round(m["distinct_2"], 4),
-        "generations": dict(zip(cfg.PROMPTS, evaluated["generations"], strict=True)),
+        "gate_decision": decision, "gate_reasons": reasons,
+        "generations": pipeline.by_prompt(cfg, evaluated["generations"]),
         "uninterrupted_wall_s": round(full_wall, 2), "crash_and_resume_wall_s": round(crash_wall, 2),
         "crash_after_steps": crash_after, "resumed_from_step": resumed["resumed_from"],
         "train_seconds": trained["train_seconds"], "precision": trained["precision"],
@@ -121,7 +123,8 @@ def main() -> dict:
     Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps({k: result[k] for k in ("perplexity_untrained", "perplexity_tuned", "train_tokens_per_s",
                                              "resume_overhead_s", "perplexity_resumed", "tokens_per_s_fp32",
-                                             "tokens_per_s_bf16_autocast")}, indent=2))
+                                             "tokens_per_s_bf16_autocast", "gate_decision", "distinct_2",
+                                             "repetition_rate")}, indent=2))
     return result
 
 

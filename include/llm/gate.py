@@ -2,7 +2,7 @@
 
 A challenger becomes ``textgen@champion`` when
 
-1. its greedy generations pass: no empty generation, ``repetition_rate <= max_repetition`` and
+1. its sampled generations from the fixed prompts pass: no empty generation, ``repetition_rate <= max_repetition`` and
    ``distinct_2 >= min_distinct_2``; and
 2. its held-out **word-level** perplexity (:mod:`include.llm.evaluation`) is at least ``min_improvement``
    below the champion's, measured in the same run on the same held-out texts — or, with no champion yet,
@@ -34,7 +34,7 @@ def decide(metrics: dict[str, float], champion: dict[str, Any] | None,
                "max_repetition": cfg.max_repetition, "min_distinct_2": cfg.min_distinct_2}
     problems, passed = [], []
     if metrics.get("empty_generations", 0) > 0:
-        problems.append(f"{int(metrics['empty_generations'])} of the fixed prompts got an empty greedy generation")
+        problems.append(f"{int(metrics['empty_generations'])} generations from the fixed prompts were empty")
     if numbers["repetition_rate"] > cfg.max_repetition:
         problems.append(f"repetition rate {numbers['repetition_rate']:.3f} > allowed {cfg.max_repetition:.2f}")
     if numbers["distinct_2"] < cfg.min_distinct_2:

@@ -52,10 +52,14 @@ def bf16_native(device: str) -> bool:
 
 
 def autocast_dtype(precision: str, device: str) -> torch.dtype | None:
-    """``torch.bfloat16`` when ``precision`` asks for it (``auto``: only where native), else None (fp32)."""
+    """``torch.bfloat16`` when ``precision`` asks for it (``auto``: only where native), else None (fp32).
+
+    ``auto`` includes CPUs with AMX tiles: there the tiny GPT-2 trained 1.2-1.5x faster under bf16 autocast
+    and reached the same held-out perplexity at 300 steps (101.11 vs 101.12, bench/results/llm_fine_tuning.json).
+    """
     import torch
 
-    if precision == "bf16" or (precision == "auto" and device == "cuda" and bf16_native(device)):
+    if precision == "bf16" or (precision == "auto" and bf16_native(device)):
         return torch.bfloat16
     return None
 

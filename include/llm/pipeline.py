@@ -185,8 +185,16 @@ def score(model: Any, tokenizer: Any, texts: list[str], cfg: FineTuneConfig, dev
     ppl = evaluation.perplexity(model, tokenizer, texts, block, cfg.max_eval_blocks, device)
     if not generations:
         return ppl
-    gens = evaluation.generate(model, tokenizer, cfg.PROMPTS, cfg.max_new_tokens, device)
+    gens = evaluation.generate(model, tokenizer, cfg.PROMPTS, cfg.max_new_tokens, device,
+                               temperature=cfg.eval_temperature, top_p=cfg.eval_top_p, samples=cfg.eval_samples,
+                               seed=cfg.seed)
     return ppl | evaluation.generation_metrics(gens) | {"generations": gens}
+
+
+def by_prompt(cfg: FineTuneConfig, generations: list[str]) -> dict[str, list[str]]:
+    """The flat list of generations (``samples`` per prompt, prompt by prompt) keyed by fixed prompt."""
+    per = max(1, len(generations) // max(1, len(cfg.PROMPTS)))
+    return {p: generations[i * per:(i + 1) * per] for i, p in enumerate(cfg.PROMPTS)}
 
 
 def evaluate(cfg: FineTuneConfig, prepared: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:
@@ -225,7 +233,7 @@ def evaluate(cfg: FineTuneConfig, prepared: dict[str, Any], trained: dict[str, A
             "corpus_license": corpus.LICENSE if cfg.corpus_key.startswith("womens_clothing") else None,
             "data_uri": prepared["data_uri"], "precision": trained["precision"], "device": trained["device"],
             "resumed_from": trained["resumed_from"], "config": cfg.as_dict(), "losses": trained["losses"],
-            "generations": dict(zip(cfg.PROMPTS, challenger["generations"], strict=True)),
+            "generations": by_prompt(cfg, challenger["generations"]),
             "champion_at_evaluation": champion})
     evaluated = {"version": mv.version, "metrics": metrics, "champion": champion,
                  "generations": challenger["generations"]}
@@ -252,8 +260,10 @@ def write_report(version: str, evaluated: dict[str, Any], cfg: FineTuneConfig) -
              f"{champ['perplexity_word'] if champ else float('nan'):.2f} | {m['perplexity_word_untrained']:.2f} |",
              f"| repetition rate | {m['repetition_rate']:.3f} | {champ['repetition_rate'] if champ else float('nan'):.3f} | |",
              f"| distinct-2 | {m['distinct_2']:.3f} | {champ['distinct_2'] if champ else float('nan'):.3f} | |",
-             "", "## Greedy generations", ""]
-    lines += [f"- **{p}** → {g!r}" for p, g in zip(cfg.PROMPTS, evaluated["generations"], strict=True)]
+             "", f"## Sampled generations (temperature {cfg.eval_temperature}, top-p {cfg.eval_top_p}, "
+             f"seed {cfg.seed})", ""]
+    lines += [f"- **{p}** → " + " · ".join(repr(g) for g in gens)
+              for p, gens in by_prompt(cfg, evaluated["generations"]).items()]
     folder = storage.lake_path("reports", DAG_ID, f"v{version}")
     storage.write_text(folder / "report.md", "\n".join(lines) + "\n")
     storage.write_json(folder / "evaluation.json", evaluated)

@@ -6,7 +6,8 @@ Three runs on one lake, each with dag.test():
 1. an under-trained challenger (3 steps) with no champion yet → rejected (above max_perplexity), the
    ``investigate`` branch runs and alerts, ``promote`` is skipped;
 2. a trained one → promoted to ``textgen@champion``; its held-out perplexity is far below the untrained
-   model's, and its greedy generations are non-empty and reproduce exactly from the registered files;
+   model's, and its seeded sampled generations are non-empty and reproduce exactly from the registered files
+   (greedy decoding too);
 3. the under-trained challenger again → rejected against the champion, measured on the same held-out
    texts in the same run (the champion's number equals what run 2 measured for itself); champion unchanged.
 
@@ -44,6 +45,7 @@ def _run(dagbag, day: int, steps: int):
 
 def test_train_gate_reject_promote_and_reject_against_the_champion(lake, dagbag, tmp_path, caplog):
     from include.llm import MODEL_NAME, corpus, evaluation, pipeline
+    from include.llm.config import FineTuneConfig
     from include.platform import registry
 
     caplog.set_level(logging.WARNING, logger="include.platform.notify")
@@ -82,10 +84,15 @@ def test_train_gate_reject_promote_and_reject_against_the_champion(lake, dagbag,
     _, local = registry.download(f"{MODEL_NAME}@champion", cache_dir=tmp_path / "champ")
     model, tok = pipeline.load_model_dir(local)
     assert len(tok) == 512
-    prompts = list(champ.metadata["generations"])
-    first = evaluation.generate(model, tok, prompts, 24)
-    assert first == evaluation.generate(model, tok, prompts, 24) == list(champ.metadata["generations"].values())
+    prompts = list(FineTuneConfig.PROMPTS)  # prompt i is sampled with seed + i: the config's order, not the stored keys
+    assert set(champ.metadata["generations"]) == set(prompts)
+    sampling = {"temperature": 0.8, "top_p": 0.9, "samples": 2, "seed": 7}  # the eval_* defaults, FAST's seed
+    first = evaluation.generate(model, tok, prompts, 24, **sampling)
+    registered = [g for p in prompts for g in champ.metadata["generations"][p]]
+    assert first == evaluation.generate(model, tok, prompts, 24, **sampling) == registered and len(first) == 16
     assert all(g.strip() for g in first)
+    greedy = evaluation.generate(model, tok, prompts, 24)
+    assert greedy == evaluation.generate(model, tok, prompts, 24) and len(greedy) == len(prompts)
 
     # 3. under-trained again, now against the champion: rejected on the same held-out texts
     run, states = _run(dagbag, 3, UNDER_TRAINED_STEPS)
