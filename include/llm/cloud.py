@@ -89,12 +89,13 @@ def config_from_hyperparameters(hp: Mapping[str, str]) -> FineTuneConfig:
 
 
 # ----------------------------------------------------------------------------------------------- choosing
-def choose_backend(requested: str, existing: Mapping[str, str | None]) -> str:
-    """``local`` / ``sagemaker`` (what this DAG runs) from the Param and the connections that exist.
+def choose_backend(requested: str, existing: Mapping[str, str | None], lake_scheme: str = "s3") -> str:
+    """``local`` / ``sagemaker`` (what this DAG runs) from the Param, the connections that exist and the lake.
 
-    ``existing`` maps ``aws`` / ``gcp`` / ``azure`` to the conn_type of the configured training
-    connection, or None when it is not defined. ``auto`` picks SageMaker when the aws one exists (and is
-    of type ``aws``), else local; a forced cloud backend without its connection fails at once, naming it.
+    ``existing`` maps ``aws`` to the conn_type of the configured training connection, or None when it is not
+    defined; ``lake_scheme`` is the lake root's scheme (SageMaker reads its channels from S3). ``auto`` picks
+    SageMaker when the aws connection exists (type ``aws``) and the lake is on S3, else local; a forced
+    ``sagemaker`` that cannot run fails at once, naming what is missing.
     """
     if requested == "local":
         return "local"
@@ -110,10 +111,14 @@ def choose_backend(requested: str, existing: Mapping[str, str | None]) -> str:
                               f"{'is missing' if aws is None else f'has type {aws!r}'}",
                               "add an aws connection named by Variable genai_llm_training_aws_conn_id "
                               "(default aws_training) or choose training_backend=local")
+        if lake_scheme != "s3":
+            raise ConfigError(f"training_backend=sagemaker but the lake is on {lake_scheme}://, not S3",
+                              "SageMaker reads its input channels from S3: set Variable genai_lake_root to "
+                              "s3://bucket/prefix (and genai_lake_conn_id), or choose training_backend=local")
         return "sagemaker"
     if requested != "auto":
         raise ConfigError(f"training_backend={requested!r} is unknown", "use auto, local or sagemaker")
-    return "sagemaker" if aws == "aws" else "local"
+    return "sagemaker" if aws == "aws" and lake_scheme == "s3" else "local"
 
 
 def job_name(run_id: str) -> str:

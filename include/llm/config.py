@@ -143,7 +143,7 @@ class FineTuneConfig(DagConfig):
 
     training_backend: str = knob(
         "auto", "Where train runs. auto: a SageMaker training job when the aws connection named by Variable "
-        "genai_llm_training_aws_conn_id (default aws_training) exists, else local (this worker). local / "
+        "genai_llm_training_aws_conn_id (default aws_training) exists and the lake is on s3://, else local (this worker). local / "
         "sagemaker force one. vertex and azureml: the request bodies are built from this config "
         "(include/llm/cloud.py) but this DAG does not submit them yet; choosing them fails at once.",
         section=_CLOUD, enum=list(TRAINING_BACKENDS))

@@ -50,15 +50,19 @@ def train(cfg: FineTuneConfig, prepared: dict[str, Any], context: dict[str, Any]
 
 
 def backend(cfg: FineTuneConfig) -> str:
-    """Where training runs (Param ``training_backend`` + which connections exist): the branch's task id."""
+    """Where training runs (Param ``training_backend``, which connections exist, the lake's scheme): the
+    branch's task id."""
     from include.llm import cloud
+    from include.platform import storage
     from include.platform.connections import connection_type
 
     existing = {"aws": connection_type(cfg.training_aws_conn_id)}
-    chosen = cloud.choose_backend(cfg.training_backend, existing)
-    log.info("training_backend=%s, aws connection %r: %s → %s (training runs %s)", cfg.training_backend,
-             cfg.training_aws_conn_id, existing["aws"] or "absent", chosen,
-             "here" if chosen == "local" else "as a SageMaker training job")
+    lake_scheme = storage.lake_root().protocol
+    lake_scheme = lake_scheme[0] if isinstance(lake_scheme, (tuple, list)) else lake_scheme
+    chosen = cloud.choose_backend(cfg.training_backend, existing, lake_scheme)
+    log.info("training_backend=%s, aws connection %r: %s, lake on %s:// → %s", cfg.training_backend,
+             cfg.training_aws_conn_id, existing["aws"] or "absent", lake_scheme,
+             "training here" if chosen == "local" else "a SageMaker training job")
     return "train" if chosen == "local" else "sagemaker_job"
 
 

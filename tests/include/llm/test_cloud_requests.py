@@ -129,21 +129,38 @@ def test_artifact_is_read_from_a_completed_job_only():
 
 
 # ------------------------------------------------------------------------------------------- choosing
-@pytest.mark.parametrize(("requested", "aws", "chosen"), [
-    ("auto", None, "local"), ("auto", "aws", "sagemaker"), ("auto", "google_cloud_platform", "local"),
-    ("local", "aws", "local"), ("sagemaker", "aws", "sagemaker"),
+@pytest.mark.parametrize(("requested", "aws", "lake", "chosen"), [
+    ("auto", None, "s3", "local"), ("auto", "aws", "s3", "sagemaker"), ("auto", "google_cloud_platform", "s3", "local"),
+    ("auto", "aws", "file", "local"),  # the channels must be on S3: auto does not pick a backend that cannot run
+    ("local", "aws", "s3", "local"), ("sagemaker", "aws", "s3", "sagemaker"),
 ])
-def test_backend_is_chosen_by_param_and_connection(requested, aws, chosen):
-    assert cloud.choose_backend(requested, {"aws": aws}) == chosen
+def test_backend_is_chosen_by_param_connection_and_lake(requested, aws, lake, chosen):
+    assert cloud.choose_backend(requested, {"aws": aws}, lake) == chosen
 
 
-@pytest.mark.parametrize(("requested", "aws", "needle"), [
-    ("sagemaker", None, "is missing"), ("sagemaker", "http", "has type 'http'"),
-    ("vertex", None, "does not submit it yet"), ("azureml", "aws", "does not submit it yet"),
+@pytest.mark.parametrize(("requested", "aws", "lake", "needle"), [
+    ("sagemaker", None, "s3", "is missing"), ("sagemaker", "http", "s3", "has type 'http'"),
+    ("sagemaker", "aws", "file", "the lake is on file://"),
+    ("vertex", None, "s3", "does not submit it yet"), ("azureml", "aws", "s3", "does not submit it yet"),
 ])
-def test_forced_backend_without_its_connection_fails_at_once(requested, aws, needle):
+def test_forced_backend_that_cannot_run_fails_at_once(requested, aws, lake, needle):
     with pytest.raises(ConfigError, match=re.escape(needle)):
-        cloud.choose_backend(requested, {"aws": aws})
+        cloud.choose_backend(requested, {"aws": aws}, lake)
+
+
+def test_backend_step_reads_the_real_connection_and_lake(lake, monkeypatch):
+    """steps.backend looks the connection up through Airflow (env AIRFLOW_CONN_*) and the lake root's scheme."""
+    from include.llm import steps
+
+    monkeypatch.delenv("AIRFLOW_CONN_AWS_TRAINING", raising=False)
+    assert steps.backend(_cfg()) == "train"  # nothing configured: local
+    monkeypatch.setenv("AIRFLOW_CONN_AWS_TRAINING", json.dumps({"conn_type": "aws"}))
+    assert steps.backend(_cfg()) == "train"  # connection, but the lake is local: still local
+    with pytest.raises(ConfigError, match="not S3"):
+        steps.backend(_cfg(training_backend="sagemaker"))
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_LAKE_ROOT", "s3://some-bucket/lake")
+    assert steps.backend(_cfg()) == "sagemaker_job"
+    assert steps.backend(_cfg(training_backend="local")) == "train"
 
 
 # --------------------------------------------------------------------------------------------- Vertex
