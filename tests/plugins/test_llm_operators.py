@@ -52,3 +52,28 @@ def test_execute_complete_returns_the_providers_description_of_the_job(aws_conn)
         "s3://b/lake/sagemaker/textgen-ft-deferred/output/model.tar.gz")
     with pytest.raises(Exception, match="Error while running job"):
         op.execute_complete({}, {"status": "error", "message": "boom", "job_name": "textgen-ft-deferred"})
+
+
+def test_the_providers_trigger_sees_the_job_complete_on_moto(aws_conn):
+    """The wait ``deferrable=True`` hands to the triggerer: the provider's SageMakerTrigger, run against moto.
+
+    moto completes a job at once, so the operator itself never defers in the e2e test; this runs the
+    trigger the operator would defer to, with the same arguments, and gets its success event.
+    """
+    import asyncio
+
+    import boto3
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+    from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
+
+    endpoint = AwsBaseHook(aws_conn_id=aws_conn).conn_config.endpoint_url
+    boto3.client("sagemaker", endpoint_url=endpoint, region_name="us-east-1").create_training_job(
+        **_request("textgen-ft-trigger"))
+    trigger = SageMakerTrigger(job_name="textgen-ft-trigger", job_type="Training", waiter_delay=1,
+                               waiter_max_attempts=3, aws_conn_id=aws_conn)
+
+    async def first_event():
+        async for event in trigger.run():
+            return event.payload
+
+    assert asyncio.run(first_event()) == {"status": "success", "job_name": "textgen-ft-trigger"}
