@@ -12,10 +12,15 @@ The generative core of the project: a GPT-2-architecture model learns the projec
    reason), trains a byte-level BPE tokenizer on it with `tokenizers` (or loads the base model's; the
    vocabulary is checked), and packs the documents into fixed-length blocks (Parquet in the lake), with a
    held-out split by text hash.
-2. **train** — a hand-written AdamW loop (warm-up + cosine, clipping, bf16 autocast where the hardware
+2. **backend** (branch) — where training runs: Param `training_backend` (`auto` = a SageMaker training
+   job when the aws connection of Variable `genai_llm_training_aws_conn_id` exists, else here).
+   **train** — a hand-written AdamW loop (warm-up + cosine, clipping, bf16 autocast where the hardware
    does bf16 natively), checkpoints (weights, optimizer, scheduler, step, RNG states) to the lake every
    `checkpoint_every` steps; a retried attempt resumes from the last one. Progress lines: step, loss,
-   tokens/s, ETA.
+   tokens/s, ETA. Or **sagemaker_job** → **sagemaker_train** (the amazon provider's
+   `SageMakerTrainingOperator`, deferrable) → **sagemaker_model**: the same training in this project's
+   image (`python -m include.llm.cloud_entry`), channels = the run's packed blocks in the s3:// lake,
+   hyper-parameters from the same config; the job's `S3ModelArtifacts` is unpacked into the run's folder.
 3. **evaluate** — held-out perplexity (per token and per word) of the challenger, of the untrained start
    and of the current champion on the same texts; greedy generations from fixed prompts with repetition
    rate and distinct-1/2; registers the version (safetensors + tokenizer + config + metrics) and writes
@@ -33,8 +38,9 @@ See docs/llm_fine_tuning.md (design, measured numbers, what the cloud paths stil
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import TriggerRule, dag, task
 
+from genai_airflow.llm.operators import SageMakerFineTuneOperator
 from include.llm import TEXTGEN_MODEL
 from include.llm.config import FineTuneConfig
 from include.platform.notify import task_failure_alert
@@ -68,6 +74,30 @@ def llm_fine_tuning():
 
         return steps.train(FineTuneConfig.from_params(params), prepared, context)
 
+    @task.branch
+    def backend(params=None) -> str:
+        from include.llm import steps
+
+        return steps.backend(FineTuneConfig.from_params(params))
+
+    @task(multiple_outputs=True)
+    def sagemaker_job(prepared: dict, params=None, **context) -> dict:
+        from include.llm import steps
+
+        return steps.sagemaker_job(FineTuneConfig.from_params(params), prepared, context)
+
+    @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
+    def sagemaker_model(job: dict, params=None, **context) -> dict:
+        from include.llm import steps
+
+        return steps.sagemaker_model(FineTuneConfig.from_params(params), job, context)
+
+    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def trained_model(local: dict | None, cloud: dict | None) -> dict:
+        from include.llm import steps
+
+        return steps.trained_model(local, cloud)
+
     @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
     def evaluate(prepared: dict, trained: dict, params=None) -> dict:
         from include.llm import steps
@@ -93,7 +123,13 @@ def llm_fine_tuning():
         return steps.investigate(evaluated, context)
 
     prepared = prepare()
-    evaluated = evaluate(prepared, train(prepared))
+    local = train(prepared)
+    job = sagemaker_job(prepared)
+    sagemaker_train = SageMakerFineTuneOperator(
+        task_id="sagemaker_train", config=job["config"], aws_conn_id=job["aws_conn_id"], deferrable=True,
+        check_interval=60, execution_timeout=pendulum.duration(hours=4))
+    backend() >> [local, job]
+    evaluated = evaluate(prepared, trained_model(local, sagemaker_model(sagemaker_train.output)))
     gate(evaluated) >> [promote(evaluated), investigate(evaluated)]
 
 

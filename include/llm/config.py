@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from include.llm import LOCAL_TINY_GPT2, MODEL_NAME
-from include.platform.config import DagConfig, knob
+from include.platform.config import DagConfig, knob, wiring
 from include.platform.errors import ConfigError
 
 #: Hub ids any deployment may fine-tune; an operator adds more with Variable ``genai_allowed_models``.
@@ -34,6 +34,11 @@ CORPUS_KEY_PATTERN = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,200}(/[A-Za-z0-9_][A-Za-z0-
 DEFAULT_CORPUS_KEY = "womens_clothing_reviews.jsonl"
 
 _DATA, _MODEL, _TRAIN, _EVAL, _GATE = "Corpus", "Model and tokenizer", "Training", "Evaluation", "Quality gate"
+_CLOUD = "Cloud training"
+#: Where ``train`` runs. ``auto``: SageMaker when the training aws connection exists, else local.
+TRAINING_BACKENDS = ("auto", "local", "sagemaker", "vertex", "azureml")
+#: An IAM role ARN (the role SageMaker assumes for the job), nothing else: the Param grants reach.
+ROLE_ARN_PATTERN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$"
 
 
 def is_registry_ref(ref: str) -> bool:
@@ -145,11 +150,45 @@ class FineTuneConfig(DagConfig):
     min_distinct_2: float = knob(0.5, "Generation checks: the smallest distinct-2 (unique word bigrams / all "
                                  "bigrams, over every prompt) allowed.", section=_GATE, minimum=0, maximum=1)
 
+    training_backend: str = knob(
+        "auto", "Where train runs. auto: a SageMaker training job when the aws connection named by Variable "
+        "genai_llm_training_aws_conn_id (default aws_training) exists and the lake is on s3://, else local (this worker). local / "
+        "sagemaker force one. vertex and azureml: the request bodies are built from this config "
+        "(include/llm/cloud.py) but this DAG does not submit them yet; choosing them fails at once.",
+        section=_CLOUD, enum=list(TRAINING_BACKENDS))
+    sagemaker_role_arn: str | None = knob(
+        None, "IAM role ARN the SageMaker training job assumes (needs s3:GetObject on the lake's run folder, "
+        "s3:PutObject on its sagemaker/ output and ECR pull for the image). Empty = Variable "
+        "genai_llm_sagemaker_role_arn.", section=_CLOUD, type="string", setting="llm_sagemaker_role_arn",
+        pattern=f"{ROLE_ARN_PATTERN}|^$", maxLength=600)
+    sagemaker_instance_type: str = knob("ml.m5.xlarge", "SageMaker training instance type (ml.g5.xlarge for a "
+                                        "GPU; precision auto then uses bf16).", section=_CLOUD,
+                                        pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$", maxLength=40)
+    cloud_max_runtime_minutes: int = knob(180, "Cloud job stopping condition (SageMaker MaxRuntimeInSeconds, "
+                                          "Vertex timeout, Azure ML limits.timeout).", section=_CLOUD,
+                                          minimum=5, maximum=7 * 24 * 60)
+
+    training_aws_conn_id: str = wiring("llm_training_aws_conn_id", "aws_training",
+                                       "aws connection of the SageMaker training job; its existence makes "
+                                       "training_backend=auto choose SageMaker. The lake must be on s3:// "
+                                       "(the job's input channels are the run's packed blocks there).")
+    training_image: str = wiring("llm_training_image", "",
+                                 "Container image the cloud job runs: this project's image pushed to ECR / "
+                                 "Artifact Registry / ACR (it holds include/llm and the pinned stack); entry "
+                                 "point python -m include.llm.cloud_entry.")
+    training_gcp_conn_id: str = wiring("llm_training_gcp_conn_id", "gcp_training",
+                                       "google_cloud_platform connection of a Vertex AI custom training job.")
+    training_azure_conn_id: str = wiring("llm_training_azure_conn_id", "azureml_training",
+                                         "azure connection of an Azure ML command job.")
+    cloud_target: dict = wiring("llm_cloud_training", {},
+                                "JSON: project/region/machine_type/service_account (Vertex AI), "
+                                "subscription_id/resource_group/workspace/compute/environment_id (Azure ML).")
+
     drill_crash_after_steps: int = knob(0, "Fault drill: the train task's first attempt dies after this many steps "
                                         "(0 = off); the retry resumes from the last checkpoint.",
                                         section="", drill=True, minimum=0, maximum=1_000_000)
 
-    SECTION_ORDER: ClassVar[tuple[str, ...]] = (_DATA, _MODEL, _TRAIN, _EVAL, _GATE)
+    SECTION_ORDER: ClassVar[tuple[str, ...]] = (_DATA, _MODEL, _TRAIN, _EVAL, _GATE, _CLOUD)
 
     @property
     def local(self) -> bool:

@@ -134,38 +134,89 @@ def base_model(cfg: FineTuneConfig, tokenizer: Any, cache_dir: str) -> Any:
     return model
 
 
-def train(cfg: FineTuneConfig, prepared: dict[str, Any], run_id: str, crash_after: int | None = None) -> dict[str, Any]:
-    """Train from the run's blocks with checkpoints under the run's folder (a retry resumes); save the model."""
+def train_on_blocks(cfg: FineTuneConfig, blocks: Any, tokenizer: Any, out_dir: Path, cache_dir: str,
+                    ckpt_root: ObjectStoragePath | None, crash_after: int | None = None) -> dict[str, Any]:
+    """Train from ``blocks`` and save the model + tokenizer into ``out_dir``: the one training routine the
+    local ``train`` task and every cloud container (:mod:`include.llm.cloud_entry`) run."""
     from include.llm import modeling, training
-    from include.platform import storage
 
     threads = modeling.set_threads(cfg.threads)
     device = modeling.pick_device(cfg.device)
     amp = modeling.autocast_dtype(cfg.precision, device)
-    data = storage.path_from_uri(prepared["data_uri"], "curated")
-    blocks = packing.from_frame(storage.read_parquet(data / "train_blocks.parquet"))
-    with tempfile.TemporaryDirectory() as tmp:
-        tokenizer = tok_mod.load(str(download_dir(data / "tokenizer", Path(tmp) / "tokenizer")))
-        model = base_model(cfg, tokenizer, tmp)
-        log.info("training %s (%d parameters) on %d blocks x %d tokens: %d steps of %d blocks, %s, %s, %d threads",
-                 cfg.base_model, modeling.parameter_count(model), len(blocks), blocks.shape[1], cfg.max_steps,
-                 cfg.batch_size, device, "bf16 autocast" if amp is not None else "fp32", threads)
-        result = training.train(
-            model, blocks, max_steps=cfg.max_steps, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
-            checkpoint_every=cfg.checkpoint_every, log_every=cfg.log_every, seed=cfg.seed, device=device,
-            amp_dtype=amp, ckpt_root=run_folder(run_id, "checkpoints"), warmup_share=cfg.WARMUP_SHARE,
-            weight_decay=cfg.WEIGHT_DECAY, grad_clip=cfg.GRAD_CLIP, crash_after=crash_after)
-        out_dir = Path(tmp) / "model"
-        model.config.genai_block_size = cfg.block_size
-        model.to("cpu").save_pretrained(out_dir, safe_serialization=True)
-        tokenizer.save_pretrained(out_dir)
-        model_uri = run_folder(run_id, "model")
-        upload_dir(out_dir, model_uri)
-    return {"model_uri": str(model_uri), "steps": result.final_step, "steps_run": result.steps_run,
+    model = base_model(cfg, tokenizer, cache_dir)
+    log.info("training %s (%d parameters) on %d blocks x %d tokens: %d steps of %d blocks, %s, %s, %d threads",
+             cfg.base_model, modeling.parameter_count(model), len(blocks), blocks.shape[1], cfg.max_steps,
+             cfg.batch_size, device, "bf16 autocast" if amp is not None else "fp32", threads)
+    result = training.train(
+        model, blocks, max_steps=cfg.max_steps, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
+        checkpoint_every=cfg.checkpoint_every, log_every=cfg.log_every, seed=cfg.seed, device=device,
+        amp_dtype=amp, ckpt_root=ckpt_root, warmup_share=cfg.WARMUP_SHARE,
+        weight_decay=cfg.WEIGHT_DECAY, grad_clip=cfg.GRAD_CLIP, crash_after=crash_after)
+    model.config.genai_block_size = cfg.block_size
+    model.to("cpu").save_pretrained(out_dir, safe_serialization=True)
+    tokenizer.save_pretrained(out_dir)
+    return {"steps": result.final_step, "steps_run": result.steps_run,
             "resumed_from": result.resumed_from, "train_seconds": round(result.seconds, 3),
             "train_tokens_per_s": round(result.tokens_per_s, 1), "precision": result.precision, "device": device,
             "final_loss": result.losses[-1][1] if result.losses else None, "losses": result.losses,
             "parameters": modeling.parameter_count(model)}
+
+
+def train(cfg: FineTuneConfig, prepared: dict[str, Any], run_id: str, crash_after: int | None = None) -> dict[str, Any]:
+    """Train from the run's blocks with checkpoints under the run's folder (a retry resumes); save the model."""
+    from include.platform import storage
+
+    data = storage.path_from_uri(prepared["data_uri"], "curated")
+    blocks = packing.from_frame(storage.read_parquet(data / "train_blocks.parquet"))
+    with tempfile.TemporaryDirectory() as tmp:
+        tokenizer = tok_mod.load(str(download_dir(data / "tokenizer", Path(tmp) / "tokenizer")))
+        out_dir = Path(tmp) / "model"
+        info = train_on_blocks(cfg, blocks, tokenizer, out_dir, tmp, run_folder(run_id, "checkpoints"), crash_after)
+        model_uri = run_folder(run_id, "model")
+        upload_dir(out_dir, model_uri)
+    return {"model_uri": str(model_uri), "backend": "local"} | info
+
+
+def fetch_cloud_model(artifact_uri: str, conn_id: str | None, run_id: str, job: str) -> dict[str, Any]:
+    """A cloud job's ``model.tar.gz`` → the run's ``model/`` folder in the lake; what ``train`` returns.
+
+    The archive is untrusted input: members are extracted with tarfile's ``data`` filter (no links, devices,
+    absolute paths or ``..``) and each name goes through the path guard; the folder must hold a loadable
+    model (``config.json``, ``model.safetensors``, ``tokenizer.json``) and the entry point's ``training.json``.
+    """
+    import tarfile
+
+    from airflow.sdk import ObjectStoragePath
+
+    from include.llm.cloud import TRAINING_INFO
+    from include.platform import paths, storage
+
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "model.tar.gz"
+        archive.write_bytes(storage.read_bytes(ObjectStoragePath(artifact_uri, conn_id=conn_id)))
+        out_dir = Path(tmp) / "model"
+        out_dir.mkdir()
+        with tarfile.open(archive, "r:gz") as tar:
+            for member in tar.getmembers():
+                if member.isdir():
+                    continue
+                if not member.isfile():
+                    raise ConfigError(f"{artifact_uri}: member {member.name!r} is not a regular file",
+                                      "the training container must write plain files into the model folder")
+                paths.safe_local_join(out_dir, member.name)  # the guard refuses '..' and absolute names
+                tar.extract(member, out_dir, filter="data")
+        files = {p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()}
+        missing = {"config.json", "model.safetensors", "tokenizer.json", TRAINING_INFO} - files
+        if missing:
+            raise ConfigError(f"{artifact_uri} lacks {sorted(missing)} (has {sorted(files)})",
+                              "the job must run python -m include.llm.cloud_entry, which writes them")
+        info = json.loads((out_dir / TRAINING_INFO).read_text())
+        (out_dir / TRAINING_INFO).unlink()
+        model_uri = run_folder(run_id, "model")
+        upload_dir(out_dir, model_uri)
+    log.info("fetched %s (%d files) from job %s: %s steps, final loss %s", artifact_uri, len(files), job,
+             info.get("steps"), info.get("final_loss"))
+    return {"model_uri": str(model_uri), "artifact_uri": artifact_uri, "job": job} | info
 
 
 # ------------------------------------------------------------------------------------------------- evaluate
@@ -233,6 +284,8 @@ def evaluate(cfg: FineTuneConfig, prepared: dict[str, Any], trained: dict[str, A
             "corpus_license": corpus.LICENSE if cfg.corpus_key.startswith("womens_clothing") else None,
             "data_uri": prepared["data_uri"], "precision": trained["precision"], "device": trained["device"],
             "resumed_from": trained["resumed_from"], "config": cfg.as_dict(), "losses": trained["losses"],
+            "training_backend": trained.get("backend", "local"), "training_job": trained.get("job"),
+            "training_artifact": trained.get("artifact_uri"),
             "generations": by_prompt(cfg, challenger["generations"]),
             "champion_at_evaluation": champion})
     evaluated = {"version": mv.version, "metrics": metrics, "champion": champion,

@@ -1,13 +1,15 @@
 """The tasks of ``llm_fine_tuning``, one step function each: what a task does, given its typed config.
 
-:func:`prepare` → :func:`train` → :func:`evaluate` → :func:`gate` (branch) → :func:`promote` | :func:`investigate`.
+:func:`prepare` → :func:`backend` (branch) → :func:`train` | (:func:`sagemaker_job` → the SageMaker
+operator → :func:`sagemaker_model`) → :func:`trained_model` → :func:`evaluate` → :func:`gate` (branch) →
+:func:`promote` | :func:`investigate`.
 
-The work lives in :mod:`include.llm.pipeline` (lake I/O around the pure modules); this module decides
-what runs, fails or branches, and what goes to XCom, alerts and asset events. Seams left for the rest of
-issue #16: a cloud training backend (SageMaker / Vertex AI / Azure ML) replaces :func:`train`'s call to
-``pipeline.train`` and returns the same dict (``model_uri`` in the lake); the canary hand-off is a third
-branch of :func:`gate` (``lifecycle`` decision ``hand_to_canary``) once ``canary_deploy`` serves text
-generators.
+The work lives in :mod:`include.llm.pipeline` (lake I/O around the pure modules) and
+:mod:`include.llm.cloud` (the cloud requests); this module decides what runs, fails or branches, and what
+goes to XCom, alerts and asset events. Both training paths return the same dict (``model_uri`` in the
+lake + steps, timings, losses), so ``evaluate`` and ``gate`` do not know where training ran. Seam left:
+the canary hand-off is a third branch of :func:`gate` (``lifecycle`` decision ``hand_to_canary``) once
+``canary_deploy`` serves text generators.
 
 Import-light at module level.
 """
@@ -45,6 +47,54 @@ def train(cfg: FineTuneConfig, prepared: dict[str, Any], context: dict[str, Any]
     first_try = getattr(ti, "try_number", 1) <= 1
     crash = cfg.drill_crash_after_steps if cfg.drill_crash_after_steps and first_try else None
     return pipeline.train(cfg, prepared, context["run_id"], crash_after=crash)
+
+
+def backend(cfg: FineTuneConfig) -> str:
+    """Where training runs (Param ``training_backend``, which connections exist, the lake's scheme): the
+    branch's task id."""
+    from include.llm import cloud
+    from include.platform import storage
+    from include.platform.connections import connection_type
+
+    existing = {"aws": connection_type(cfg.training_aws_conn_id)}
+    lake_scheme = storage.lake_root().protocol
+    lake_scheme = lake_scheme[0] if isinstance(lake_scheme, (tuple, list)) else lake_scheme
+    chosen = cloud.choose_backend(cfg.training_backend, existing, lake_scheme)
+    log.info("training_backend=%s, aws connection %r: %s, lake on %s:// → %s", cfg.training_backend,
+             cfg.training_aws_conn_id, existing["aws"] or "absent", lake_scheme,
+             "training here" if chosen == "local" else "a SageMaker training job")
+    return "train" if chosen == "local" else "sagemaker_job"
+
+
+def sagemaker_job(cfg: FineTuneConfig, prepared: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """The ``CreateTrainingJob`` request from the config (channels = the run's packed blocks) + its connection."""
+    from include.llm import cloud, pipeline
+    from include.platform import storage
+
+    run_id = context["run_id"]
+    config = cloud.sagemaker_training_job(
+        cfg, name=cloud.job_name(run_id), data_uri=storage.path_from_uri(prepared["data_uri"]).as_uri(),
+        output_uri=pipeline.run_folder(run_id, "sagemaker").as_uri(), role_arn=cfg.sagemaker_role_arn,
+        image=cfg.training_image, run_id=run_id)
+    return {"config": config, "aws_conn_id": cfg.training_aws_conn_id}
+
+
+def sagemaker_model(cfg: FineTuneConfig, job: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """The completed job's ``S3ModelArtifacts`` → the run's model folder; what :func:`train` returns."""
+    from include.llm import cloud, pipeline
+
+    artifact = cloud.sagemaker_artifact(job)
+    fetched = pipeline.fetch_cloud_model(artifact, cfg.training_aws_conn_id, context["run_id"],
+                                         job["Training"]["TrainingJobName"])
+    return fetched | {"backend": "sagemaker"}
+
+
+def trained_model(local: dict[str, Any] | None, cloud: dict[str, Any] | None) -> dict[str, Any]:
+    """Join of the two training branches: the one that ran (the other was skipped and returns None)."""
+    trained = local or cloud
+    if not trained:
+        raise RuntimeError("neither the local nor the cloud training branch produced a model")
+    return trained
 
 
 def evaluate(cfg: FineTuneConfig, prepared: dict[str, Any], trained: dict[str, Any]) -> dict[str, Any]:

@@ -54,8 +54,10 @@ def test_train_gate_reject_promote_and_reject_against_the_champion(lake, dagbag,
     # 1. under-trained, no champion: rejected by the first-model bar, investigate alerts
     run, states = _run(dagbag, 1, UNDER_TRAINED_STEPS)
     assert run.state == "success", states
-    assert states == {"prepare": "success", "train": "success", "evaluate": "success", "gate": "success",
-                      "investigate": "success", "promote": "skipped"}
+    assert states == {"prepare": "success", "backend": "success", "train": "success", "trained_model": "success",
+                      "evaluate": "success", "gate": "success", "investigate": "success", "promote": "skipped",
+                      # no training aws connection: training_backend=auto stays local, the cloud branch skips
+                      "sagemaker_job": "skipped", "sagemaker_train": "skipped", "sagemaker_model": "skipped"}
     (weak,) = registry.list_versions(MODEL_NAME)
     assert weak.status == "rejected" and weak.status_details["decided_by"] == "llm_fine_tuning.gate"
     assert any("first model: held-out word perplexity" in r for r in weak.status_details["reasons"])

@@ -1,0 +1,275 @@
+"""Cloud training requests for ``llm_fine_tuning``, built from the same :class:`FineTuneConfig` as local training.
+
+Pure functions (no I/O, no client): the DAG's tasks resolve where things are, call one of these and hand
+the result to the provider's operator or API. One container entry point serves every cloud —
+``python -m include.llm.cloud_entry`` in this project's own image (it holds ``include/llm`` and the
+pinned stack), which trains exactly as the local ``train`` task does (:func:`include.llm.pipeline.train_on_blocks`)
+and writes the model folder plus ``training.json``:
+
+=============  ==================================================  ============================================
+backend        request                                             how the config travels / where data is
+=============  ==================================================  ============================================
+``sagemaker``  ``CreateTrainingJob`` body for                      HyperParameters (str → JSON str) →
+               ``SageMakerTrainingOperator(config=...)``            ``/opt/ml/input/config/hyperparameters.json``;
+                                                                   channels ``train`` / ``tokenizer`` = the run's
+                                                                   packed blocks in the s3:// lake; model →
+                                                                   ``<output>/<job>/output/model.tar.gz``
+``vertex``     kwargs of the google provider's                      env ``GENAI_HYPERPARAMETERS``; data and model
+               ``CreateCustomContainerTrainingJobOperator``         through Cloud Storage FUSE (``/gcs/<bucket>/``)
+``azureml``    ARM REST body of a Command job (API 2024-04-01)      env ``GENAI_HYPERPARAMETERS``; ``uri_folder``
+                                                                   input/output mounted, paths in the command
+=============  ==================================================  ============================================
+
+Which backend runs is decided by :func:`choose_backend` from the Param and which connections exist
+(the connection-type pattern of ``include/canary/backends``), never by editing code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from include.llm import DAG_ID, MODEL_NAME
+from include.llm.config import is_registry_ref
+from include.platform.errors import ConfigError
+
+if TYPE_CHECKING:
+    from include.llm.config import FineTuneConfig
+
+#: The module every cloud container runs (``python -m``); it lives in the project image.
+ENTRY_MODULE = "include.llm.cloud_entry"
+ENTRY_COMMAND = ("python", "-m", ENTRY_MODULE)
+#: The Params the container needs to train exactly as the local task does (the rest stay in Airflow).
+TRAINING_KEYS = ("seed", "base_model", "vocab_size", "block_size", "n_layer", "n_embd", "n_head", "max_steps",
+                 "batch_size", "learning_rate", "checkpoint_every", "log_every", "precision", "device", "threads")
+#: Env var through which Vertex AI and Azure ML containers receive the hyper-parameters (JSON object).
+HYPERPARAMETERS_ENV = "GENAI_HYPERPARAMETERS"
+#: File the entry point writes next to the model: steps, timings, losses (what ``train`` returns locally).
+TRAINING_INFO = "training.json"
+#: SageMaker's fixed container layout (BYO containers: https://docs.aws.amazon.com/sagemaker/latest/dg/
+#: your-algorithms-training-algo-running-container.html).
+SAGEMAKER_PREFIX = "/opt/ml"
+SAGEMAKER_CHECKPOINTS = "/opt/ml/checkpoints"
+#: CreateTrainingJob's TrainingJobName pattern and length (API reference).
+JOB_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+AZUREML_API_VERSION = "2024-04-01"
+ARM = "https://management.azure.com"
+BACKENDS_RUN_BY_DAG = ("local", "sagemaker")
+
+
+# ------------------------------------------------------------------------------------------ hyper-parameters
+def hyperparameters(cfg: FineTuneConfig) -> dict[str, str]:
+    """The training knobs as SageMaker wants them: string keys, JSON-encoded string values."""
+    return {key: json.dumps(getattr(cfg, key)) for key in TRAINING_KEYS}
+
+
+def config_from_hyperparameters(hp: Mapping[str, str]) -> FineTuneConfig:
+    """Inverse of :func:`hyperparameters` inside the container (unknown keys, e.g. ``sagemaker_*``, ignored).
+
+    Builds the dataclass directly: the container has no Airflow metadata DB, and every value was already
+    validated by ``FineTuneConfig.from_params`` in the task that built the request.
+    """
+    from include.llm.config import FineTuneConfig
+
+    values: dict[str, Any] = {}
+    for key in TRAINING_KEYS:
+        if key in hp:
+            try:
+                values[key] = json.loads(hp[key])
+            except json.JSONDecodeError as exc:
+                raise ConfigError(f"hyper-parameter {key}={hp[key]!r} is not JSON",
+                                  "build the request with include.llm.cloud.hyperparameters") from exc
+    cfg = FineTuneConfig(**values)
+    if cfg.n_embd % cfg.n_head:
+        raise ConfigError(f"n_embd {cfg.n_embd} is not a multiple of n_head {cfg.n_head}", "fix the request")
+    return cfg
+
+
+# ----------------------------------------------------------------------------------------------- choosing
+def choose_backend(requested: str, existing: Mapping[str, str | None], lake_scheme: str = "s3") -> str:
+    """``local`` / ``sagemaker`` (what this DAG runs) from the Param, the connections that exist and the lake.
+
+    ``existing`` maps ``aws`` to the conn_type of the configured training connection, or None when it is not
+    defined; ``lake_scheme`` is the lake root's scheme (SageMaker reads its channels from S3). ``auto`` picks
+    SageMaker when the aws connection exists (type ``aws``) and the lake is on S3, else local; a forced
+    ``sagemaker`` that cannot run fails at once, naming what is missing.
+    """
+    if requested == "local":
+        return "local"
+    if requested in ("vertex", "azureml"):
+        raise ConfigError(f"training_backend={requested!r}: the request body is built and checked "
+                          f"(include.llm.cloud.{'vertex_training_job' if requested == 'vertex' else 'azureml_command_job'}"
+                          ") but this DAG does not submit it yet",
+                          "use training_backend=sagemaker or local (see docs/llm_fine_tuning.md, Cloud training)")
+    aws = existing.get("aws")
+    if requested == "sagemaker":
+        if aws != "aws":
+            raise ConfigError("training_backend=sagemaker but the training aws connection "
+                              f"{'is missing' if aws is None else f'has type {aws!r}'}",
+                              "add an aws connection named by Variable genai_llm_training_aws_conn_id "
+                              "(default aws_training) or choose training_backend=local")
+        if lake_scheme != "s3":
+            raise ConfigError(f"training_backend=sagemaker but the lake is on {lake_scheme}://, not S3",
+                              "SageMaker reads its input channels from S3: set Variable genai_lake_root to "
+                              "s3://bucket/prefix (and genai_lake_conn_id), or choose training_backend=local")
+        return "sagemaker"
+    if requested != "auto":
+        raise ConfigError(f"training_backend={requested!r} is unknown", "use auto, local or sagemaker")
+    return "sagemaker" if aws == "aws" and lake_scheme == "s3" else "local"
+
+
+def job_name(run_id: str) -> str:
+    """A SageMaker-valid, per-run job name (``textgen-ft-`` + 16 hex of the run id): stable across retries."""
+    name = f"{MODEL_NAME}-ft-{hashlib.sha256(run_id.encode()).hexdigest()[:16]}"
+    assert JOB_NAME.fullmatch(name)
+    return name
+
+
+def _require_scheme(uri: str, scheme: str, what: str, fix: str) -> str:
+    if not uri.startswith(f"{scheme}://"):
+        raise ConfigError(f"{what} must be a {scheme}:// URI, got {uri!r}", fix)
+    return uri.rstrip("/")
+
+
+def _require(value: str | None, what: str, fix: str) -> str:
+    if not value:
+        raise ConfigError(f"{what} is not set", fix)
+    return value
+
+
+# ---------------------------------------------------------------------------------------------- SageMaker
+def sagemaker_training_job(cfg: FineTuneConfig, *, name: str, data_uri: str, output_uri: str, role_arn: str | None,
+                           image: str, run_id: str = "") -> dict[str, Any]:
+    """``CreateTrainingJob`` request (the ``config`` of ``SageMakerTrainingOperator``).
+
+    ``data_uri``: the run's ``data/`` folder in the s3:// lake (``train_blocks.parquet`` + ``tokenizer/``);
+    ``output_uri``: where SageMaker writes ``<name>/output/model.tar.gz``; checkpoints go beside it
+    (``CheckpointConfig``: SageMaker syncs ``/opt/ml/checkpoints`` there, so a restarted job resumes).
+    """
+    fix_lake = ("SageMaker reads its input channels from S3: put the lake on S3 (Variable genai_lake_root = "
+                "s3://bucket/prefix, genai_lake_conn_id = an aws connection)")
+    data = _require_scheme(data_uri, "s3", "the run's data folder", fix_lake)
+    output = _require_scheme(output_uri, "s3", "the SageMaker output path", fix_lake)
+    role = _require(role_arn, "Param sagemaker_role_arn (or Variable genai_llm_sagemaker_role_arn)",
+                    "set the IAM role ARN SageMaker assumes for the job")
+    image = _require(image, "Variable genai_llm_training_image",
+                     "push this project's image to ECR and set the Variable to its URI")
+    if is_registry_ref(cfg.base_model):
+        raise ConfigError(f"base_model {cfg.base_model!r}: continuing a registry version runs locally only "
+                          "(the container cannot read the registry)", "use training_backend=local")
+    if not JOB_NAME.fullmatch(name):
+        raise ConfigError(f"SageMaker job name {name!r} is invalid", "use include.llm.cloud.job_name(run_id)")
+
+    def channel(channel_name: str, uri: str, content_type: str) -> dict[str, Any]:
+        return {"ChannelName": channel_name, "ContentType": content_type, "InputMode": "File",
+                "CompressionType": "None",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": uri,
+                                                "S3DataDistributionType": "FullyReplicated"}}}
+
+    return {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": image, "TrainingInputMode": "File",
+                                   "ContainerEntrypoint": list(ENTRY_COMMAND)},
+        "RoleArn": role,
+        "HyperParameters": hyperparameters(cfg),
+        "InputDataConfig": [channel("train", f"{data}/train_blocks.parquet", "application/x-parquet"),
+                            channel("tokenizer", f"{data}/tokenizer/", "application/json")],
+        "OutputDataConfig": {"S3OutputPath": output},
+        "CheckpointConfig": {"S3Uri": f"{output}/checkpoints/{name}", "LocalPath": SAGEMAKER_CHECKPOINTS},
+        "ResourceConfig": {"InstanceType": cfg.sagemaker_instance_type, "InstanceCount": 1, "VolumeSizeInGB": 30},
+        "StoppingCondition": {"MaxRuntimeInSeconds": cfg.cloud_max_runtime_minutes * 60},
+        "Environment": {"GENAI_TRAINING_BACKEND": "sagemaker"},
+        "Tags": [{"Key": "genai:dag", "Value": DAG_ID}, {"Key": "genai:model", "Value": MODEL_NAME},
+                 {"Key": "genai:run", "Value": run_id[:256] or "-"}],
+    }
+
+
+def sagemaker_artifact(description: Mapping[str, Any]) -> str:
+    """The model artifact URI of a *completed* training job (``DescribeTrainingJob`` / the operator's XCom)."""
+    job = description.get("Training", description)
+    status = job.get("TrainingJobStatus")
+    if status != "Completed":
+        raise ConfigError(f"SageMaker job {job.get('TrainingJobName')} is {status}: "
+                          f"{job.get('FailureReason', 'no reason given')}",
+                          "read the job's CloudWatch log (/aws/sagemaker/TrainingJobs)")
+    uri = (job.get("ModelArtifacts") or {}).get("S3ModelArtifacts")
+    return _require_scheme(_require(uri, "ModelArtifacts.S3ModelArtifacts of the job", "the job wrote no model"),
+                           "s3", "S3ModelArtifacts", "the job's output must be on S3")
+
+
+# ---------------------------------------------------------------------------------------------- Vertex AI
+def gcs_fuse_path(uri: str) -> str:
+    """``gs://bucket/key`` → ``/gcs/bucket/key``: where Vertex AI custom training mounts Cloud Storage."""
+    return "/gcs/" + _require_scheme(uri, "gs", "a Vertex AI path", "put the lake on gs://")[len("gs://"):]
+
+
+def vertex_training_job(cfg: FineTuneConfig, *, name: str, data_uri: str, output_uri: str, image: str,
+                        target: Mapping[str, Any], gcp_conn_id: str) -> dict[str, Any]:
+    """Keyword arguments of the google provider's ``CreateCustomContainerTrainingJobOperator``.
+
+    The container reads the blocks and writes the model through Cloud Storage FUSE; ``base_output_dir`` is
+    the job's output (Vertex sets ``AIP_MODEL_DIR`` = ``<base_output_dir>/model``). No
+    ``model_serving_container_image_uri``: the model comes back to this project's registry, not Vertex's.
+    """
+    out = _require_scheme(output_uri, "gs", "the Vertex AI output directory", "put the lake on gs://")
+    return {
+        "task_id": "vertex_train",
+        "project_id": _require(target.get("project"), "genai_llm_cloud_training.project", "set the GCP project"),
+        "region": target.get("region", "us-central1"),
+        "display_name": name,
+        "container_uri": _require(image, "Variable genai_llm_training_image", "push the image to Artifact Registry"),
+        "command": list(ENTRY_COMMAND),
+        "args": ["--data-dir", gcs_fuse_path(data_uri), "--model-dir", gcs_fuse_path(f"{out}/model")],
+        "environment_variables": {HYPERPARAMETERS_ENV: json.dumps(hyperparameters(cfg), sort_keys=True),
+                                  "GENAI_TRAINING_BACKEND": "vertex"},
+        "base_output_dir": out,
+        "replica_count": 1,
+        "machine_type": target.get("machine_type", "n1-standard-8"),
+        "service_account": target.get("service_account"),
+        "staging_bucket": target.get("staging_bucket"),
+        "labels": {"genai-dag": DAG_ID.replace("_", "-"), "genai-model": MODEL_NAME},
+        "gcp_conn_id": gcp_conn_id,
+        "deferrable": True,
+    }
+
+
+# ----------------------------------------------------------------------------------------------- Azure ML
+def azureml_command_job(cfg: FineTuneConfig, *, name: str, data_uri: str, output_uri: str,
+                        target: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """``(url, body)`` of the ARM PUT that creates an Azure ML Command job (REST API v2, 2024-04-01).
+
+    ``azure-ai-ml`` is not installed here (the canary's Azure backend speaks ARM REST for the same
+    reason), so the body follows the documented ``JobBase``/``CommandJob`` schema: ``jobType``,
+    ``command`` with ``${{inputs.data}}`` / ``${{outputs.model}}``, ``environmentId``, ``computeId``,
+    ``uri_folder`` input (read-only mount) and output (read-write mount), ``limits.timeout`` (ISO 8601).
+    """
+    need = {k: _require(target.get(k), f"genai_llm_cloud_training.{k}", "describe the Azure ML workspace")
+            for k in ("subscription_id", "resource_group", "workspace", "compute", "environment_id")}
+    for uri, what in ((data_uri, "data"), (output_uri, "output")):
+        if not uri.startswith(("azureml://", "abfss://", "https://", "wasbs://")):
+            raise ConfigError(f"Azure ML {what} URI {uri!r} is not an azureml://, abfss:// or https:// URI",
+                              "put the lake on Azure Blob/ADLS (abfs://) and pass its datastore URI")
+    ws = (f"/subscriptions/{need['subscription_id']}/resourceGroups/{need['resource_group']}"
+          f"/providers/Microsoft.MachineLearningServices/workspaces/{need['workspace']}")
+    url = f"{ARM}{ws}/jobs/{name}?api-version={AZUREML_API_VERSION}"
+    compute = need["compute"] if need["compute"].startswith("/") else f"{ws}/computes/{need['compute']}"
+    body = {"properties": {
+        "jobType": "Command",
+        "displayName": name,
+        "experimentName": DAG_ID,
+        "command": f"{' '.join(ENTRY_COMMAND)} --data-dir ${{{{inputs.data}}}} --model-dir ${{{{outputs.model}}}}",
+        "environmentId": need["environment_id"],
+        "computeId": compute,
+        "environmentVariables": {HYPERPARAMETERS_ENV: json.dumps(hyperparameters(cfg), sort_keys=True),
+                                 "GENAI_TRAINING_BACKEND": "azureml"},
+        "inputs": {"data": {"jobInputType": "uri_folder", "uri": data_uri.rstrip("/") + "/", "mode": "ReadOnlyMount"}},
+        "outputs": {"model": {"jobOutputType": "uri_folder", "uri": output_uri.rstrip("/") + "/model/",
+                              "mode": "ReadWriteMount"}},
+        "resources": {"instanceCount": 1},
+        "limits": {"jobLimitsType": "Command", "timeout": f"PT{cfg.cloud_max_runtime_minutes}M"},
+        "tags": {"genai:dag": DAG_ID, "genai:model": MODEL_NAME},
+    }}
+    return url, body
