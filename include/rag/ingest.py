@@ -45,6 +45,23 @@ def list_sources() -> list[str]:
     return sorted(p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
 
 
+def _local_symlinks(root) -> list[str]:  # noqa: ANN001 - ObjectStoragePath
+    """Keys of symlinks under a local-files source (object stores have none)."""
+    import os
+
+    from include.platform import storage
+
+    if not storage.is_local(root) or not os.path.isdir(root.path):
+        return []
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root.path):
+        for name in filenames + dirnames:
+            full = os.path.join(dirpath, name)
+            if os.path.islink(full):
+                found.append(os.path.relpath(full, root.path).replace(os.sep, "/"))
+    return sorted(found)
+
+
 def doc_id(source: str, path: str) -> str:
     return hashlib.sha256(f"{source}\x00{path}".encode()).hexdigest()[:32]
 
@@ -65,6 +82,9 @@ def ingest_source(cfg: IngestConfig, source: str, day: date, *, store: Knowledge
     pending: list[dict[str, Any]] = []
     unchanged = 0
     max_bytes = int(cfg.max_file_mb * 1024 * 1024)
+    for key in _local_symlinks(root):  # the lake listing skips them; a refusal must be visible
+        rejected.append({"source_file": f"{PREFIX}/{source}/{key}", "line": None,
+                         "reason": "a symlink: refused (it may point anywhere on the worker)"})
     for key, obj in sorted(objects.items()):
         file_path = storage.path_from_uri(obj.uri, ZONE)
         where = f"{PREFIX}/{source}/{key}"

@@ -1,0 +1,146 @@
+"""Knowledge-base ingest throughput and query latency (issue #17), measured side by side in one run.
+
+1. **Ingest**: the shipped demo corpus (17 documents, :mod:`include.rag.demo`) through our whole per-source
+   ingest (:func:`include.rag.ingest.ingest_source`: read, extract, chunk, embed, upsert into a fresh DuckDB
+   store) vs sentence-transformers' default ``SentenceTransformer(path).encode(texts)`` of the *same chunk
+   texts* with the *same model* (embedding only: the baseline does no extraction and no writes). Rounds are
+   interleaved; each round of ours starts from an empty store so nothing is skipped or reused. Also our
+   embedder alone (:func:`include.rag.embedding.embed`) on the same texts.
+2. **Query latency** at 10k chunks: the corpus' real chunks (texts and vectors) replicated with fresh ids
+   and slightly jittered vectors up to 10,000 rows, then :func:`include.rag.search.hybrid_search` (query
+   embedding + BM25 in SQL + exact cosine + RRF) for the seeded questions, p50/p95; BM25 and dense alone too.
+
+Writes bench/results/ingest_throughput.json.
+
+    PYTHONPATH=$PWD:$PWD/plugins .venv/bin/python bench/ingest_throughput.py [--rounds 2] [--chunks 10000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results" / "ingest_throughput.json"
+
+
+def _fresh_data_dir() -> str:
+    d = tempfile.mkdtemp(prefix="kb-bench-")
+    os.environ["AIRFLOW_VAR_GENAI_DATA_DIR"] = d
+    return d
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--queries", type=int, default=3, help="passes over the seeded questions")
+    args = parser.parse_args()
+
+    import numpy as np
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    from include.rag import chunking, demo, embedding, extract, ingest, search
+    from include.rag.config import IngestConfig
+    from include.rag.store import DocumentWrite, KnowledgeStore
+
+    torch.set_num_threads(2)
+    cfg = IngestConfig.defaults()
+    day = datetime.date(2026, 12, 3)
+    texts: list[str] = []
+    for source, files in demo.corpus_files().items():
+        for key, f in files:
+            doc = extract.extract(key, f.read_bytes())
+            texts += [c.text for c in chunking.chunk_document(doc, source, key, chunk_size=cfg.chunk_size,
+                                                              overlap=cfg.chunk_overlap)]
+    n_docs = sum(len(v) for v in demo.corpus_files().values())
+    st = SentenceTransformer(embedding.model_info().path, device="cpu")
+    embedding.embed(["warm up"]), st.encode(["warm up"])
+
+    ours, base, embed_only = [], [], []
+    for r in range(args.rounds):
+        _fresh_data_dir()
+        demo.seed_knowledge_base()
+        t = time.perf_counter()
+        stats = [ingest.ingest_source(cfg, s, day) for s in ingest.list_sources()]
+        ours.append(time.perf_counter() - t)
+        assert sum(s["embedded"] for s in stats) > 0.9 * len(texts), stats
+        t = time.perf_counter()
+        st.encode(texts)  # sentence-transformers' defaults: batch_size 32, its own length sort
+        base.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        embedding.embed(texts, batch_size=cfg.batch_size, threads=2)
+        embed_only.append(time.perf_counter() - t)
+        print(f"round {r}: ours {ours[-1]:.1f}s, st.encode {base[-1]:.1f}s, embed() {embed_only[-1]:.1f}s", flush=True)
+
+    # --- query latency at N chunks
+    store = KnowledgeStore()
+    with store.connect() as conn:
+        rows = conn.execute("SELECT chunk_id, doc_id, source, path, position, heading, body, text, embedding "
+                            "FROM kb_chunks").fetchall()
+    rng = np.random.default_rng(0)
+    copies = max(0, args.chunks - len(rows))
+    writes = []
+    for i in range(copies):
+        cid, _doc, source, path, position, heading, body, text, vec = rows[i % len(rows)]
+        v = np.asarray(vec, dtype=np.float32) + rng.normal(scale=0.01, size=384).astype(np.float32)
+        chunk = chunking.Chunk(f"bench{i:06d}", position, heading, text, body)
+        writes.append(DocumentWrite(doc_id=f"bench-{i}", source="bench", path=f"{path}#{i}", title="", format="text",
+                                    content_hash="", fingerprint="", size=0, chunks=[chunk],
+                                    vectors=(v / np.linalg.norm(v))[None, :], model="bench"))
+    for start in range(0, len(writes), 2000):
+        store.apply(writes[start:start + 2000], [])
+    total_chunks = store.counts()["chunks"]
+    questions = [q for q, *_ in demo.SEEDED_QUESTIONS] * args.queries
+    lat: dict[str, list[float]] = {"hybrid": [], "bm25": [], "dense": []}
+    for q in questions:
+        for mode in lat:
+            t = time.perf_counter()
+            search.hybrid_search(q, 5, store=store, mode=mode)
+            lat[mode].append((time.perf_counter() - t) * 1000)
+
+    docs_ours = n_docs / statistics.median(ours)
+    docs_base = n_docs / statistics.median(base)
+    result = {
+        "documents": n_docs, "chunks": len(texts), "rounds": args.rounds,
+        "chunk_size": cfg.chunk_size, "chunk_overlap": cfg.chunk_overlap, "batch_size": cfg.batch_size,
+        "documents_per_s_ours": round(docs_ours, 3),
+        "documents_per_s_sentence_transformers": round(docs_base, 3),
+        "speedup_vs_sentence_transformers": round(docs_ours / docs_base, 3),
+        "chunks_per_s_ours_ingest": round(len(texts) / statistics.median(ours), 2),
+        "chunks_per_s_sentence_transformers_encode": round(len(texts) / statistics.median(base), 2),
+        "chunks_per_s_our_embed_only": round(len(texts) / statistics.median(embed_only), 2),
+        "seconds_ours": [round(x, 2) for x in ours], "seconds_sentence_transformers": [round(x, 2) for x in base],
+        "seconds_embed_only": [round(x, 2) for x in embed_only],
+        "query_chunks": total_chunks, "queries": len(questions),
+        "query_p50_ms_10k": round(statistics.median(lat["hybrid"]), 1),
+        "query_p95_ms_10k": round(_pct(lat["hybrid"], 0.95), 1),
+        "bm25_p50_ms_10k": round(statistics.median(lat["bm25"]), 1),
+        "bm25_p95_ms_10k": round(_pct(lat["bm25"], 0.95), 1),
+        "dense_p50_ms_10k": round(statistics.median(lat["dense"]), 1),
+        "dense_p95_ms_10k": round(_pct(lat["dense"], 0.95), 1),
+        "machine": {"cpus": os.cpu_count(), "torch_threads": 2, "python": platform.python_version(),
+                    "load_average_at_end": os.getloadavg()},
+        "notes": "Ours = the whole ingest (read, extract, chunk, embed, DuckDB upsert); baseline = encode only. "
+                 "Both use length-sorted batches of 32 (sentence-transformers sorts too), fp32. "
+                 "Query latency includes embedding the query and three DuckDB connections (no index: exact search).",
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
