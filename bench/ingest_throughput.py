@@ -4,8 +4,11 @@
    ingest (:func:`include.rag.ingest.ingest_source`: read, extract, chunk, embed, upsert into a fresh DuckDB
    store) vs sentence-transformers' default ``SentenceTransformer(path).encode(texts)`` of the *same chunk
    texts* with the *same model* (embedding only: the baseline does no extraction and no writes). Rounds are
-   interleaved; each round of ours starts from an empty store so nothing is skipped or reused. Also our
-   embedder alone (:func:`include.rag.embedding.embed`) on the same texts.
+   interleaved; each round of ours starts from an empty store so nothing is skipped or reused. Ours runs
+   twice per round: at the default fp32 and with ``precision=bf16`` (opt-in; AMX). Also our embedder alone
+   (:func:`include.rag.embedding.embed`) on the same texts, fp32 and bf16.
+   What bf16 costs: cosine of each bf16 vector to its fp32 one, overlap of the dense top-5 for the seeded and
+   real-doc questions, and recall@5 of the planted passages with each store (hybrid search).
 2. **Query latency** at 10k chunks: the corpus' real chunks (texts and vectors) replicated with fresh ids
    and slightly jittered vectors up to 10,000 rows, then :func:`include.rag.search.hybrid_search` (query
    embedding + BM25 in SQL + exact cosine + RRF) for the seeded questions, p50/p95; BM25 and dense alone too.
@@ -69,21 +72,41 @@ def main() -> None:
     st = SentenceTransformer(embedding.model_info().path, device="cpu")
     embedding.embed(["warm up"]), st.encode(["warm up"])
 
-    ours, base, embed_only = [], [], []
+    ours, ours_bf16, base, embed_only, embed_bf16 = [], [], [], [], []
+    recall: dict[str, float] = {}
+    stores: dict[str, str] = {}
     for r in range(args.rounds):
-        _fresh_data_dir()
-        demo.seed_knowledge_base()
-        t = time.perf_counter()
-        stats = [ingest.ingest_source(cfg, s, day) for s in ingest.list_sources()]
-        ours.append(time.perf_counter() - t)
-        assert sum(s["embedded"] for s in stats) > 0.9 * len(texts), stats
+        for precision, times in (("fp32", ours), ("bf16", ours_bf16)):
+            stores[precision] = _fresh_data_dir()
+            demo.seed_knowledge_base()
+            run_cfg = IngestConfig.from_params({"precision": precision})
+            t = time.perf_counter()
+            stats = [ingest.ingest_source(run_cfg, s, day) for s in ingest.list_sources()]
+            times.append(time.perf_counter() - t)
+            assert sum(s["embedded"] for s in stats) > 0.9 * len(texts), stats
+            if r == 0:
+                hits = [any(h.source == src and h.path == path and ans in h.body
+                            for h in search.hybrid_search(q, 5, store=KnowledgeStore()))
+                        for q, src, path, ans in demo.SEEDED_QUESTIONS]
+                recall[precision] = sum(hits) / len(hits)
         t = time.perf_counter()
         st.encode(texts)  # sentence-transformers' defaults: batch_size 32, its own length sort
         base.append(time.perf_counter() - t)
         t = time.perf_counter()
-        embedding.embed(texts, batch_size=cfg.batch_size, threads=2)
+        fp32_vecs = embedding.embed(texts, batch_size=cfg.batch_size, threads=2)
         embed_only.append(time.perf_counter() - t)
-        print(f"round {r}: ours {ours[-1]:.1f}s, st.encode {base[-1]:.1f}s, embed() {embed_only[-1]:.1f}s", flush=True)
+        t = time.perf_counter()
+        bf16_vecs = embedding.embed(texts, batch_size=cfg.batch_size, threads=2, precision="bf16")
+        embed_bf16.append(time.perf_counter() - t)
+        print(f"round {r}: ours fp32 {ours[-1]:.1f}s bf16 {ours_bf16[-1]:.1f}s, st.encode {base[-1]:.1f}s, "
+              f"embed() fp32 {embed_only[-1]:.1f}s bf16 {embed_bf16[-1]:.1f}s", flush=True)
+    cosines = (fp32_vecs * bf16_vecs).sum(axis=1)
+    questions_all = [q for q, *_ in demo.SEEDED_QUESTIONS + demo.REAL_DOC_QUESTIONS]
+    q32 = embedding.embed(questions_all)
+    q16 = embedding.embed(questions_all, precision="bf16")
+    overlap = [len(set(np.argsort(-(fp32_vecs @ a))[:5]) & set(np.argsort(-(bf16_vecs @ b))[:5])) / 5
+               for a, b in zip(q32, q16, strict=True)]
+    os.environ["AIRFLOW_VAR_GENAI_DATA_DIR"] = stores["fp32"]
 
     # --- query latency at N chunks
     store = KnowledgeStore()
@@ -112,6 +135,7 @@ def main() -> None:
             lat[mode].append((time.perf_counter() - t) * 1000)
 
     docs_ours = n_docs / statistics.median(ours)
+    docs_ours_bf16 = n_docs / statistics.median(ours_bf16)
     docs_base = n_docs / statistics.median(base)
     result = {
         "documents": n_docs, "chunks": len(texts), "rounds": args.rounds,
@@ -119,6 +143,14 @@ def main() -> None:
         "documents_per_s_ours": round(docs_ours, 3),
         "documents_per_s_sentence_transformers": round(docs_base, 3),
         "speedup_vs_sentence_transformers": round(docs_ours / docs_base, 3),
+        "documents_per_s_ours_bf16": round(docs_ours_bf16, 3),
+        "speedup_bf16_vs_sentence_transformers": round(docs_ours_bf16 / docs_base, 3),
+        "chunks_per_s_our_embed_only_bf16": round(len(texts) / statistics.median(embed_bf16), 2),
+        "bf16_cosine_to_fp32_min": round(float(cosines.min()), 5),
+        "bf16_cosine_to_fp32_mean": round(float(cosines.mean()), 5),
+        "bf16_dense_top5_overlap_mean": round(float(np.mean(overlap)), 3),
+        "recall_at_5_planted_fp32": recall.get("fp32"), "recall_at_5_planted_bf16": recall.get("bf16"),
+        "seconds_ours_bf16": [round(x, 2) for x in ours_bf16], "seconds_embed_only_bf16": [round(x, 2) for x in embed_bf16],
         "chunks_per_s_ours_ingest": round(len(texts) / statistics.median(ours), 2),
         "chunks_per_s_sentence_transformers_encode": round(len(texts) / statistics.median(base), 2),
         "chunks_per_s_our_embed_only": round(len(texts) / statistics.median(embed_only), 2),
@@ -134,7 +166,7 @@ def main() -> None:
         "machine": {"cpus": os.cpu_count(), "torch_threads": 2, "python": platform.python_version(),
                     "load_average_at_end": os.getloadavg()},
         "notes": "Ours = the whole ingest (read, extract, chunk, embed, DuckDB upsert); baseline = encode only. "
-                 "Both use length-sorted batches of 32 (sentence-transformers sorts too), fp32. "
+                 "Both use length-sorted batches of 32 (sentence-transformers sorts too); fp32 unless named bf16. "
                  "Query latency includes embedding the query and three DuckDB connections (no index: exact search).",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

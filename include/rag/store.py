@@ -93,16 +93,28 @@ class KnowledgeStore:
     def __init__(self, conn_id: str = KB_CONN_ID) -> None:
         self.conn_id = conn_id
         self.hook = _hook(conn_id)
+        self._active: Any = None
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
-        """One transaction (committed on success); waits for DuckDB's file lock up to 5 minutes."""
+        """One transaction (committed on success); waits for DuckDB's file lock up to 5 minutes.
+
+        Nested calls share the outer connection: a search opens the file once for its BM25, dense and
+        fetch queries (opening a DuckDB file costs tens of milliseconds, more than a 10k-row scan).
+        """
         from include.platform.warehouse import connect
 
+        if self._active is not None:
+            yield self._active
+            return
         with connect(self.hook, retry_seconds=300) as conn:
             for ddl in SCHEMA:
                 conn.execute(ddl)
-            yield conn
+            self._active = conn
+            try:
+                yield conn
+            finally:
+                self._active = None
 
     # ---- reads -------------------------------------------------------------------------------
     def documents(self, source: str) -> dict[str, tuple[str, str]]:
