@@ -167,7 +167,7 @@ def main() -> None:
                     "load_average_at_end": os.getloadavg()},
         "notes": "Ours = the whole ingest (read, extract, chunk, embed, DuckDB upsert); baseline = encode only. "
                  "Both use length-sorted batches of 32 (sentence-transformers sorts too); fp32 unless named bf16. "
-                 "Query latency includes embedding the query and three DuckDB connections (no index: exact search).",
+                 "Query latency includes embedding the query and two DuckDB connections (precision lookup, then one for BM25, dense and fetch; no index: exact search).",
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
