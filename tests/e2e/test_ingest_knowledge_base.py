@@ -8,6 +8,7 @@
 3. One document edited → only its chunks replaced (every other chunk row identical, the edited
    sections' new text findable, the old text gone), and only texts never embedded before are embedded.
 4. One document deleted → its chunks, postings and row are gone; the rest untouched.
+5. A whole source folder removed → ``publish`` prunes that source from the store.
 """
 
 from __future__ import annotations
@@ -113,3 +114,12 @@ def test_ingest_reingest_edit_delete_and_quarantine(lake, dagbag):
     assert not any(r[1] == "retention.html" for r in final.values())
     assert final == {c: r for c, r in after.items() if r[1] != "retention.html"}
     assert not any(h.path == "retention.html" for h in search.hybrid_search("quarantined files kept 30 days", 10))
+
+    # 5. a whole source folder removed: publish prunes it
+    for path in list(handbook.iterdir()):
+        path.unlink()
+    handbook.rmdir()
+    run5, states5, event5 = _run(dagbag, 5)
+    assert states5 == {"plan_sources": "success", "ingest[0]": "success", "publish": "success"}
+    assert event5["pruned"]["documents_deleted"] == 2 and set(event5["sources"]) == {"pydantic_ai_agents"}
+    assert event5["documents"] == 14 and not any(r[1].startswith(("operations", "style")) for r in _snapshot().values())

@@ -115,3 +115,17 @@ def test_embedder_equals_sentence_transformers_encode_in_input_order():
     assert ours.shape == (4, 384) and ours.dtype == np.float32
     assert np.abs(ours - ref).max() < 1e-5
     assert np.allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+
+
+def test_bf16_vectors_stay_close_to_fp32_and_carry_their_own_model_version():
+    from include.rag import embedding
+    from include.rag.config import IngestConfig
+
+    texts = ["How long are quarantined files kept?", "Use TestModel for deterministic agent tests. " * 5]
+    fp32 = embedding.embed(texts)
+    bf16 = embedding.embed(texts, precision="bf16")
+    assert ((fp32 * bf16).sum(axis=1) > 0.999).all()
+    assert embedding.model_info(precision="bf16").version.endswith(", bf16")
+    assert embedding.model_info().version != embedding.model_info(precision="bf16").version
+    # a precision change changes every document's fingerprint: the store is re-embedded, never mixed
+    assert IngestConfig.from_params({"precision": "bf16"}).chunking_key != IngestConfig.defaults().chunking_key
