@@ -82,9 +82,11 @@ def ingest_source(cfg: IngestConfig, source: str, day: date, *, store: Knowledge
     pending: list[dict[str, Any]] = []
     unchanged = 0
     max_bytes = int(cfg.max_file_mb * 1024 * 1024)
-    for key in _local_symlinks(root):  # the lake listing skips them; a refusal must be visible
+    links = _local_symlinks(root)
+    for key in links:  # the listing skips file links and walks into directory links: refuse both, visibly
         rejected.append({"source_file": f"{PREFIX}/{source}/{key}", "line": None,
                          "reason": "a symlink: refused (it may point anywhere on the worker)"})
+    objects = {k: o for k, o in objects.items() if not any(k == ln or k.startswith(ln + "/") for ln in links)}
     for key, obj in sorted(objects.items()):
         file_path = storage.path_from_uri(obj.uri, ZONE)
         where = f"{PREFIX}/{source}/{key}"

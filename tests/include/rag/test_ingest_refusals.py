@@ -25,13 +25,17 @@ def test_oversized_and_symlinked_files_are_quarantined_and_a_corrupt_update_keep
     outside = tmp_path / "secret.txt"
     outside.write_text("not for the lake")
     os.symlink(outside, src.path + "/link.txt")
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "private.md").write_text("# Private\n\nnot for the lake\n")
+    os.symlink(tmp_path / "elsewhere", src.path + "/linked_dir")
     cfg = IngestConfig.from_params({"max_file_mb": 0.001})  # 1 KiB
 
     first = ingest_source(cfg, "docs", DAY)
-    assert (first["added"], first["quarantined"], first["embedded"]) == (1, 2, 1)
+    assert (first["added"], first["quarantined"], first["embedded"]) == (1, 3, 1)
     reasons = {r["source_file"]: r["reason"] for r in quarantine.read_rejected("ingest_knowledge_base", DAY, "docs")}
     assert reasons["knowledge/docs/big.txt"].startswith("too large")
-    assert "symlink" in reasons["knowledge/docs/link.txt"]
+    assert "symlink" in reasons["knowledge/docs/link.txt"] and "symlink" in reasons["knowledge/docs/linked_dir"]
+    assert KnowledgeStore().documents("docs").keys() == {"good.md"}  # nothing read through the linked folder
     chunks_before = KnowledgeStore().counts()
 
     storage.write_bytes(src / "good.md", b"\xff\xfe broken")  # a bad upload over a good document
