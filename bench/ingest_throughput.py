@@ -9,7 +9,7 @@
    (:func:`include.rag.embedding.embed`) on the same texts, fp32 and bf16.
    What bf16 costs: cosine of each bf16 vector to its fp32 one, overlap of the dense top-5 for the seeded and
    real-doc questions, and recall@5 of the planted passages with each store (hybrid search).
-2. **Query latency** at 10k chunks: the corpus' real chunks (texts and vectors) replicated with fresh ids
+2. **Query latency** at 10k chunks (``--latency-only --chunks 100000`` adds the 100k keys to the JSON): the corpus' real chunks (texts and vectors) replicated with fresh ids
    and slightly jittered vectors up to 10,000 rows, then :func:`include.rag.search.hybrid_search` (query
    embedding + BM25 in SQL + exact cosine + RRF) for the seeded questions, p50/p95; BM25 and dense alone too.
 
@@ -44,12 +44,80 @@ def _pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
+def _label(n: int) -> str:
+    return f"{n // 1000}k" if n % 1000 == 0 else str(n)
+
+
+def measure_latency(n_chunks: int, passes: int) -> dict:
+    """Grow the current store (an ingested demo corpus) to ``n_chunks`` and time the seeded questions."""
+    import numpy as np
+
+    from include.rag import chunking, demo, search
+    from include.rag.store import DocumentWrite, KnowledgeStore
+
+    store = KnowledgeStore()
+    with store.connect() as conn:
+        rows = conn.execute("SELECT chunk_id, doc_id, source, path, position, heading, body, text, embedding "
+                            "FROM kb_chunks").fetchall()
+    rng = np.random.default_rng(0)
+    copies = max(0, n_chunks - len(rows))
+    for start in range(0, copies, 2000):
+        writes = []
+        for i in range(start, min(copies, start + 2000)):
+            _cid, _doc, _source, path, position, heading, body, text, vec = rows[i % len(rows)]
+            v = np.asarray(vec, dtype=np.float32) + rng.normal(scale=0.01, size=384).astype(np.float32)
+            chunk = chunking.Chunk(f"bench{i:07d}", position, heading, text, body)
+            writes.append(DocumentWrite(doc_id=f"bench-{i}", source="bench", path=f"{path}#{i}", title="",
+                                        format="text", content_hash="", fingerprint="", size=0, chunks=[chunk],
+                                        vectors=(v / np.linalg.norm(v))[None, :], model="bench"))
+        store.apply(writes, [])
+    total = store.counts()["chunks"]
+    questions = [q for q, *_ in demo.SEEDED_QUESTIONS] * passes
+    lat: dict[str, list[float]] = {"hybrid": [], "bm25": [], "dense": []}
+    for q in questions:
+        for mode in lat:
+            t = time.perf_counter()
+            search.hybrid_search(q, 5, store=store, mode=mode)
+            lat[mode].append((time.perf_counter() - t) * 1000)
+    tag = _label(n_chunks)
+    out: dict = {f"query_chunks_{tag}": total, f"queries_{tag}": len(questions)}
+    for mode, prefix in (("hybrid", "query"), ("bm25", "bm25"), ("dense", "dense")):
+        out[f"{prefix}_p50_ms_{tag}"] = round(statistics.median(lat[mode]), 1)
+        out[f"{prefix}_p95_ms_{tag}"] = round(_pct(lat[mode], 0.95), 1)
+    return out
+
+
+def latency_only(n_chunks: int, passes: int) -> None:
+    """Fresh store with the demo corpus ingested (fp32), grown to ``n_chunks``; keys merged into the JSON."""
+    import torch
+
+    from include.rag import demo, ingest
+    from include.rag.config import IngestConfig
+
+    torch.set_num_threads(2)
+    _fresh_data_dir()
+    demo.seed_knowledge_base()
+    cfg = IngestConfig.defaults()
+    for source in ingest.list_sources():
+        ingest.ingest_source(cfg, source, datetime.date(2026, 12, 3))
+    result = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    result.update(measure_latency(n_chunks, passes))
+    result.setdefault("machine", {})[f"load_average_after_{_label(n_chunks)}"] = os.getloadavg()
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=3, help="passes over the seeded questions")
+    parser.add_argument("--latency-only", action="store_true",
+                        help="skip the throughput rounds; add query latency at --chunks to the existing JSON")
     args = parser.parse_args()
+    if args.latency_only:
+        latency_only(args.chunks, args.queries)
+        return
 
     import numpy as np
     import torch
@@ -57,7 +125,7 @@ def main() -> None:
 
     from include.rag import chunking, demo, embedding, extract, ingest, search
     from include.rag.config import IngestConfig
-    from include.rag.store import DocumentWrite, KnowledgeStore
+    from include.rag.store import KnowledgeStore
 
     torch.set_num_threads(2)
     cfg = IngestConfig.defaults()
@@ -108,31 +176,7 @@ def main() -> None:
                for a, b in zip(q32, q16, strict=True)]
     os.environ["AIRFLOW_VAR_GENAI_DATA_DIR"] = stores["fp32"]
 
-    # --- query latency at N chunks
-    store = KnowledgeStore()
-    with store.connect() as conn:
-        rows = conn.execute("SELECT chunk_id, doc_id, source, path, position, heading, body, text, embedding "
-                            "FROM kb_chunks").fetchall()
-    rng = np.random.default_rng(0)
-    copies = max(0, args.chunks - len(rows))
-    writes = []
-    for i in range(copies):
-        cid, _doc, source, path, position, heading, body, text, vec = rows[i % len(rows)]
-        v = np.asarray(vec, dtype=np.float32) + rng.normal(scale=0.01, size=384).astype(np.float32)
-        chunk = chunking.Chunk(f"bench{i:06d}", position, heading, text, body)
-        writes.append(DocumentWrite(doc_id=f"bench-{i}", source="bench", path=f"{path}#{i}", title="", format="text",
-                                    content_hash="", fingerprint="", size=0, chunks=[chunk],
-                                    vectors=(v / np.linalg.norm(v))[None, :], model="bench"))
-    for start in range(0, len(writes), 2000):
-        store.apply(writes[start:start + 2000], [])
-    total_chunks = store.counts()["chunks"]
-    questions = [q for q, *_ in demo.SEEDED_QUESTIONS] * args.queries
-    lat: dict[str, list[float]] = {"hybrid": [], "bm25": [], "dense": []}
-    for q in questions:
-        for mode in lat:
-            t = time.perf_counter()
-            search.hybrid_search(q, 5, store=store, mode=mode)
-            lat[mode].append((time.perf_counter() - t) * 1000)
+    latency = measure_latency(args.chunks, args.queries)
 
     docs_ours = n_docs / statistics.median(ours)
     docs_ours_bf16 = n_docs / statistics.median(ours_bf16)
@@ -156,13 +200,7 @@ def main() -> None:
         "chunks_per_s_our_embed_only": round(len(texts) / statistics.median(embed_only), 2),
         "seconds_ours": [round(x, 2) for x in ours], "seconds_sentence_transformers": [round(x, 2) for x in base],
         "seconds_embed_only": [round(x, 2) for x in embed_only],
-        "query_chunks": total_chunks, "queries": len(questions),
-        "query_p50_ms_10k": round(statistics.median(lat["hybrid"]), 1),
-        "query_p95_ms_10k": round(_pct(lat["hybrid"], 0.95), 1),
-        "bm25_p50_ms_10k": round(statistics.median(lat["bm25"]), 1),
-        "bm25_p95_ms_10k": round(_pct(lat["bm25"], 0.95), 1),
-        "dense_p50_ms_10k": round(statistics.median(lat["dense"]), 1),
-        "dense_p95_ms_10k": round(_pct(lat["dense"], 0.95), 1),
+        **latency,
         "machine": {"cpus": os.cpu_count(), "torch_threads": 2, "python": platform.python_version(),
                     "load_average_at_end": os.getloadavg()},
         "notes": "Ours = the whole ingest (read, extract, chunk, embed, DuckDB upsert); baseline = encode only. "
