@@ -29,6 +29,7 @@ from include.platform.runtime import run_date
 FEATURE_BATCH = assets.lake_watched(assets.FEATURE_BATCH, LakePrefixTrigger)
 RAW_FEEDBACK = assets.lake_watched(assets.RAW_FEEDBACK, LakePrefixTrigger)
 COST_EXPORTS = assets.lake_watched(assets.COST_EXPORTS, LakePrefixTrigger)
+RAW_KNOWLEDGE = assets.lake_watched(assets.RAW_KNOWLEDGE, LakePrefixTrigger)
 
 
 @dag(
@@ -99,8 +100,15 @@ def seed_demo_data():
 
         return seed_corpus()
 
+    @task(multiple_outputs=False, outlets=[RAW_KNOWLEDGE])
+    def knowledge_corpus() -> dict:
+        """ingest_knowledge_base's demo sources (Pydantic AI guide, MIT; planted handbook, CC0)."""
+        from include.rag.demo import seed_knowledge_base
+
+        return seed_knowledge_base()
+
     check_lake() >> [feedback(), customers(), feature_batches(), cost_exports(), metric_traces(), pending_requests(),
-                     llm_corpus()]
+                     llm_corpus(), knowledge_corpus()]
 
 
 seed_demo_data()

@@ -31,6 +31,11 @@ METRIC_TRACES = Asset(name="metric_traces", group="scaling", extra={"location": 
 #: Inference requests waiting under raw/requests/pending (include/scaling/batches.py::write_requests).
 PENDING_REQUESTS = Asset(name="pending_requests", group="scaling", extra={"location": "lake/raw/requests/pending"})
 
+#: Documents under raw/knowledge/<source>/ (Markdown, HTML, text): ingest_knowledge_base's input.
+RAW_KNOWLEDGE = Asset(name="raw_knowledge", group="rag", extra={"location": "lake/raw/knowledge"})
+#: Emitted by ``ingest_knowledge_base.publish``: extra carries document/chunk counts and the embedding model.
+KNOWLEDGE_BASE = Asset(name="knowledge_base", group="rag", extra={"location": "connection knowledge_base_default"})
+
 
 #: Assets that a file landing in the lake produces: asset name -> (watcher name, lake zone, prefix parts).
 #: The trigger class (``genai_airflow.lake.triggers.LakePrefixTrigger``) is passed in by the DAG file,
@@ -39,6 +44,7 @@ LAKE_WATCHED: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "feature_batch": ("feature_batch_lake_arrivals", "raw", ("features",)),
     "raw_feedback": ("raw_feedback_lake_arrivals", "raw", ("feedback",)),
     "cost_exports": ("cost_exports_lake_arrivals", "raw", ("costs",)),
+    "raw_knowledge": ("raw_knowledge_lake_arrivals", "raw", ("knowledge",)),
 }
 
 

@@ -39,6 +39,10 @@ def test_seed_demo_data_writes_every_input(dagbag, lake):
     assert len(list((raw / "requests" / "pending").glob("request-*.json"))) == 25
     trace = pd.read_parquet(raw / "metrics" / "trace-2026-11-22.parquet")
     assert len(trace) == 48 * 4
+    knowledge = raw / "knowledge"
+    assert sorted(p.name for p in knowledge.iterdir()) == ["handbook", "pydantic_ai_agents"]
+    assert (knowledge / "pydantic_ai_agents" / "LICENSE.txt").read_text().startswith("The MIT License")
+    assert {p.suffix for p in (knowledge / "handbook").iterdir()} == {".md", ".html", ".txt"}
 
     # Idempotent and reproducible: a second run of the same day rewrites the same bytes.
     before = _digest(raw)
