@@ -41,8 +41,10 @@ def test_batched_left_padded_greedy_equals_one_by_one(lm):
     assert [g.n_new_tokens for g in batched] == [g.n_new_tokens for g in single]
     assert all(g.n_new_tokens > 0 for g in batched)
     # Results come back in the caller's order (batches were formed by length): prompt i's own token count.
-    assert [g.n_prompt_tokens for g in batched] == [len(tok(p, add_special_tokens=False)["input_ids"])
+    # (the longest prompt keeps its last 48 - 12 tokens and is flagged)
+    assert [g.n_prompt_tokens for g in batched] == [min(36, len(tok(p, add_special_tokens=False)["input_ids"]))
                                                     for p in PROMPTS]
+    assert [g.prompt_truncated for g in batched] == [p == PROMPTS[4] for p in PROMPTS]
 
 
 def test_greedy_is_deterministic_and_sampling_is_seeded(lm):
