@@ -1,15 +1,14 @@
 """The run's lake and warehouse I/O around the pure modules: what :mod:`include.textgen.steps` calls.
 
-=============================================================  ===============================  =================
-table / path                                                   key                              written by
-=============================================================  ===============================  =================
-``curated/text_generation/runs/<run>/prompts.parquet``          run (valid prompts, by length)   :func:`prepare`
-``curated/text_generation/runs/<run>/outputs/chunk-<n>.parquet``  run, chunk                     :func:`generate_chunk`
-``quarantine/text_generation/<day>/prompts.jsonl``             day (replaced by a rerun)        :func:`prepare`
-``quarantine/text_generation/<day>/outputs-<version>.jsonl``   day, model version               :func:`publish`
-``generated_text`` (warehouse)                                 (prompt_id, model_version)       :func:`publish`
-``reports/text_generation/<day>/<version>/report.md`` + PNG    day, model version               :func:`build_report`
-=============================================================  ===============================  =================
+* ``curated/text_generation/runs/<run>/prompts.parquet`` — the run's valid prompts, sorted by length (:func:`prepare`);
+* ``curated/text_generation/runs/<run>/outputs/chunk-<n>.parquet`` — raw generations (:func:`generate_chunk`);
+* ``curated/text_generation/runs/<run>/judged.parquet`` — every output with its gate verdict (:func:`publish`);
+* ``quarantine/text_generation/<day>/prompts[-form].jsonl`` — rejected prompt lines (:func:`prepare`);
+* ``quarantine/text_generation/<day>/outputs-<version>[-form].jsonl`` — outputs the gate refused (:func:`publish`);
+* warehouse ``generated_text``, key ``(prompt_id, model_version)`` (:func:`publish`);
+* ``reports/text_generation/<day>/<version>/report.md`` + ``distributions.png`` (:func:`build_report`).
+
+``-form``: runs with ``read_lake`` off keep their own quarantine files, so they never replace the day's.
 
 Every valid prompt ends in exactly one place: a row of ``generated_text`` or a line of the day's output
 quarantine (with the gate's reasons). A rerun replaces both: a prompt whose output now fails the gate
@@ -48,6 +47,11 @@ def run_folder(run_id: str, *parts: str) -> ObjectStoragePath:
     return runs.run_path("curated", DAG_ID, run_id, *parts)
 
 
+def quarantine_name(base: str, cfg: GenerationConfig) -> str:
+    """``base`` for runs that read the day's files, ``base-form`` for form-only runs (``read_lake`` off)."""
+    return base if cfg.read_lake else f"{base}-form"
+
+
 def resolve_versions(cfg: GenerationConfig) -> tuple[str, str]:
     """(the generating model's version, the reference model's version or "") — resolved once per run.
 
@@ -76,7 +80,8 @@ def prepare(cfg: GenerationConfig, day: date, run_id: str) -> dict[str, Any]:
         files = storage.list_files(folder, ".jsonl")
     read = prompts.read_prompts([(p.name, storage.read_bytes(p)) for p in files], cfg.prompt,
                                 cfg.min_prompt_chars, cfg.max_prompt_chars)
-    q_uri = quarantine.write_rejected(DAG_ID, day, "prompts",
+    # A form-only run keeps its own quarantine names, so it never replaces the day's file verdicts.
+    q_uri = quarantine.write_rejected(DAG_ID, day, quarantine_name("prompts", cfg),
                                       [q | {"run_date": day.isoformat()} for q in read.quarantined])
     frame = pd.DataFrame([p.as_row() for p in read.valid], columns=PROMPT_COLUMNS)
     frame["line"] = frame["line"].astype("Int64")
@@ -233,7 +238,7 @@ def publish(cfg: GenerationConfig, day: date, prepared: dict[str, Any], generati
         q_rows.append({"source_file": src["source_file"], "line": None if pd.isna(src["line"]) else int(src["line"]),
                        "reason": m["reason"], "prompt_id": m["prompt_id"], "prompt": src["prompt"], "text": None,
                        "perplexity": None, "model_version": version, "run_date": day.isoformat()})
-    q_uri = quarantine.write_rejected(DAG_ID, day, f"outputs-{runs.slug(version)}", q_rows)
+    q_uri = quarantine.write_rejected(DAG_ID, day, quarantine_name(f"outputs-{runs.slug(version)}", cfg), q_rows)
 
     now = pd.Timestamp(datetime.now(UTC)).tz_localize(None)
     out = passed.assign(model_version=version, backend=cfg.backend, chars=passed["text"].str.len().astype("int64"),
