@@ -3,8 +3,8 @@
 The DAG builds its form with ``GenerationConfig.params()``; each task turns the run's Params into the
 typed object with ``GenerationConfig.from_params(params)`` and hands it to :mod:`include.textgen.steps`.
 
-**Params that grant reach** are constrained: ``model`` and ``reference_model`` are ``textgen`` registry
-references only (``textgen@champion``, ``textgen/<n>``; no folders, no other models: the form's
+**Params that grant reach** are constrained: ``model`` (or, left empty, Variable ``genai_textgen_model``,
+validated against the same pattern) and ``reference_model`` are ``textgen`` registry references only (``textgen@champion``, ``textgen/<n>``; no folders, no other models: the form's
 pattern refuses them before a run exists), ``llm_conn_id`` must be allow-listed (``textgen_llm``, or
 Variable ``genai_allowed_connections``). Prompts never name a path: the day's folder is derived from the
 run's date.
@@ -55,10 +55,11 @@ class GenerationConfig(DagConfig):
     backend: str = knob("local", "local: the registry model (model) on this worker, batched with a KV cache. "
                         "llm: a hosted LLM through the connection in llm_conn_id (common-ai PydanticAIHook, pool "
                         "llm_api).", section=_MODEL, enum=["local", "llm"])
-    model: str = knob(CHAMPION_REF, "local backend: the textgen registry version to generate with "
+    model: str = knob("", "local backend: the textgen registry version to generate with "
                       "('textgen@champion', 'textgen@challenger', 'textgen/3'); resolved once per run, so every "
                       "chunk uses the same version. Trained by DAG llm_fine_tuning.",
-                      section=_MODEL, pattern=TEXTGEN_REF_PATTERN, maxLength=80)
+                      section=_MODEL, setting="textgen_model", fallback=CHAMPION_REF,
+                      pattern=f"^$|{TEXTGEN_REF_PATTERN}", maxLength=80)
 
     max_new_tokens: int = knob(40, "New tokens per prompt at most (a prompt longer than the model's window minus "
                                "this keeps its last tokens and is flagged prompt_truncated).",

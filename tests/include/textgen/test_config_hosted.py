@@ -22,6 +22,16 @@ def test_anything_else_is_refused(ref):
         GenerationConfig.from_params({"reference_model": ref})
 
 
+def test_model_falls_back_to_the_variable_then_the_champion_and_the_variable_is_checked(monkeypatch):
+    monkeypatch.delenv("AIRFLOW_VAR_GENAI_TEXTGEN_MODEL", raising=False)
+    assert GenerationConfig.from_params({}).model == "textgen@champion"
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_TEXTGEN_MODEL", "textgen/4")
+    assert GenerationConfig.from_params({"model": ""}).model == "textgen/4"
+    monkeypatch.setenv("AIRFLOW_VAR_GENAI_TEXTGEN_MODEL", "../../models/x")
+    with pytest.raises(ConfigError, match="genai_textgen_model"):
+        GenerationConfig.from_params({})
+
+
 def test_llm_connection_must_be_allow_listed(monkeypatch):
     monkeypatch.delenv("AIRFLOW_VAR_GENAI_ALLOWED_CONNECTIONS", raising=False)
     assert GenerationConfig.from_params({"backend": "llm"}).llm_version == "llm:textgen_llm:connection-model"
