@@ -107,8 +107,15 @@ def seed_demo_data():
 
         return seed_knowledge_base()
 
+    @task(multiple_outputs=False)
+    def prompts(**context) -> list[str]:
+        """Review openings for text_generation (raw/prompts/<date>/); never over an existing file."""
+        from include.textgen.prompts import seed_prompts
+
+        return seed_prompts(run_date(context))
+
     check_lake() >> [feedback(), customers(), feature_batches(), cost_exports(), metric_traces(), pending_requests(),
-                     llm_corpus(), knowledge_corpus()]
+                     llm_corpus(), knowledge_corpus(), prompts()]
 
 
 seed_demo_data()

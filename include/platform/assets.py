@@ -17,6 +17,8 @@ SENTIMENT_RESULTS = Asset(name="sentiment_results", group="sentiment", extra={"l
 SENTIMENT_MODEL = Asset(name="sentiment_model", group="models", extra={"location": "lake/models/sentiment"})
 #: Emitted by ``llm_fine_tuning.promote`` when a version becomes ``textgen@champion`` (lifecycle extra).
 TEXTGEN_MODEL = Asset(name="textgen_model", group="models", extra={"location": "lake/models/textgen"})
+#: Emitted by ``text_generation.publish`` (extra: model_version, backend, published, quarantined_outputs, day).
+GENERATED_TEXT = Asset(name="generated_text", group="generation", extra={"location": "warehouse/generated_text"})
 
 CUSTOMER_TABLE = Asset(name="customer_table", group="synthetic", extra={"location": "lake/raw/customers"})
 SYNTHETIC_DATASET = Asset(name="synthetic_dataset", group="synthetic", extra={"location": "lake/curated/synthetic"})
