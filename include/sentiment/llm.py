@@ -72,17 +72,9 @@ def classify_chunk(prompt: str, *, conn_id: str, model_id: str | None, timeout_s
 
 def parse_output(output: Any, expected_ids: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:
     """(result rows, problems) from a ``ChunkSentiment`` (or its ``model_dump()``)."""
+    from include.platform.llm_answers import first_answers
+
     parsed = output if isinstance(output, ChunkSentiment) else ChunkSentiment.model_validate(output)
-    expected = set(expected_ids)
-    rows: dict[str, dict[str, Any]] = {}
-    problems: list[dict[str, str]] = []
-    for item in parsed.items:
-        if item.id not in expected:
-            problems.append({"id": item.id, "reason": "LLM answered for an id it was not asked about"})
-        elif item.id in rows:
-            problems.append({"id": item.id, "reason": "LLM answered twice; first answer kept"})
-        else:
-            rows[item.id] = {"feedback_id": item.id, "label": item.label, "score": float(item.confidence)}
-    for missing in [i for i in expected_ids if i not in rows]:
-        problems.append({"id": missing, "reason": "LLM returned no label for this id"})
-    return list(rows.values()), problems
+    kept, problems = first_answers(parsed.items, expected_ids, missing="LLM returned no label for this id")
+    return ([{"feedback_id": key, "label": item.label, "score": float(item.confidence)} for key, item in kept.items()],
+            [{"id": key, "reason": reason} for key, reason in problems])

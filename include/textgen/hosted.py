@@ -80,17 +80,9 @@ def generate_chunk(prompt: str, n_items: int, *, conn_id: str, model_id: str | N
 
 def parse_output(output: Any, expected_ids: list[str]) -> tuple[dict[str, str], list[dict[str, str]]]:
     """({prompt_id: text}, problems) from a ``ChunkTexts`` (or its ``model_dump()``)."""
+    from include.platform.llm_answers import first_answers
+
     parsed = output if isinstance(output, ChunkTexts) else ChunkTexts.model_validate(output)
-    expected = set(expected_ids)
-    texts: dict[str, str] = {}
-    problems: list[dict[str, str]] = []
-    for item in parsed.items:
-        if item.id not in expected:
-            problems.append({"prompt_id": item.id, "reason": "LLM answered for an id it was not asked about"})
-        elif item.id in texts:
-            problems.append({"prompt_id": item.id, "reason": "LLM answered twice; first answer kept"})
-        else:
-            texts[item.id] = item.text
-    for missing in [i for i in expected_ids if i not in texts]:
-        problems.append({"prompt_id": missing, "reason": "LLM returned no text for this prompt"})
-    return texts, problems
+    kept, problems = first_answers(parsed.items, expected_ids, missing="LLM returned no text for this prompt")
+    return ({k: item.text for k, item in kept.items()},
+            [{"prompt_id": key, "reason": reason} for key, reason in problems])

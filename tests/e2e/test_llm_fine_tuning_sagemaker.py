@@ -18,12 +18,12 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import uuid
 
 import pendulum
 import pytest
 
 from tests.e2e.sentiment_fixtures import task_states
+from tests.fixtures.emulators import s3_lake_on
 
 pytestmark = [pytest.mark.usefixtures("airflow_db"), pytest.mark.emulator]
 
@@ -43,14 +43,7 @@ FAST = {"corpus_key": "womens_clothing_reviews.jsonl", "base_model": "local:tiny
 @pytest.fixture
 def s3_lake(lake, aws_conn, monkeypatch):
     """The lake on moto S3 and the training connection = the emulator's aws connection."""
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
-    hook = S3Hook(aws_conn_id=aws_conn)
-    if not hook.check_for_bucket(BUCKET):
-        hook.create_bucket(BUCKET)
-    prefix = f"lake-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("AIRFLOW_VAR_GENAI_LAKE_ROOT", f"s3://{BUCKET}/{prefix}")
-    monkeypatch.setenv("AIRFLOW_VAR_GENAI_LAKE_CONN_ID", aws_conn)
+    hook, prefix = s3_lake_on(aws_conn, BUCKET, monkeypatch)
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_LLM_TRAINING_AWS_CONN_ID", aws_conn)
     monkeypatch.setenv("AIRFLOW_VAR_GENAI_LLM_TRAINING_IMAGE", IMAGE)
     return hook, prefix

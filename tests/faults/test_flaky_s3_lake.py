@@ -25,7 +25,6 @@ from __future__ import annotations
 import io
 import json
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from typing import Any
 import pendulum
 import pytest
 
+from tests.fixtures.emulators import s3_lake_on
 from tests.fixtures.flaky_proxy import flaky_aws_conn, flaky_s3  # noqa: F401 - fixtures used by name
 
 pytestmark = [pytest.mark.emulator, pytest.mark.slow, pytest.mark.usefixtures("airflow_db")]
@@ -73,10 +73,7 @@ def bucket(aws_conn: str):
 
 
 def _lake_on(conn_id: str, monkeypatch: pytest.MonkeyPatch) -> str:
-    prefix = f"lake-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("AIRFLOW_VAR_GENAI_LAKE_ROOT", f"s3://{BUCKET}/{prefix}")
-    monkeypatch.setenv("AIRFLOW_VAR_GENAI_LAKE_CONN_ID", conn_id)
-    return prefix
+    return s3_lake_on(conn_id, BUCKET, monkeypatch)[1]
 
 
 def _tries(dag_id: str, run_id: str) -> dict[str, int]:

@@ -5,9 +5,10 @@ The vector store stays the embedded DuckDB file (its server path is not written 
 from __future__ import annotations
 
 import datetime
-import uuid
 
 import pytest
+
+from tests.fixtures.emulators import s3_lake_on
 
 pytestmark = pytest.mark.emulator
 
@@ -16,20 +17,13 @@ DAY = datetime.date(2026, 12, 3)
 
 
 def test_ingest_source_from_an_s3_lake(lake, aws_conn, monkeypatch):
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
-
     from include.platform import quarantine, storage
     from include.rag import demo
     from include.rag.config import IngestConfig
     from include.rag.ingest import ingest_source, list_sources
     from include.rag.store import KnowledgeStore
 
-    hook = S3Hook(aws_conn_id=aws_conn)
-    if not hook.check_for_bucket(BUCKET):
-        hook.create_bucket(BUCKET)
-    prefix = f"lake-{uuid.uuid4().hex[:8]}"
-    monkeypatch.setenv("AIRFLOW_VAR_GENAI_LAKE_ROOT", f"s3://{BUCKET}/{prefix}")
-    monkeypatch.setenv("AIRFLOW_VAR_GENAI_LAKE_CONN_ID", aws_conn)
+    hook, prefix = s3_lake_on(aws_conn, BUCKET, monkeypatch)
 
     assert storage.lake_root().fs.__class__.__name__ == "S3FileSystem"
     demo.seed_knowledge_base(sources=("handbook",))
