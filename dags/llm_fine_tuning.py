@@ -21,9 +21,10 @@ The generative core of the project: a GPT-2-architecture model learns the projec
    `SageMakerTrainingOperator`, deferrable) → **sagemaker_model**: the same training in this project's
    image (`python -m include.llm.cloud_entry`), channels = the run's packed blocks in the s3:// lake,
    hyper-parameters from the same config; the job's `S3ModelArtifacts` is unpacked into the run's folder.
+   **trained_model** joins the two and emits `compute_spent` (backend, device, train seconds).
 3. **evaluate** — held-out perplexity (per token and per word) of the challenger, of the untrained start
-   and of the current champion on the same texts; greedy generations from fixed prompts with repetition
-   rate and distinct-1/2; registers the version (safetensors + tokenizer + config + metrics) and writes
+   and of the current champion on the same texts; seeded sampled generations from fixed prompts with
+   repetition rate and distinct-1/2; registers the version (safetensors + tokenizer + config + metrics) and writes
    `reports/llm_fine_tuning/v<version>/report.md`.
 4. **gate** — promotes when the word perplexity improves on the champion's by `min_improvement` (first
    model: below `max_perplexity`) and the generation checks pass; otherwise rejects with reasons, all
@@ -43,6 +44,7 @@ from airflow.sdk import TriggerRule, dag, task
 from genai_airflow.llm.operators import SageMakerFineTuneOperator
 from include.llm import TEXTGEN_MODEL
 from include.llm.config import FineTuneConfig
+from include.platform.assets import COMPUTE_SPENT
 from include.platform.notify import task_failure_alert
 
 
@@ -92,11 +94,11 @@ def llm_fine_tuning():
 
         return steps.sagemaker_model(FineTuneConfig.from_params(params), job, context)
 
-    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-    def trained_model(local: dict | None, cloud: dict | None) -> dict:
+    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, outlets=[COMPUTE_SPENT])
+    def trained_model(local: dict | None, cloud: dict | None, **context) -> dict:
         from include.llm import steps
 
-        return steps.trained_model(local, cloud)
+        return steps.trained_model(local, cloud, context)
 
     @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
     def evaluate(prepared: dict, trained: dict, params=None) -> dict:

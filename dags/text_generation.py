@@ -22,7 +22,7 @@ puts it to work on the day's prompts (review openings a merchandising team wants
    keyed by `(prompt_id, model_version)` (reruns never duplicate); failing ones go to
    `quarantine/text_generation/<day>/outputs-<version>.jsonl` with their reasons. Emits `generated_text`.
 4. **report** — `reports/text_generation/<day>/<version>/report.md` with length and perplexity
-   distributions (PNG) and examples.
+   distributions (PNG) and examples; emits `compute_spent` (cloud_cost_report runs on it).
 
 Params (typed: `include/textgen/config.py::GenerationConfig`) that grant reach are constrained: models are
 `textgen` registry references only, `llm_conn_id` must be allow-listed. See docs/text_generation.md.
@@ -95,7 +95,7 @@ def text_generation():
         return steps.publish(GenerationConfig.from_params(params), run_date(context), chunks, uris, llm_outputs,
                              context)
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, outlets=[assets.COMPUTE_SPENT])
     def report(published: dict, **context) -> dict:
         from include.textgen import steps
 

@@ -131,8 +131,8 @@ class FineTuneConfig(DagConfig):
     max_new_tokens: int = knob(40, "Tokens generated per fixed prompt for the generation checks.",
                                section=_EVAL, minimum=4, maximum=512)
     eval_temperature: float = knob(0.8, "Generation checks: sampling temperature (0 = greedy). The checks judge "
-                                   "what text_generation serves, seeded nucleus samples: greedy decoding of a "
-                                   "small LM loops by construction (distinct-2 0.09 at 300 steps vs 0.75 sampled).",
+                                   "seeded nucleus samples, as text_generation serves by default (at 0.7): greedy "
+                                   "decoding of a small LM loops (distinct-2 0.09 at 300 steps vs 0.65 sampled).",
                                    section=_EVAL, minimum=0, maximum=2)
     eval_top_p: float = knob(0.9, "Generation checks: nucleus (top-p) cut-off of the samples.", section=_EVAL,
                              minimum=0.05, maximum=1)

@@ -11,7 +11,7 @@ with the model's own tokenizer, up to ``max_blocks`` blocks are scored in fp32, 
 **Generations.** Seeded nucleus samples (``eval_temperature``, ``eval_top_p``, ``eval_samples`` per prompt;
 the same on every rerun) of ``max_new_tokens`` after each fixed prompt — what ``text_generation`` serves.
 Greedy decoding of a small LM falls into loops whatever its perplexity (distinct-2 0.09 at 300 steps, where
-samples reach 0.75), so greedy output would judge the decoder, not the model. Then
+samples reach 0.65-0.75), so greedy output would judge the decoder, not the model. Then
 
 * ``repetition_rate``: per generation, the share of 3-grams (of words and punctuation marks) that repeat an earlier 3-gram of the same
   generation (0 = none, → 1 = a loop), averaged over the prompts;

@@ -89,11 +89,23 @@ def sagemaker_model(cfg: FineTuneConfig, job: dict[str, Any], context: dict[str,
     return fetched | {"backend": "sagemaker"}
 
 
-def trained_model(local: dict[str, Any] | None, cloud: dict[str, Any] | None) -> dict[str, Any]:
-    """Join of the two training branches: the one that ran (the other was skipped and returns None)."""
+def trained_model(local: dict[str, Any] | None, cloud: dict[str, Any] | None,
+                  context: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Join of the two training branches: the one that ran (the other was skipped and returns None).
+
+    Training is where this DAG spends compute, so the join says so on ``compute_spent`` (cloud_cost_report
+    runs on it): which backend and device, the training seconds and steps.
+    """
     trained = local or cloud
     if not trained:
         raise RuntimeError("neither the local nor the cloud training branch produced a model")
+    if context is not None:
+        from include.platform import assets, compute
+
+        seconds = trained.get("train_seconds")
+        compute.emit(context, assets.COMPUTE_SPENT, device=trained.get("device"),
+                     steps_s={"train": seconds} if seconds is not None else {},
+                     backend=trained.get("backend", "local"), model=MODEL_NAME, train_steps=trained.get("steps"))
     return trained
 
 

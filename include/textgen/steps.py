@@ -93,6 +93,15 @@ def publish(cfg: GenerationConfig, day: date, chunks: list[dict], uris: Any, llm
 
 
 def report(day: date, published: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """The day's report; then ``compute_spent`` (generation is this DAG's spend; cloud_cost_report runs on it)."""
+    from include.platform import assets, compute
     from include.textgen import pipeline
 
-    return pipeline.build_report(day, _summary(context), published)
+    out = pipeline.build_report(day, _summary(context), published)
+    hosted = published.get("backend") == "llm"
+    # the generating tasks ran elsewhere (mapped); their device is not known here, so it is not guessed
+    compute.emit(context, assets.COMPUTE_SPENT, device="hosted-llm" if hosted else None,
+                 backend=published.get("backend"), model_version=published.get("model_version"),
+                 outputs_published=published.get("published"),
+                 outputs_quarantined=published.get("quarantined_outputs"))
+    return out

@@ -43,7 +43,7 @@ def test_compute_spending_dags_emit_compute_spent(dagbag):
     """cloud_cost_report is scheduled on compute_spent: these DAGs spend compute and say so."""
     producers = {p.split(".")[0] for p in asset_producers(dagbag)["asset:compute_spent"]}
     assert producers == {"adaptive_retraining", "batch_inference", "canary_deploy", "customer_sentiment_analysis",
-                         "synthetic_data_generation", "train_sentiment_model"}
+                         "llm_fine_tuning", "synthetic_data_generation", "text_generation", "train_sentiment_model"}
 
 
 def test_dag_ids_are_unique_across_files():

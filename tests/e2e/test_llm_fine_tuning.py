@@ -77,6 +77,9 @@ def test_train_gate_reject_promote_and_reject_against_the_champion(lake, dagbag,
     assert m["perplexity_untrained"] / m["perplexity"] > 5  # random init ~ vocabulary size (512)
     assert m["perplexity_untrained"] == pytest.approx(512, rel=0.25)
     assert m["perplexity_word"] < weak.metrics["perplexity_word"] / 3
+    (spent,) = run_events(run.run_id, "compute_spent")
+    assert spent["emitted_by"] == "trained_model" and spent["backend"] == "local" and spent["train_steps"] == TRAINED_STEPS
+    assert spent["steps_s"]["train"] > 0 and spent["device"] == "cpu"
     (event,) = run_events(run.run_id, "textgen_model")
     assert event["version"] == champ.version and event["status"] == "champion"
     assert event["metrics"]["perplexity_word"] == pytest.approx(m["perplexity_word"])

@@ -130,6 +130,8 @@ def test_local_generation_is_gated_stored_once_and_deterministic(dagbag, lake, c
     assert first["text"].str.strip().str.len().gt(0).all()
     assert first["perplexity"].notna().all() and (first["n_new_tokens"] > 0).all()
     assert set(first["source_file"]) <= {"review-openings.jsonl", "team-upload.jsonl"}
+    (spent,) = run_events(run.run_id, "compute_spent")
+    assert spent["dag_id"] == "text_generation" and spent["emitted_by"] == "report" and spent["backend"] == "local"
     (event,) = run_events(run.run_id, "generated_text")
     assert event["model_version"] == version and event["published"] == len(first)
     report = (lake / "lake" / "reports" / DAG_ID / DAY.date().isoformat() / version.replace("/", "_"))
