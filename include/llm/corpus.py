@@ -83,22 +83,21 @@ def read_corpus(key: str) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
         docs = pd.DataFrame({"source_file": name, "line": pd.array([None] * len(frame), dtype="Int64"),
                              "text": frame["text"]})
         return docs, []
-    rows, rejected = [], []
-    text = storage.read_bytes(path).decode("utf-8", errors="replace")
-    for number, raw in enumerate(text.split("\n"), start=1):
-        if not raw.strip():
+    from include.platform import lines
+
+    # The platform's JSONL reader: per-line strict UTF-8, U+2028 kept inside strings, nesting bounded, every
+    # problem a reason with its line. Lines may be as long as the largest max_chars allows (1M characters).
+    read = lines.read_json_lines(storage.read_bytes(path), name, max_line_bytes=8 * 2**20)
+    rejected = [{"source_file": name, "line": q.line_no, "reason": q.reason, "raw": q.raw} for q in read.quarantined]
+    rows = []
+    for rec in read.records:
+        if not isinstance(rec.value, dict) or not isinstance(rec.value.get("text"), str):
+            rejected.append({"source_file": name, "line": rec.line_no,
+                             "reason": "expected a JSON object with a string 'text' field",
+                             "raw": rec.text[: lines.RAW_PREVIEW_CHARS]})
             continue
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            rejected.append({"source_file": name, "line": number, "reason": f"invalid JSON: {exc.msg}",
-                             "raw": raw[:500]})
-            continue
-        if not isinstance(value, dict) or not isinstance(value.get("text"), str):
-            rejected.append({"source_file": name, "line": number,
-                             "reason": "expected a JSON object with a string 'text' field", "raw": raw[:500]})
-            continue
-        rows.append({"source_file": name, "line": number, "text": value["text"]})
+        rows.append({"source_file": name, "line": rec.line_no, "text": rec.value["text"]})
+    rejected.sort(key=lambda r: r["line"])
     docs = pd.DataFrame(rows, columns=["source_file", "line", "text"])
     docs["line"] = docs["line"].astype("Int64")
     return docs, rejected
