@@ -15,12 +15,9 @@ which Airflow already loads).
 from __future__ import annotations
 
 import json
-import logging
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-
-log = logging.getLogger(__name__)
 
 SentimentLabel = Literal["negative", "neutral", "positive"]
 
@@ -58,16 +55,11 @@ def classify_chunk(prompt: str, *, conn_id: str, model_id: str | None, timeout_s
     Retry-After before the task itself fails and Airflow's task retries take over. An empty
     ``model_id`` keeps the connection's model.
     """
-    # Run time only: these pull in pydantic-ai (~0.5 s), which a DAG file must not pay at parse.
-    from airflow.providers.common.ai.hooks.pydantic_ai import PydanticAIHook
-    from airflow.providers.common.ai.utils.logging import log_run_summary
+    from include.platform.llm_answers import ask_structured
 
-    hook = PydanticAIHook.get_hook(conn_id, hook_params={"model_id": model_id or None})
-    agent = hook.create_agent(output_type=ChunkSentiment, instructions=SYSTEM_PROMPT,
-                              model_settings={"timeout": float(timeout_s), "max_retries": int(max_retries)})
-    result = agent.run_sync(prompt)
-    log_run_summary(log, result)
-    return result.output.model_dump()
+    return ask_structured(prompt, conn_id=conn_id, model_id=model_id, output_type=ChunkSentiment,
+                          instructions=SYSTEM_PROMPT,
+                          settings={"timeout": float(timeout_s), "max_retries": int(max_retries)})
 
 
 def parse_output(output: Any, expected_ids: list[str]) -> tuple[list[dict[str, Any]], list[dict[str, str]]]:

@@ -57,9 +57,7 @@ def generate_chunk(prompt: str, n_items: int, *, conn_id: str, model_id: str | N
     ``timeout_s`` / ``max_retries``: the client's per-request limits (a 429 / 5xx / timeout is retried
     inside the task with exponential backoff and Retry-After before Airflow's task retries take over).
     """
-    # Run time only: pydantic-ai costs ~0.5 s to import, which a DAG file must not pay at parse.
-    from airflow.providers.common.ai.hooks.pydantic_ai import PydanticAIHook
-    from airflow.providers.common.ai.utils.logging import log_run_summary
+    from include.platform.llm_answers import ask_structured
 
     settings: dict[str, Any] = {"timeout": float(timeout_s), "max_retries": int(max_retries),
                                 "temperature": float(temperature), "seed": int(seed),
@@ -71,11 +69,8 @@ def generate_chunk(prompt: str, n_items: int, *, conn_id: str, model_id: str | N
         # Not sent as the provider's stop: a stop would end the whole JSON answer, not one item's text;
         # post-processing cuts each item at its first stop sequence instead.
         log.info("stop sequences applied per item after the call: %s", stop_sequences)
-    hook = PydanticAIHook.get_hook(conn_id, hook_params={"model_id": model_id or None})
-    agent = hook.create_agent(output_type=ChunkTexts, instructions=SYSTEM_PROMPT, model_settings=settings)
-    result = agent.run_sync(prompt)
-    log_run_summary(log, result)
-    return result.output.model_dump()
+    return ask_structured(prompt, conn_id=conn_id, model_id=model_id, output_type=ChunkTexts,
+                          instructions=SYSTEM_PROMPT, settings=settings)
 
 
 def parse_output(output: Any, expected_ids: list[str]) -> tuple[dict[str, str], list[dict[str, str]]]:
