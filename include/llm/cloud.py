@@ -44,7 +44,8 @@ ENTRY_MODULE = "include.llm.cloud_entry"
 ENTRY_COMMAND = ("python", "-m", ENTRY_MODULE)
 #: The Params the container needs to train exactly as the local task does (the rest stay in Airflow).
 TRAINING_KEYS = ("seed", "base_model", "vocab_size", "block_size", "n_layer", "n_embd", "n_head", "max_steps",
-                 "batch_size", "learning_rate", "checkpoint_every", "log_every", "precision", "device", "threads")
+                 "batch_size", "learning_rate", "checkpoint_every", "log_every", "precision", "device", "threads",
+                 "lora", "lora_min_parameters", "lora_rank", "lora_alpha", "lora_dropout", "lora_target_modules")
 #: Env var through which Vertex AI and Azure ML containers receive the hyper-parameters (JSON object).
 HYPERPARAMETERS_ENV = "GENAI_HYPERPARAMETERS"
 #: File the entry point writes next to the model: steps, timings, losses (what ``train`` returns locally).

@@ -35,6 +35,7 @@ DEFAULT_CORPUS_KEY = "womens_clothing_reviews.jsonl"
 
 _DATA, _MODEL, _TRAIN, _EVAL, _GATE = "Corpus", "Model and tokenizer", "Training", "Evaluation", "Quality gate"
 _CLOUD = "Cloud training"
+_ADAPT = "Adapters (LoRA)"
 #: Where ``train`` runs. ``auto``: SageMaker when the training aws connection exists, else local.
 TRAINING_BACKENDS = ("auto", "local", "sagemaker", "vertex", "azureml")
 #: An IAM role ARN (the role SageMaker assumes for the job), nothing else: the Param grants reach.
@@ -126,6 +127,25 @@ class FineTuneConfig(DagConfig):
                        enum=["auto", "cpu"])
     threads: int = knob(2, "torch CPU threads.", section=_TRAIN, minimum=1, maximum=64)
 
+    lora: str = knob("auto", "LoRA adapters (peft) instead of full fine-tuning. auto: LoRA when the base is a "
+                     "pretrained model (a hub id or a textgen registry version) with at least lora_min_parameters "
+                     "parameters, full fine-tuning otherwise; on / off force it. The adapters are merged into the "
+                     "weights before registration, so serving needs no peft. local:tiny-gpt2 trains from random "
+                     "weights and cannot use LoRA.", section=_ADAPT, enum=["auto", "on", "off"])
+    lora_min_parameters: int = knob(100_000_000, "lora=auto: bases with at least this many parameters get LoRA "
+                                    "(gpt2 has 124 M, distilgpt2 82 M).", section=_ADAPT, minimum=0,
+                                    maximum=10**12)
+    lora_rank: int = knob(8, "LoRA rank r of each adapter pair (A: d x r, B: r x d).", section=_ADAPT,
+                          minimum=1, maximum=256)
+    lora_alpha: int = knob(16, "LoRA scaling alpha (the update is scaled by alpha / r).", section=_ADAPT,
+                           minimum=1, maximum=1024)
+    lora_dropout: float = knob(0.05, "Dropout on the adapters' input during training.", section=_ADAPT,
+                               minimum=0, maximum=0.5)
+    lora_target_modules: str = knob("", "Comma-separated module names that get adapters; empty = peft's default "
+                                    "for the architecture (c_attn for GPT-2, q_proj,v_proj for Llama).",
+                                    section=_ADAPT, pattern=r"^([A-Za-z0-9_.]{1,64}(,[A-Za-z0-9_.]{1,64}){0,31})?$",
+                                    maxLength=2100)
+
     max_eval_blocks: int = knob(400, "At most this many held-out blocks scored for perplexity (the same ones for "
                                 "the challenger and the champion).", section=_EVAL, minimum=1, maximum=100_000)
     max_new_tokens: int = knob(40, "Tokens generated per fixed prompt for the generation checks.",
@@ -188,7 +208,7 @@ class FineTuneConfig(DagConfig):
                                         "(0 = off); the retry resumes from the last checkpoint.",
                                         section="", drill=True, minimum=0, maximum=1_000_000)
 
-    SECTION_ORDER: ClassVar[tuple[str, ...]] = (_DATA, _MODEL, _TRAIN, _EVAL, _GATE, _CLOUD)
+    SECTION_ORDER: ClassVar[tuple[str, ...]] = (_DATA, _MODEL, _TRAIN, _ADAPT, _EVAL, _GATE, _CLOUD)
 
     @property
     def local(self) -> bool:
@@ -200,5 +220,9 @@ class FineTuneConfig(DagConfig):
         if self.n_embd % self.n_head:
             raise ConfigError(f"n_embd {self.n_embd} is not a multiple of n_head {self.n_head}",
                               "pick n_embd divisible by n_head (e.g. 256 and 4)")
+        if self.local and self.lora == "on":
+            raise ConfigError("lora=on with base_model local:tiny-gpt2: LoRA adapts pretrained weights, and the "
+                              "local model starts from random ones", "set lora to auto/off, or start from "
+                              "'textgen@champion' or a hub model")
         if self.min_chars > self.max_chars:
             raise ConfigError(f"min_chars {self.min_chars} > max_chars {self.max_chars}", "swap them")

@@ -120,38 +120,50 @@ def prepare(cfg: FineTuneConfig, day: date, run_id: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------------- train
 def base_model(cfg: FineTuneConfig, tokenizer: Any, cache_dir: str) -> Any:
     """The model training starts from: a fresh tiny GPT-2, or the registry/hub base (checked against the block)."""
+    return base_model_and_version(cfg, tokenizer, cache_dir)[0]
+
+
+def base_model_and_version(cfg: FineTuneConfig, tokenizer: Any, cache_dir: str) -> tuple[Any, str]:
+    """:func:`base_model` and what it resolved to (``textgen/3``, ``hf:gpt2``, ``local:tiny-gpt2 seed 7``): a
+    LoRA checkpoint holds adapters only, so a resume must start from the very same base."""
     from include.llm import modeling
 
     if cfg.local:
-        return modeling.tiny_gpt2(cfg, len(tokenizer), tokenizer.eos_token_id)
-    path, _ = modeling.resolve_base(cfg.base_model, cache_dir=cache_dir)
+        return modeling.tiny_gpt2(cfg, len(tokenizer), tokenizer.eos_token_id), f"{cfg.base_model} seed {cfg.seed}"
+    path, version = modeling.resolve_base(cfg.base_model, cache_dir=cache_dir)
     model = modeling.load_pretrained(path)
     if modeling.context_length(model) < cfg.block_size:
         raise ConfigError(f"block_size {cfg.block_size} > {cfg.base_model}'s context "
                           f"({modeling.context_length(model)})", "lower block_size")
     if model.get_input_embeddings().num_embeddings < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer))
-    return model
+    return model, version
 
 
 def train_on_blocks(cfg: FineTuneConfig, blocks: Any, tokenizer: Any, out_dir: Path, cache_dir: str,
                     ckpt_root: ObjectStoragePath | None, crash_after: int | None = None) -> dict[str, Any]:
     """Train from ``blocks`` and save the model + tokenizer into ``out_dir``: the one training routine the
     local ``train`` task and every cloud container (:mod:`include.llm.cloud_entry`) run."""
-    from include.llm import modeling, training
+    from include.llm import adapters, modeling, training
 
     threads = modeling.set_threads(cfg.threads)
     device = modeling.pick_device(cfg.device)
     amp = modeling.autocast_dtype(cfg.precision, device)
-    model = base_model(cfg, tokenizer, cache_dir)
-    log.info("training %s (%d parameters) on %d blocks x %d tokens: %d steps of %d blocks, %s, %s, %d threads",
-             cfg.base_model, modeling.parameter_count(model), len(blocks), blocks.shape[1], cfg.max_steps,
-             cfg.batch_size, device, "bf16 autocast" if amp is not None else "fp32", threads)
+    model, base_version = base_model_and_version(cfg, tokenizer, cache_dir)
+    parameters = modeling.parameter_count(model)
+    adapter = adapters.plan(cfg, parameters)
+    log.info("training %s (%d parameters) on %d blocks x %d tokens: %d steps of %d blocks, %s, %s, %d threads; %s",
+             cfg.base_model, parameters, len(blocks), blocks.shape[1], cfg.max_steps,
+             cfg.batch_size, device, "bf16 autocast" if amp is not None else "fp32", threads, adapter.reason)
+    if adapter.lora:
+        model = adapters.wrap(model, cfg)
+    trainable = adapters.trainable_count(model)
     result = training.train(
         model, blocks, max_steps=cfg.max_steps, batch_size=cfg.batch_size, learning_rate=cfg.learning_rate,
         checkpoint_every=cfg.checkpoint_every, log_every=cfg.log_every, seed=cfg.seed, device=device,
         amp_dtype=amp, ckpt_root=ckpt_root, warmup_share=cfg.WARMUP_SHARE,
-        weight_decay=cfg.WEIGHT_DECAY, grad_clip=cfg.GRAD_CLIP, crash_after=crash_after)
+        weight_decay=cfg.WEIGHT_DECAY, grad_clip=cfg.GRAD_CLIP, crash_after=crash_after, base=base_version)
+    model = adapters.merge(model)  # the registry stores plain weights: serving never needs peft
     model.config.genai_block_size = cfg.block_size
     model.to("cpu").save_pretrained(out_dir, safe_serialization=True)
     tokenizer.save_pretrained(out_dir)
@@ -159,7 +171,9 @@ def train_on_blocks(cfg: FineTuneConfig, blocks: Any, tokenizer: Any, out_dir: P
             "resumed_from": result.resumed_from, "train_seconds": round(result.seconds, 3),
             "train_tokens_per_s": round(result.tokens_per_s, 1), "precision": result.precision, "device": device,
             "final_loss": result.losses[-1][1] if result.losses else None, "losses": result.losses,
-            "parameters": modeling.parameter_count(model)}
+            "parameters": modeling.parameter_count(model), "trainable_parameters": trainable,
+            "adapter": (f"lora r={cfg.lora_rank} alpha={cfg.lora_alpha}" if adapter.lora else "full"),
+            "adapter_reason": adapter.reason}
 
 
 def train(cfg: FineTuneConfig, prepared: dict[str, Any], run_id: str, crash_after: int | None = None) -> dict[str, Any]:
@@ -285,7 +299,8 @@ def evaluate(cfg: FineTuneConfig, prepared: dict[str, Any], trained: dict[str, A
             "data_uri": prepared["data_uri"], "precision": trained["precision"], "device": trained["device"],
             "resumed_from": trained["resumed_from"], "config": cfg.as_dict(), "losses": trained["losses"],
             "training_backend": trained.get("backend", "local"), "training_job": trained.get("job"),
-            "training_artifact": trained.get("artifact_uri"),
+            "training_artifact": trained.get("artifact_uri"), "adapter": trained.get("adapter", "full"),
+            "trainable_parameters": trained.get("trainable_parameters"),
             "generations": by_prompt(cfg, challenger["generations"]),
             "champion_at_evaluation": champion})
     evaluated = {"version": mv.version, "metrics": metrics, "champion": champion,

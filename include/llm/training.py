@@ -86,21 +86,24 @@ def _state_bytes(obj: Any) -> bytes:
 
 
 def save_checkpoint(root: ObjectStoragePath, step: int, model: Any, optimizer: Any, scheduler: Any,
-                    generator: Any) -> None:
-    """Weights (safetensors) + training state for ``step``; ``latest.json`` last; older ones pruned."""
+                    generator: Any, base: str | None = None) -> None:
+    """Weights (safetensors; under LoRA the adapters only) + training state for ``step``; ``latest.json``
+    last; older ones pruned."""
     import torch
     from safetensors.torch import save as save_safetensors
 
     from include.platform import storage
 
     name = f"step-{step:07d}"
-    weights = {k: v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    from include.llm.adapters import trainable_state
+
+    weights = {k: v.detach().to("cpu").contiguous().clone() for k, v in trainable_state(model).items()}
     storage.write_bytes(root / name / "model.safetensors", save_safetensors(weights))
     state = {"step": step, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "rng_cpu": torch.get_rng_state(), "rng_data": generator.get_state(),
              "rng_cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
     storage.write_bytes(root / name / "state.pt", _state_bytes(state))
-    storage.write_json(root / LATEST, {"step": step, "dir": name})
+    storage.write_json(root / LATEST, {"step": step, "dir": name} | ({"base": base} if base else {}))
     for old in sorted(p.name for p in root.iterdir() if p.name.startswith("step-"))[:-KEEP_CHECKPOINTS]:
         folder = root / old
         folder.fs.rm(folder.path, recursive=True)
@@ -125,7 +128,9 @@ def load_checkpoint(root: ObjectStoragePath, model: Any, optimizer: Any, schedul
     latest = latest_checkpoint(root)
     assert latest is not None
     folder = root / latest["dir"]
-    model.load_state_dict(load_safetensors(storage.read_bytes(folder / "model.safetensors")))
+    from include.llm.adapters import load_trainable_state
+
+    load_trainable_state(model, load_safetensors(storage.read_bytes(folder / "model.safetensors")))
     state = torch.load(io.BytesIO(storage.read_bytes(folder / "state.pt")), weights_only=True, map_location="cpu")
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
@@ -145,10 +150,11 @@ def train(model: Any, blocks: np.ndarray, *, max_steps: int, batch_size: int, le
           checkpoint_every: int, log_every: int, seed: int, device: str = "cpu",
           amp_dtype: torch.dtype | None = None, ckpt_root: ObjectStoragePath | None = None,
           warmup_share: float = 0.1, weight_decay: float = 0.1, grad_clip: float = 1.0,
-          crash_after: int | None = None) -> TrainResult:
+          crash_after: int | None = None, base: str | None = None) -> TrainResult:
     """Train ``model`` on ``blocks`` (``[n, block_size]`` token ids) to ``max_steps``, resuming from
-    ``ckpt_root`` when it holds a checkpoint. ``crash_after`` raises :class:`SimulatedCrash` once this
-    attempt has run that many steps (after any checkpoint due at that step)."""
+    ``ckpt_root`` when it holds a checkpoint taken from the same ``base`` (what the weights started from:
+    a LoRA checkpoint holds adapters only, which fit no other base). ``crash_after`` raises
+    :class:`SimulatedCrash` once this attempt has run that many steps (after any checkpoint due at that step)."""
     import torch
 
     if len(blocks) == 0:
@@ -160,7 +166,11 @@ def train(model: Any, blocks: np.ndarray, *, max_steps: int, batch_size: int, le
     generator = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     start = 0
-    if latest_checkpoint(ckpt_root) is not None:
+    latest = latest_checkpoint(ckpt_root)
+    if latest is not None and base and latest.get("base", base) != base:
+        log.warning("the checkpoint at step %s was trained from %s, this attempt starts from %s: not resuming "
+                    "(training from step 0)", latest["step"], latest.get("base"), base)
+    elif latest is not None:
         start = load_checkpoint(ckpt_root, model, optimizer, scheduler, generator)
         log.info("resumed from the checkpoint at step %d of %d (%s)", start, max_steps, ckpt_root)
     precision = "bf16" if amp_dtype is not None else "fp32"
@@ -192,7 +202,7 @@ def train(model: Any, blocks: np.ndarray, *, max_steps: int, batch_size: int, le
                      len(window) * tokens_per_step / max(now - last, 1e-9), _eta(eta))
             window, last = [], now
         if ckpt_root is not None and (step % checkpoint_every == 0 or step == max_steps):
-            save_checkpoint(ckpt_root, step, model, optimizer, scheduler, generator)
+            save_checkpoint(ckpt_root, step, model, optimizer, scheduler, generator, base)
             result.checkpoints.append(step)
         if crash_after is not None and step - start >= crash_after and step < max_steps:
             raise SimulatedCrash(f"simulated crash after {crash_after} steps (at step {step})")
