@@ -14,7 +14,7 @@ The generative core of the project: a GPT-2-architecture model learns the projec
    held-out split by text hash.
 2. **backend** (branch) — where training runs: Param `training_backend` (`auto` = a SageMaker training
    job when the aws connection of Variable `genai_llm_training_aws_conn_id` exists, else here).
-   **train** — a hand-written AdamW loop (warm-up + cosine, clipping, bf16 autocast where the hardware
+   **train** (`GPUJobOperator` in pool `gpu`: a free GPU pinned, or the CPU) — a hand-written AdamW loop (warm-up + cosine, clipping, bf16 autocast where the hardware
    does bf16 natively), checkpoints (weights, optimizer, scheduler, step, RNG states) to the lake every
    `checkpoint_every` steps; a retried attempt resumes from the last one. Progress lines: step, loss,
    tokens/s, ETA. Or **sagemaker_job** → **sagemaker_train** (the amazon provider's
@@ -41,11 +41,22 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import TriggerRule, dag, task
 
+from genai_airflow.gpu.operators import GPUJobOperator
 from genai_airflow.llm.operators import SageMakerFineTuneOperator
 from include.llm import TEXTGEN_MODEL
 from include.llm.config import FineTuneConfig
 from include.platform.assets import COMPUTE_SPENT
 from include.platform.notify import task_failure_alert
+
+
+def _train(prepared: dict) -> dict:
+    """Runs inside GPUJobOperator, after it pinned the GPU (or chose the CPU)."""
+    from airflow.sdk import get_current_context
+
+    from include.llm import steps
+
+    context = get_current_context()
+    return steps.train(FineTuneConfig.from_params(context["params"]), prepared, context)
 
 
 @dag(
@@ -69,12 +80,6 @@ def llm_fine_tuning():
         from include.llm import steps
 
         return steps.prepare(FineTuneConfig.from_params(params), context)
-
-    @task(multiple_outputs=False, execution_timeout=pendulum.duration(hours=3))
-    def train(prepared: dict, params=None, **context) -> dict:
-        from include.llm import steps
-
-        return steps.train(FineTuneConfig.from_params(params), prepared, context)
 
     @task.branch
     def backend(params=None) -> str:
@@ -125,13 +130,17 @@ def llm_fine_tuning():
         return steps.investigate(evaluated, context)
 
     prepared = prepare()
-    local = train(prepared)
+    # GPUJobOperator: a free GPU pinned by CUDA_VISIBLE_DEVICES (bf16 autocast there), CPU when the worker has
+    # none; pool gpu admits one training per free GPU (autoscaling_monitor sizes it; 1 slot without a GPU).
+    local = GPUJobOperator(
+        task_id="train", pool="gpu", gpu_count=1, no_gpu_policy="cpu", python_callable=_train,
+        op_kwargs={"prepared": prepared}, execution_timeout=pendulum.duration(hours=3))
     job = sagemaker_job(prepared)
     sagemaker_train = SageMakerFineTuneOperator(
         task_id="sagemaker_train", config=job["config"], aws_conn_id=job["aws_conn_id"], deferrable=True,
         check_interval=60, execution_timeout=pendulum.duration(hours=4))
     backend() >> [local, job]
-    evaluated = evaluate(prepared, trained_model(local, sagemaker_model(sagemaker_train.output)))
+    evaluated = evaluate(prepared, trained_model(local.output, sagemaker_model(sagemaker_train.output)))
     gate(evaluated) >> [promote(evaluated), investigate(evaluated)]
 
 
