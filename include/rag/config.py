@@ -30,7 +30,7 @@ class IngestConfig(DagConfig):
     """``ingest_knowledge_base``: which sources, how documents are chunked, how chunks are embedded."""
 
     #: Suffixes the extractor reads (lower-case). Anything else is quarantined as unsupported.
-    SUPPORTED: ClassVar[tuple[str, ...]] = (".md", ".markdown", ".html", ".htm", ".txt", ".text")
+    SUPPORTED: ClassVar[tuple[str, ...]] = (".md", ".markdown", ".html", ".htm", ".txt", ".text", ".pdf")
 
     sources: list = knob([], "Sources to ingest: folder names under the lake's raw/knowledge/ (one mapped task "
                          "each). Empty = every folder there; then the chunks of sources whose folder is gone "

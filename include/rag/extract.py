@@ -1,9 +1,13 @@
 """Documents → cleaned text blocks under their heading path (the structure the chunker keeps).
 
 Parsers are the maintained libraries already in the environment: **markdown-it-py** (CommonMark + tables)
-for Markdown, **BeautifulSoup on lxml** for HTML; plain text splits at blank lines. PDF is refused with a
-reason naming the fix: no maintained PDF parser is in the locked environment (``pypdf`` would be the one
-to add), and a hand-written one would be worse than none.
+for Markdown, **BeautifulSoup on lxml** for HTML, **pypdf** for PDF (pure Python, BSD-3: no system
+libraries, so the same code runs in the Astro image and on a laptop); plain text splits at blank lines.
+
+PDF has no paragraphs or headings in its text layer, only positioned glyphs. pypdf's ``layout`` extraction
+keeps vertical gaps as blank lines, which is where paragraphs split; words hyphenated across a line break are
+re-joined; the document outline (bookmarks), when present, gives each page its heading path. A PDF with no
+text layer (a scan) or one that needs a password is refused with the fix (OCR it; remove the password).
 
 Whatever cannot be read — an unsupported suffix, binary bytes, text that is not UTF-8, a document with no
 text left after cleaning — raises :class:`UnreadableDocument`; the ingest quarantines the file with that
@@ -74,8 +78,7 @@ def extract(name: str, data: bytes) -> Document:
     elif suffix in (".txt", ".text"):
         doc = _plain(_decode(data, name), stem)
     elif suffix == ".pdf":
-        raise UnreadableDocument("PDF is not supported here: no maintained PDF parser is installed (pypdf would "
-                                 "be added to requirements); convert the file to text or Markdown")
+        doc = _pdf(data, stem, name)
     else:
         raise UnreadableDocument(f"unsupported file type {suffix or '(no suffix)'!r}: use Markdown, HTML or text")
     if not any(b.text for b in doc.blocks):
@@ -170,3 +173,58 @@ def _html(data: bytes, stem: str) -> Document:
 def _plain(text: str, stem: str) -> Document:
     paras = [clean(p) for p in re.split(r"\n\s*\n", text)]
     return Document(title=stem, blocks=[Block((), p) for p in paras if p], format="text")
+
+
+_HYPHEN_BREAK = re.compile(r"(\w)-\n(\w)")
+#: Pages beyond this are not read: a knowledge-base document, not a book scan (the rest is logged in the reason).
+MAX_PDF_PAGES = 2000
+
+
+def _pdf_outline(reader, outline=None, path=()) -> list[tuple[int, tuple[str, ...]]]:  # noqa: ANN001 - pypdf
+    """``(page index, heading path)`` of every outline item, in document order (nested lists are children)."""
+    items: list[tuple[int, tuple[str, ...]]] = []
+    last: tuple[str, ...] = path
+    for item in reader.outline if outline is None else outline:
+        if isinstance(item, list):
+            items += _pdf_outline(reader, item, last)
+            continue
+        try:
+            page = reader.get_destination_page_number(item)
+        except Exception:  # noqa: BLE001 - a bookmark to nowhere is skipped, not fatal
+            continue
+        last = (*path, clean(str(item.title or "")))
+        if page is not None and page >= 0 and last[-1]:
+            items.append((page, last))
+    return items
+
+
+def _pdf(data: bytes, stem: str, name: str) -> Document:
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnreadableDocument(f"{name} is password-protected: remove the password (or export it unprotected)")
+        pages = list(reader.pages)[:MAX_PDF_PAGES]
+        texts = [page.extract_text(extraction_mode="layout") or "" for page in pages]
+        outline = _pdf_outline(reader)
+        title = clean(str((reader.metadata or {}).get("/Title") or ""))
+    except UnreadableDocument:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise UnreadableDocument(f"not a readable PDF ({type(exc).__name__}: {exc}): re-export {name}") from None
+    doc = Document(title=title or (outline[0][1][0] if outline else stem), format="pdf")
+    marks = sorted(outline, key=lambda item: item[0])
+    for index, text in enumerate(texts):
+        headings = next((path for page, path in reversed(marks) if page <= index), ())
+        for para in re.split(r"\n\s*\n", _HYPHEN_BREAK.sub(r"\1\2", text)):
+            para = clean(para)
+            if para and (not headings or para != headings[-1]):  # the bookmark's own title line is a heading
+                doc.blocks.append(Block(headings, para))
+    if not doc.blocks and pages:
+        raise UnreadableDocument(f"no text layer in {name} ({len(pages)} page(s): a scan?): OCR it first, e.g. "
+                                 "ocrmypdf, then ingest the result")
+    return doc

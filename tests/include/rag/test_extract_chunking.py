@@ -59,7 +59,7 @@ def test_plain_text_paragraphs():
 
 
 @pytest.mark.parametrize(("name", "data", "reason"), [
-    ("report.pdf", b"%PDF-1.7 ...", "PDF is not supported"),
+    ("report.pdf", b"%PDF-1.7 ...", "not a readable PDF"),
     ("image.png", b"\x89PNG", "unsupported file type '.png'"),
     ("README", b"text", "unsupported file type '(no suffix)'"),
     ("bin.txt", b"abc\x00\x01def", "binary content"),
