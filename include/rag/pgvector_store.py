@@ -194,7 +194,8 @@ class PgVectorKnowledgeStore(KnowledgeStore):
             rows = conn.execute("SELECT DISTINCT ON (text_hash) text_hash, embedding FROM kb_chunks "
                                 "WHERE model = %s AND text_hash = ANY(%s) ORDER BY text_hash",
                                 [model, wanted]).fetchall()
-        return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
+        # pgvector's loaders return its ``Vector`` (to_numpy) for psycopg 3 and arrays for psycopg 2.
+        return {h: np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v, dtype=np.float32) for h, v in rows}
 
     def counts(self) -> dict[str, Any]:
         with self.connect() as conn:
