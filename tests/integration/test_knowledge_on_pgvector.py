@@ -102,10 +102,11 @@ def test_ingest_dag_on_pgvector(lake, dagbag, pgvector_kb):
                             "(SELECT chunk_id FROM kb_chunks)").fetchone()[0] == 0
 
 
-def test_bm25_and_dense_agree_with_the_duckdb_store(lake, pgvector_kb):
+def test_bm25_and_dense_agree_with_the_duckdb_store(lake, pgvector_kb, monkeypatch):
     """Same writes into both backends → same BM25 scores, same dense top 10 (vectors: random unit vectors,
-    so no model is loaded; the point is the stores, not the embeddings)."""
-    from include.rag import chunking, demo, extract
+    so no model is loaded; the point is the stores, not the embeddings). The bulk-load path (HNSW index
+    dropped and rebuilt after the insert) runs here: its threshold is lowered below the corpus size."""
+    from include.rag import chunking, demo, extract, pgvector_store
     from include.rag.bm25 import tokens
     from include.rag.store import DocumentWrite, KnowledgeStore
 
@@ -124,9 +125,13 @@ def test_bm25_and_dense_agree_with_the_duckdb_store(lake, pgvector_kb):
                                         model="random"))
     duck, pg = KnowledgeStore(), KnowledgeStore(pgvector_kb)
     assert type(duck).__name__ == "KnowledgeStore" and type(pg).__name__ == "PgVectorKnowledgeStore"
+    monkeypatch.setattr(pgvector_store, "REBUILD_MIN_ROWS", 100)
     for store in (duck, pg):
         result = store.apply(writes, [])
         assert result["chunks_inserted"] > 300
+    with pg.connect() as conn:
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE indexname = %s",
+                            [pgvector_store.HNSW_INDEX]).fetchone()[0] == 1
     assert duck.counts() == pg.counts()
     for query in ("escalation window head of platform engineering", "tool decorator run context",
                   "quarantined files retention days", "structured output validation retries"):
