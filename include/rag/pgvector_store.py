@@ -300,7 +300,21 @@ class PgVectorKnowledgeStore(KnowledgeStore):
             conn.copy_rows("kb_postings", ("chunk_id", "term", "tf"), postings)
             if rebuild:
                 conn.execute(HNSW_DDL)
+        if rebuild and self._active is None:
+            self._vacuum()
         return {"chunks_deleted": int(deleted), "chunks_inserted": len(chunks), "documents_written": len(docs)}
+
+    def _vacuum(self) -> None:
+        """After a bulk load: set the visibility map and statistics now rather than at autovacuum's next
+        pass — until then BM25's index-only scans fall back to the heap (10k chunks: p50 ~90 ms instead of
+        ~15 ms). VACUUM cannot run in a transaction, hence its own autocommit connection."""
+        raw = self.hook.get_conn()
+        try:
+            raw.autocommit = True
+            with raw.cursor() as cur:
+                cur.execute("VACUUM (ANALYZE) kb_chunks, kb_postings, kb_documents")
+        finally:
+            raw.close()
 
     def drop_sources(self, keep: Iterable[str]) -> dict[str, int]:
         keep = sorted(set(keep))
