@@ -77,6 +77,9 @@ SCHEMA = [
     "PRIMARY KEY (chunk_id, term))",
     f"CREATE INDEX IF NOT EXISTS {POSTINGS_INDEX} ON kb_postings (term, chunk_id, tf)",
 ]
+#: Everything SCHEMA creates (checked before taking the lock).
+_OBJECTS = ("kb_documents", "kb_documents_source", "kb_chunks", "kb_chunks_doc", "kb_chunks_len", "kb_chunks_text_hash",
+            HNSW_INDEX, "kb_postings", POSTINGS_INDEX)
 
 #: Dense retrieval: ordered by the cosine distance alone (a second sort key would stop the HNSW index
 #: being used); ties are broken by chunk id in Python. ``%(v)s`` a vector, ``%(k)s`` the limit.
@@ -158,9 +161,15 @@ class PgVectorKnowledgeStore(KnowledgeStore):
         self._types: dict[str, Any] = {}
 
     def _ensure_schema(self, raw: Any) -> None:
-        """Extension, tables and indexes, once per store object, under the advisory lock (concurrent
+        """Extension, tables and indexes, once per store object. When they all exist (the usual case) nothing
+        is locked, so a search never queues behind a writer; otherwise under the advisory lock (concurrent
         ``CREATE ... IF NOT EXISTS`` from parallel tasks can otherwise collide on the catalog)."""
         with raw.cursor() as cur:
+            cur.execute("SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest(%s::text[]) AS n", [list(_OBJECTS)])
+            if cur.fetchone()[0]:
+                raw.commit()
+                self._schema_ready = True
+                return
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
             cur.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'")
             if cur.fetchone() is None:
