@@ -12,7 +12,7 @@ help:  ## list the targets
 venv:  ## create/update .venv from the committed lock (fast when already built)
 	@scripts/venv.sh
 
-tools:  ## install test-only tools outside .venv: focus-validator (own venv), Azurite (npm), into .tools/; Chromium (apt)
+tools:  ## install test-only tools outside .venv: focus-validator, pgserver (own venvs), Azurite (npm), into .tools/; Chromium (apt)
 	@if [ -x scripts/install_tools.sh ]; then scripts/install_tools.sh; fi
 	@if [ -x scripts/install_browser.sh ]; then scripts/install_browser.sh; fi
 

@@ -16,7 +16,8 @@ BM25 + dense search (`include.rag.search.hybrid_search`).
 3. **publish** — removes sources whose folder is gone (full runs) and emits Asset `knowledge_base` with
    document/chunk counts and the embedding model version.
 
-The vector store sits behind connection `knowledge_base_default` (embedded DuckDB by default). Runs
+The vector store sits behind connection `knowledge_base_default` (embedded DuckDB by default; a `postgres`
+connection puts it on PostgreSQL + pgvector for several workers). Runs
 nightly at 02:00 UTC and whenever files land under `raw/knowledge/`. See docs/ingest_knowledge_base.md.
 """
 

@@ -2,6 +2,7 @@
 # Install the project-local tools that are not Python packages into .tools/ (git-ignored).
 #
 # focus-validator: see scripts/install_focus_validator.sh (its own pinned venv, .tools/focus-validator/).
+# pgserver: see scripts/install_pgserver.sh (PostgreSQL 16 + pgvector for a test, .tools/pgserver/).
 # Azurite (the Azure Blob Storage emulator) from the npm registry, used by the
 # `emulator`-marked integration tests (tests/integration/test_lake_on_clouds.py) to prove the
 # lake and the model registry work on abfs://. Idempotent: does nothing when the pinned
@@ -16,6 +17,8 @@ PKG_JSON="$TOOLS_DIR/node_modules/azurite/package.json"
 
 # focus-validator (Python, its own venv in .tools/focus-validator/) for the FOCUS conformance test.
 TOOLS_DIR="$TOOLS_DIR" "$ROOT/scripts/install_focus_validator.sh"
+# pgserver (PostgreSQL 16 + pgvector binaries, its own venv in .tools/pgserver/) for the pgvector store test.
+TOOLS_DIR="$TOOLS_DIR" "$ROOT/scripts/install_pgserver.sh"
 BIN="$TOOLS_DIR/node_modules/.bin/azurite-blob"
 
 installed_version() {

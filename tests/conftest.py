@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["tests.fixtures.emulators", "tests.fixtures.services_local"]
+pytest_plugins = ["tests.fixtures.emulators", "tests.fixtures.services_local", "tests.fixtures.pgvector_server"]
 
 ROOT = Path(__file__).resolve().parents[1]
 

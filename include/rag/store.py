@@ -12,8 +12,9 @@ Tables: ``kb_documents`` (one row per ingested file: content hash, fingerprint),
 heading, vector, token count), ``kb_postings`` (chunk_id, term, tf). Writers wait for DuckDB's file lock
 (:func:`include.platform.warehouse.connect`), so mapped tasks may run side by side.
 
-A server path (pgvector / Weaviate / OpenSearch through their providers) is not written yet: a
-connection of another type fails at once naming what is supported.
+**Server path: PostgreSQL + pgvector** (:mod:`include.rag.pgvector_store`): a connection of type
+``postgres`` makes ``KnowledgeStore(conn_id)`` return a ``PgVectorKnowledgeStore`` (same methods, HNSW
+index, same BM25 postings). A connection of any other type fails at once naming what is supported.
 """
 
 from __future__ import annotations
@@ -76,9 +77,10 @@ def _hook(conn_id: str):  # noqa: ANN202 - DuckDBHook
         path.parent.mkdir(parents=True, exist_ok=True)
         return DuckDBHook(database=str(path))
     if conn.conn_type != "duckdb":
-        raise ConfigError(f"vector store connection {conn_id!r} is of type {conn.conn_type!r}; only 'duckdb' is "
-                          "implemented (the pgvector/Weaviate/OpenSearch server path is not written yet)",
-                          "point the connection at a DuckDB file (type duckdb, host = path)")
+        raise ConfigError(f"vector store connection {conn_id!r} is of type {conn.conn_type!r}; 'duckdb' (embedded) "
+                          "and 'postgres' (a server with pgvector) are implemented",
+                          "point the connection at a DuckDB file (type duckdb, host = path) or at PostgreSQL "
+                          "with the vector extension (type postgres)")
     from pathlib import Path
 
     database = resolve_project_path(conn.host or str(data_dir() / "knowledge_base.duckdb"))
@@ -87,8 +89,25 @@ def _hook(conn_id: str):  # noqa: ANN202 - DuckDBHook
     return DuckDBHook(duckdb_conn_id=conn_id, database=database)
 
 
+def _conn_type(conn_id: str) -> str | None:
+    from airflow.sdk import BaseHook
+
+    try:
+        return BaseHook.get_connection(conn_id).conn_type
+    except Exception:  # noqa: BLE001 - absent: the embedded default (or _hook's ConfigError)
+        return None
+
+
 class KnowledgeStore:
     """Chunks + vectors + BM25 postings of every source, behind one connection id."""
+
+    def __new__(cls, conn_id: str = KB_CONN_ID) -> KnowledgeStore:
+        """The backend-selection point: a ``postgres`` connection gets the pgvector store."""
+        if cls is KnowledgeStore and _conn_type(conn_id) == "postgres":
+            from include.rag.pgvector_store import PgVectorKnowledgeStore
+
+            return super().__new__(PgVectorKnowledgeStore)
+        return super().__new__(cls)
 
     def __init__(self, conn_id: str = KB_CONN_ID) -> None:
         self.conn_id = conn_id
