@@ -61,7 +61,8 @@ class ContentConfig(DagConfig):
 
     min_support: float = knob(0.6, "Every sentence must reach this MiniLM cosine similarity with a sentence (or the "
                               "whole text) of a chunk it cites. Verbatim sentences score 1.0, faithful paraphrases "
-                              "≈0.7-0.95, an unrelated claim < 0.3 (docs/content_generation.md).", section=_GATE,
+                              "0.86-0.97, unrelated claims < 0.2; a changed number is NOT caught (similarity is not "
+                              "entailment; docs/content_generation.md).", section=_GATE,
                               minimum=0, maximum=1)
     min_sentences: int = knob(2, "Drafts with fewer sentences are quarantined.", section=_GATE, minimum=1,
                               maximum=100)
