@@ -110,8 +110,9 @@ def content_generation():
         options=[APPROVE, REJECT],
         params={"comment": Param("", type="string", maxLength=2000,
                                  description="Why (recorded with the decision in generated_content).")},
+        # No answer in 3 days: the task fails and its retries ask again (the request reappears in Required
+        # Actions); after the last one the failure alert fires and nothing is published.
         response_timeout=pendulum.duration(days=3),
-        retries=0,
     )
 
     @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS,
