@@ -114,8 +114,15 @@ def seed_demo_data():
 
         return seed_prompts(run_date(context))
 
+    @task(multiple_outputs=False)
+    def briefs(**context) -> list[str]:
+        """Content briefs the demo knowledge base answers, for content_generation (raw/briefs/<date>/)."""
+        from include.content.briefs import seed_briefs
+
+        return seed_briefs(run_date(context))
+
     check_lake() >> [feedback(), customers(), feature_batches(), cost_exports(), metric_traces(), pending_requests(),
-                     llm_corpus(), knowledge_corpus(), prompts()]
+                     llm_corpus(), knowledge_corpus(), prompts(), briefs()]
 
 
 seed_demo_data()

@@ -37,6 +37,8 @@ PENDING_REQUESTS = Asset(name="pending_requests", group="scaling", extra={"locat
 RAW_KNOWLEDGE = Asset(name="raw_knowledge", group="rag", extra={"location": "lake/raw/knowledge"})
 #: Emitted by ``ingest_knowledge_base.publish``: extra carries document/chunk counts and the embedding model.
 KNOWLEDGE_BASE = Asset(name="knowledge_base", group="rag", extra={"location": "connection knowledge_base_default"})
+#: Emitted by ``content_generation.publish`` (extra: day, status, published, rejected, quarantined, modes).
+GENERATED_CONTENT = Asset(name="generated_content", group="rag", extra={"location": "warehouse/generated_content"})
 
 
 #: Assets that a file landing in the lake produces: asset name -> (watcher name, lake zone, prefix parts).

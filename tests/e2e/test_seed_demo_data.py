@@ -43,6 +43,8 @@ def test_seed_demo_data_writes_every_input(dagbag, lake):
     assert sorted(p.name for p in knowledge.iterdir()) == ["handbook", "pydantic_ai_agents"]
     assert (knowledge / "pydantic_ai_agents" / "LICENSE.txt").read_text().startswith("The MIT License")
     assert {p.suffix for p in (knowledge / "handbook").iterdir()} == {".md", ".html", ".txt"}
+    briefs = (raw / "briefs" / "2026-11-22" / "demo-briefs.jsonl").read_text().splitlines()
+    assert len(briefs) == 4 and all('"brief_id"' in line and '"topic"' in line for line in briefs)
 
     # Idempotent and reproducible: a second run of the same day rewrites the same bytes.
     before = _digest(raw)
