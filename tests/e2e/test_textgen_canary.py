@@ -42,11 +42,14 @@ TRAIN = {"corpus_key": "womens_clothing_reviews.jsonl", "base_model": "local:tin
          "max_steps": 60, "max_perplexity": 1e9, "min_improvement": 0.0, "max_repetition": 1.0,
          "min_distinct_2": 0.0, "promotion": ""}
 CHAMPION_STEPS, CHALLENGER_STEPS = 60, 150
-#: canary_deploy: every Param (dag.test() leaks conf between runs), small and quick; thresholds at defaults.
+#: canary_deploy: every Param (dag.test() leaks conf between runs), small and quick. Latency: two servers of
+#: identical cost (same architecture, 16 new tokens each: 58-66 ms p50 in one process, measured) showed p95s of
+#: 155 vs 280 ms through the router on this shared 2-core box, so a slowdown fails a step here only past
+#: 250 ms (the latency checks themselves are exercised by tests/e2e/test_canary_deploy.py).
 CANARY = {"model_name": "canary_demo", "bootstrap_demo": False, "steps": [20, 50, 100], "bake_seconds": 1,
           "min_requests": 30, "max_step_seconds": 120, "failure_limit": 0, "early_abort": True,
           "max_error_rate": 0.05, "max_p95_latency_ms": 5000.0, "max_latency_ratio": 1.5,
-          "min_latency_delta_ms": 10.0, "alpha": 0.01, "accuracy_alpha": 0.01, "max_accuracy_drop": 0.02,
+          "min_latency_delta_ms": 250.0, "alpha": 0.01, "accuracy_alpha": 0.01, "max_accuracy_drop": 0.02,
           "load_rps": 15, "load_concurrency": 2, "recorded_requests": 2000, "textgen_max_new_tokens": 16,
           "textgen_temperature": 0.7, "textgen_max_perplexity": 500.0, "textgen_max_repetition": 0.5,
           "challenger_error_rate": 0.0, "challenger_added_latency_ms": 0.0}
