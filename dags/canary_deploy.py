@@ -8,7 +8,9 @@ on labelled requests** with the champion over the same window before raising its
 (**10 → 25 → 50 → 100%**). Errors above **5%**, clearly slower, or significantly less accurate: traffic
 goes straight back to the champion and the challenger is `rolled_back`; passing every step, it is
 **promoted** (the canary decides promotion, not the trainer). Models load by serving kind
-(`hashed_logreg` demo, `churn_hgb` churn trees fed feature rows, `hf_text` transformers).
+(`hashed_logreg` demo, `churn_hgb` churn trees fed feature rows, `hf_text` transformers, `textgen`
+llm_fine_tuning's text generators: the day's prompts replayed, each answer graded by text_generation's
+quality gate under the champion, so "accuracy" is the gate's pass rate per arm).
 
 | task | what it does |
 |---|---|

@@ -29,7 +29,11 @@ The generative core of the project: a GPT-2-architecture model learns the projec
 4. **gate** — promotes when the word perplexity improves on the champion's by `min_improvement` (first
    model: below `max_perplexity`) and the generation checks pass; otherwise rejects with reasons, all
    through the shared model lifecycle.
-5. **promote** emits Asset `textgen_model`; **investigate** alerts with the reasons and the report.
+5. **promote** emits Asset `textgen_model`; **investigate** alerts with the reasons and the report;
+   **hand_to_canary** (`promotion=canary`, the default, once a champion exists): the passing challenger
+   keeps status `challenger` and is named on Asset `challenger_registered`, so **canary_deploy** serves
+   both text generators on replayed prompts (errors, p95 latency, quality-gate pass rate) and alone
+   promotes or rolls it back.
 
 `base_model`: `local:tiny-gpt2` (offline, from scratch), a `textgen` registry version (continued
 training) or an allow-listed hub id (`gpt2`, `distilgpt2`, Variable `genai_allowed_models`).
@@ -45,7 +49,7 @@ from genai_airflow.gpu.operators import GPUJobOperator
 from genai_airflow.llm.operators import SageMakerFineTuneOperator
 from include.llm import TEXTGEN_MODEL
 from include.llm.config import FineTuneConfig
-from include.platform.assets import COMPUTE_SPENT
+from include.platform.assets import CHALLENGER_REGISTERED, COMPUTE_SPENT
 from include.platform.notify import task_failure_alert
 
 
@@ -63,7 +67,7 @@ def _train(prepared: dict) -> dict:
     dag_id="llm_fine_tuning",
     dag_display_name="LLM fine-tuning (textgen champion)",
     description="Validate a text corpus, train a BPE tokenizer and a GPT-2-style LM with checkpoints, gate on "
-                "held-out perplexity and generation checks, promote textgen@champion.",
+                "held-out perplexity and generation checks, hand to canary_deploy (or promote) textgen.",
     doc_md=__doc__,
     schedule=None,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
@@ -123,6 +127,13 @@ def llm_fine_tuning():
 
         return steps.promote(evaluated, context)
 
+    @task(multiple_outputs=False, outlets=[CHALLENGER_REGISTERED])
+    def hand_to_canary(evaluated: dict, **context) -> dict:
+        """promotion=canary: the challenger keeps its alias, the champion stays; canary_deploy decides."""
+        from include.llm import steps
+
+        return steps.hand_to_canary(evaluated, context)
+
     @task(multiple_outputs=False)
     def investigate(evaluated: dict, **context) -> dict:
         from include.llm import steps
@@ -141,7 +152,7 @@ def llm_fine_tuning():
         check_interval=60, execution_timeout=pendulum.duration(hours=4))
     backend() >> [local, job]
     evaluated = evaluate(prepared, trained_model(local.output, sagemaker_model(sagemaker_train.output)))
-    gate(evaluated) >> [promote(evaluated), investigate(evaluated)]
+    gate(evaluated) >> [promote(evaluated), hand_to_canary(evaluated), investigate(evaluated)]
 
 
 llm_fine_tuning()

@@ -8,7 +8,8 @@ Two kinds of checks, both must pass:
   latencies (no normality assumption; latency is skewed) and, to ignore significant-but-tiny
   differences, a p95 ratio and an absolute p95 delta.
 
-**Accuracy** (labelled replay: the router grades each labelled request): one-sided two-proportion
+**Accuracy** (labelled replay: the router grades each labelled request; for a text generator the
+"label" is the quality gate's pass, so this is the gate's pass rate, ``quality_vs_champion_ztest``): one-sided two-proportion
 z-test that the challenger's accuracy is below the champion's on the same window
 (``accuracy_vs_champion_ztest``); it fails a step only when significant at ``accuracy_alpha`` *and*
 the drop exceeds ``max_accuracy_drop`` (so a tie on a few hundred rows never rolls back). Fewer
@@ -147,8 +148,10 @@ def evaluate_step(policy: CanaryPolicy, weight: int, champion: Sample, challenge
 
 
 def accuracy_check(policy: CanaryPolicy, challenger: Sample, reference: Sample) -> dict[str, Any]:
-    """``accuracy_vs_champion_ztest``: fails when the challenger is significantly *and* materially less accurate."""
-    name = "accuracy_vs_champion_ztest"
+    """``accuracy_vs_champion_ztest`` (``quality_vs_champion_ztest`` for a text generator, whose graded answers
+    are quality-gate verdicts): fails when the challenger is significantly *and* materially worse."""
+    name = f"{policy.graded_as}_vs_champion_ztest"
+    what = "accuracy" if policy.graded_as == "accuracy" else "quality-gate pass rate"
     if min(challenger.labelled, reference.labelled) < policy.min_requests:
         return _check(name, None, None, policy.accuracy_alpha,
                       f"skipped: {challenger.labelled} challenger / {reference.labelled} champion labelled answers "
@@ -158,7 +161,7 @@ def accuracy_check(policy: CanaryPolicy, challenger: Sample, reference: Sample) 
     drop = (reference.accuracy or 0.0) - (challenger.accuracy or 0.0)
     worse = p < policy.accuracy_alpha and drop > policy.max_accuracy_drop
     return _check(name, not worse, round(p, 6), policy.accuracy_alpha,
-                  f"z={z:.2f}; accuracy challenger {challenger.accuracy:.2%} vs champion {reference.accuracy:.2%} "
+                  f"z={z:.2f}; {what} challenger {challenger.accuracy:.2%} vs champion {reference.accuracy:.2%} "
                   f"(drop {drop:+.2%}; fails only if significant and the drop > {policy.max_accuracy_drop:.2%})")
 
 

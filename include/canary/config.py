@@ -20,11 +20,12 @@ MODEL = "Model"
 STEPS = "Traffic steps"
 THRESHOLDS = "Thresholds"
 LOAD = "Replay load (embedded backend)"
+TEXTGEN = "Text generators (textgen)"
 
 
 @dataclass(frozen=True)
 class CanaryConfig(DagConfig):
-    SECTION_ORDER: ClassVar[tuple[str, ...]] = (MODEL, STEPS, THRESHOLDS, LOAD)
+    SECTION_ORDER: ClassVar[tuple[str, ...]] = (MODEL, STEPS, THRESHOLDS, LOAD, TEXTGEN)
 
     model_name: str = knob(
         "canary_demo", "Registry model whose @challenger is canaried against its @champion (a manual run; an "
@@ -69,6 +70,21 @@ class CanaryConfig(DagConfig):
     recorded_requests: int = knob(2000, "How many recorded requests to replay (cycled): texts from the day's "
                                   "feedback export, or a churn model's labelled hold-out rows.",
                                   section=LOAD, minimum=10)
+    textgen_max_new_tokens: int = knob(
+        24, "textgen: new tokens each replayed prompt generates (both arms alike; fewer = faster steps).",
+        section=TEXTGEN, minimum=1, maximum=512)
+    textgen_temperature: float = knob(
+        0.7, "textgen: sampling temperature (0 = greedy), seeded: the same prompt gives the same text. 0.7 as "
+        "text_generation's default, which is how the model is served day to day.", section=TEXTGEN, type="number",
+        minimum=0, maximum=2)
+    textgen_max_perplexity: float = knob(
+        500.0, "textgen quality gate: largest perplexity of an output given its prompt under the champion (the "
+        "one reference for both arms); text_generation's max_perplexity.", section=TEXTGEN, type="number",
+        minimum=1)
+    textgen_max_repetition: float = knob(
+        0.5, "textgen quality gate: largest share of repeated 3-grams an output may have (text_generation's "
+        "max_repetition). Length bounds and banned terms are text_generation's defaults.", section=TEXTGEN,
+        type="number", minimum=0, maximum=1)
     challenger_error_rate: float = knob(
         0.0, "Share of challenger predictions answered with HTTP 500 (embedded backend; env "
         "GENAI_CANARY_ERROR_RATE also works).", section="", drill=True, type="number", minimum=0, maximum=1)
@@ -103,6 +119,13 @@ class CanaryConfig(DagConfig):
 
         names = {f.name for f in fields(CanaryPolicy)}
         return CanaryPolicy(**{k: v for k, v in self.as_dict().items() if k in names})
+
+    def textgen_options(self, reference_dir: str) -> dict[str, Any]:
+        """The ``--options`` of both ``textgen`` servers (include/canary/textgen_serving.py); ``reference_dir``
+        is the champion's files, the one judge of both arms' perplexity."""
+        return {"reference_dir": reference_dir, "max_new_tokens": self.textgen_max_new_tokens,
+                "temperature": self.textgen_temperature, "max_perplexity": self.textgen_max_perplexity,
+                "max_repetition": self.textgen_max_repetition, "threads": 1}
 
     @property
     def embedded(self) -> bool:

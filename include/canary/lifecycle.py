@@ -67,6 +67,7 @@ def start(planned: dict[str, Any], cfg: CanaryConfig, run_id: str) -> dict[str, 
         champion_kind=planned["kinds"]["champion"], challenger_kind=planned["kinds"]["challenger"],
         requests_file=str(requests_file), rate=cfg.load_rps, concurrency=cfg.load_concurrency,
         ttl=ttl, challenger_error_rate=cfg.challenger_error_rate,
+        server_options=cfg.textgen_options(str(champion_dir)) if "textgen" in planned["kinds"].values() else None,
         challenger_added_latency_ms=cfg.challenger_added_latency_ms, bind_host=cfg.bind_host or DEFAULT_BIND_HOST,
     ) | {"mode": "local"}
 

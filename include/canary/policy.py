@@ -48,6 +48,10 @@ class CanaryPolicy:
     accuracy_alpha: float = 0.01
     #: ...and the accuracy drop (0.02 = 2 points) that must also be exceeded before a step fails.
     max_accuracy_drop: float = 0.02
+    #: What a graded answer measures: ``accuracy`` (a classifier's label) or ``quality`` (a text
+    #: generator's quality-gate pass rate); names the check (``<graded_as>_vs_champion_ztest``). Set by
+    #: ``plan`` from the challenger's serving kind, not a Param.
+    graded_as: str = "accuracy"
 
     def __post_init__(self) -> None:
         steps = tuple(int(s) for s in self.steps)
@@ -64,6 +68,8 @@ class CanaryPolicy:
             raise PolicyError("max_step_seconds must be at least bake_seconds")
         if not 0 < self.alpha < 0.5 or not 0 < self.accuracy_alpha < 0.5:
             raise PolicyError("alpha and accuracy_alpha must be in (0, 0.5)")
+        if self.graded_as not in ("accuracy", "quality"):
+            raise PolicyError(f"graded_as must be 'accuracy' or 'quality', got {self.graded_as!r}")
         if not 0 <= self.max_accuracy_drop < 1:
             raise PolicyError("max_accuracy_drop must be in [0, 1) (0.02 = 2 points)")
 

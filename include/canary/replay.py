@@ -13,6 +13,12 @@ traffic depends on the model's serving kind (:mod:`include.canary.serving`):
   trained beside but never on (the registry metadata names the batch day, ``run_date``, and the
   share, ``holdout_share``; :data:`DEFAULT_HOLDOUT_SHARE` when a version predates that field). Each
   line is ``{"row": {feature: value}, "label": churned}``.
+* **text generators** (``textgen``): the day's prompts, ``raw/prompts/<day>/*.jsonl`` (what
+  ``text_generation`` serves; ``seed_demo_data`` writes them), read and validated by text_generation's
+  own reader (:func:`include.textgen.prompts.read_prompts`: invalid lines are skipped, counted and
+  logged), else the fixed evaluation prompts of ``llm_fine_tuning``
+  (:attr:`include.llm.config.FineTuneConfig.PROMPTS`). Every line is ``{"text": prompt, "label": "pass"}``:
+  the answer "right" is an output the quality gate passes (:mod:`include.canary.textgen_serving`).
 """
 
 from __future__ import annotations
@@ -116,8 +122,33 @@ def record_holdout(model: str, version: str, n: int) -> str:
     return _write(f"requests-{model}-v{version}.jsonl", rows, f"hold-out of batch {meta['run_date']} (share {share})")
 
 
+#: The label a replayed prompt carries: the quality gate's verdict a good text generator earns.
+QUALITY_PASS = "pass"
+
+
+def record_prompts(day: date, n: int) -> str:
+    """Text-generator requests (``raw/canary/prompts-<day>.jsonl``): the day's prompts, else the fixed eval prompts."""
+    from include.llm.config import FineTuneConfig
+    from include.textgen.config import GenerationConfig
+    from include.textgen.prompts import PREFIX, ZONE, read_prompts
+
+    gen = GenerationConfig()
+    files = [(p.name, storage.read_bytes(p))
+             for p in storage.list_files(storage.lake_path(ZONE, PREFIX, day.isoformat()), ".jsonl")]
+    read = read_prompts(files, "", gen.min_prompt_chars, gen.max_prompt_chars)
+    for q in read.quarantined[:5]:
+        log.info("skipping prompt %s", q)
+    prompts, source = [p.prompt for p in read.valid], f"prompts of {day} ({len(files)} files)"
+    if not prompts:
+        prompts, source = list(FineTuneConfig.PROMPTS), "fixed evaluation prompts of llm_fine_tuning"
+    requests = [{"text": p, "label": QUALITY_PASS} for p in prompts if _encodable(p)]
+    return _write(f"prompts-{day.isoformat()}.jsonl", requests[:n], source)
+
+
 def record_for(kind: str, model: str, version: str, day: date, n: int) -> str:
     """The replay file for a model of serving ``kind``."""
     if kind == "churn_hgb":
         return record_holdout(model, version, n)
+    if kind == "textgen":
+        return record_prompts(day, n)
     return record_requests(day, n)

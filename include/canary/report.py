@@ -83,7 +83,9 @@ def steps_table(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "latency_mannwhitney_p": _check_value(s, "latency_vs_champion_mannwhitney"),
             "champion_accuracy": ch.get("accuracy"), "challenger_accuracy": cl.get("accuracy"),
             "challenger_labelled": cl.get("labelled"),
-            "accuracy_ztest_p": _check_value(s, "accuracy_vs_champion_ztest"),
+            # a text generator's graded answers are quality-gate verdicts: quality_vs_champion_ztest
+            "accuracy_ztest_p": next((v for v in (_check_value(s, f"{g}_vs_champion_ztest")
+                                                  for g in ("accuracy", "quality")) if v is not None), None),
             "reasons": "; ".join(s.get("reasons", [])),
         })
     return rows

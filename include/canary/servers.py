@@ -13,6 +13,7 @@ HTTP 500, ``--added-latency-ms`` sleeps before answering. Both can also come fro
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import random
@@ -89,10 +90,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--added-latency-ms", type=float,
                         default=float(os.environ.get("GENAI_CANARY_ADDED_LATENCY_MS", 0)))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--options", default="{}", help="JSON options of the serving kind (textgen: decoding, "
+                        "gate rules, reference_dir; include/canary/textgen_serving.py)")
     add_limit_args(parser)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format=f"%(asctime)s {args.role} %(levelname)s %(message)s")
-    model = load_model(args.model_dir, args.kind or None)
+    model = load_model(args.model_dir, args.kind or None, json.loads(args.options))
     model.predict(model.warmup)  # first call pays lazy initialisation outside the measured window
     identity = {"role": args.role, "model": args.model_ref, "kind": model.kind}
     faults = Faults(args.error_rate, args.added_latency_ms, args.seed)

@@ -13,11 +13,16 @@ kind                 artifact (as its producer registers it)     request body
                      + ``model.safetensors`` (adaptive_retraining)  ``{"rows": [...]}``
 ``hf_text``          ``config.json`` naming ``architectures``     ``{"text": str}`` / ``{"texts": [...]}``
                      (train_sentiment_model's transformer)
+``textgen``          ``config.json`` naming a causal-LM head      ``{"text": prompt}`` /
+                     (``GPT2LMHeadModel``...: llm_fine_tuning)    ``{"texts": [...]}``
 ===================  ==========================================  =====================================
 
 Every predictor answers ``[{"label", "score"}, ...]``, one per input; ``label`` is what a labelled
 replay request is compared with (as text, case-insensitive), so accuracy is measured the same way
-for every kind. Heavy imports (pandas, transformers) happen in the server process, only for the
+for every kind — for ``textgen`` the label is the quality gate's ``pass``/``fail`` of the generated
+text (:mod:`include.canary.textgen_serving`), so "accuracy" there is the gate's pass rate. A loader
+takes the server's ``options`` (only ``textgen`` uses them: decoding, gate rules, the reference
+model). Heavy imports (pandas, transformers) happen in the server process, only for the
 kind it serves.
 """
 
@@ -32,6 +37,7 @@ from typing import Any
 from include.canary.httpbase import BadRequest
 
 Predictor = Callable[[list[Any]], list[dict]]
+Options = dict[str, Any] | None
 
 #: One request's batch; more is a client bug, not a workload.
 MAX_INPUTS = 1024
@@ -71,13 +77,13 @@ def parse_rows(body: dict) -> list[dict]:
     return rows
 
 
-def _hashed_logreg(model_dir: Path) -> Loaded:
+def _hashed_logreg(model_dir: Path, options: Options = None) -> Loaded:
     from include.canary import model
 
     return Loaded("hashed_logreg", model.load(model_dir).predict, parse_texts, ["warm-up"])
 
 
-def _churn_hgb(model_dir: Path) -> Loaded:
+def _churn_hgb(model_dir: Path, options: Options = None) -> Loaded:
     import pandas as pd
 
     from include.retraining.churn_model import ChurnModel
@@ -100,7 +106,7 @@ def _churn_hgb(model_dir: Path) -> Loaded:
     return Loaded("churn_hgb", predict, parse_rows, [warm])
 
 
-def _hf_text(model_dir: Path) -> Loaded:
+def _hf_text(model_dir: Path, options: Options = None) -> Loaded:
     from transformers import pipeline
 
     clf = pipeline("text-classification", model=str(model_dir), tokenizer=str(model_dir), device=-1)
@@ -111,11 +117,18 @@ def _hf_text(model_dir: Path) -> Loaded:
     return Loaded("hf_text", predict, parse_texts, ["warm-up"])
 
 
+def _textgen(model_dir: Path, options: Options = None) -> Loaded:
+    from include.canary import textgen_serving
+
+    return textgen_serving.load(model_dir, options)
+
+
 #: Serving kind → loader.
-LOADERS: dict[str, Callable[[Path], Loaded]] = {
+LOADERS: dict[str, Callable[[Path, Options], Loaded]] = {
     "hashed_logreg": _hashed_logreg,
     "churn_hgb": _churn_hgb,
     "hf_text": _hf_text,
+    "textgen": _textgen,
 }
 
 
@@ -131,18 +144,22 @@ def detect_kind(model_dir: str | Path) -> str:
         config = json.loads((model_dir / "config.json").read_text())
         if config.get("kind") in LOADERS:
             return str(config["kind"])
+        from include.canary.textgen_serving import is_causal_lm
+
+        if is_causal_lm(config):
+            return "textgen"
         if config.get("architectures"):
             return "hf_text"
     raise ValueError(f"{model_dir}: unknown model format (no churn model.json, no config.json with kind or "
                      f"architectures); serving kinds: {sorted(LOADERS)}")
 
 
-def load(model_dir: str | Path, kind: str | None = None) -> Loaded:
+def load(model_dir: str | Path, kind: str | None = None, options: Options = None) -> Loaded:
     """Load ``model_dir`` with the loader of ``kind`` (detected from the artifact when not given)."""
     kind = kind or detect_kind(model_dir)
     if kind not in LOADERS:
         raise ValueError(f"unknown serving kind {kind!r}; known: {sorted(LOADERS)}")
-    return LOADERS[kind](Path(model_dir))
+    return LOADERS[kind](Path(model_dir), options)
 
 
 def is_correct(prediction: Any, label: str) -> bool:

@@ -276,7 +276,7 @@ def start_stack(run_dir: str | Path, *, champion_dir: str, challenger_dir: str, 
                 champion_kind: str = "", challenger_kind: str = "",
                 challenger_error_rate: float = 0.0, challenger_added_latency_ms: float = 0.0,
                 seed: int = 0, bind_host: str = "127.0.0.1",
-                http_args: list[str] | None = None) -> dict[str, Any]:
+                http_args: list[str] | None = None, server_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Start champion, challenger, router (challenger weight 0) and load generator; return their URLs.
 
     A stack an earlier attempt of the same run left behind (same ``run_dir``) is stopped first, so a
@@ -285,7 +285,8 @@ def start_stack(run_dir: str | Path, *, champion_dir: str, challenger_dir: str, 
 
     ``*_kind`` is each model's serving kind (:mod:`include.canary.serving`; empty = the server detects it).
     ``bind_host`` is where the servers listen (loopback by default: nothing outside this machine can
-    reach them); ``http_args`` passes limits (``--max-body-bytes``, ``--read-timeout``...) to each server.
+    reach them); ``http_args`` passes limits (``--max-body-bytes``, ``--read-timeout``...) to each server;
+    ``server_options`` (JSON) reaches both models' loaders alike (``textgen``: decoding, gate, reference model).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -296,17 +297,19 @@ def start_stack(run_dir: str | Path, *, champion_dir: str, challenger_dir: str, 
                            "expires_at": datetime.fromtimestamp(time.time() + ttl, UTC).isoformat(),
                            "processes": {}})
     common = ["--ttl", str(ttl), "--seed", str(seed)]
+    options = ["--options", json.dumps(server_options)] if server_options else []
     http = ["--host", bind_host, *(http_args or [])]
     try:
         # The two model servers load in parallel (each pays a numpy import and a model load).
         launched = [
             launch_process("champion", "include.canary.servers",
                            ["--model-dir", champion_dir, "--kind", champion_kind, "--role", "champion", "--model-ref", champion_ref,
-                            "--error-rate", "0", "--added-latency-ms", "0", *common, *http], run_dir),
+                            "--error-rate", "0", "--added-latency-ms", "0", *options, *common, *http], run_dir),
             launch_process("challenger", "include.canary.servers",
                            ["--model-dir", challenger_dir, "--kind", challenger_kind, "--role", "challenger", "--model-ref", challenger_ref,
                             "--error-rate", str(challenger_error_rate),
-                            "--added-latency-ms", str(challenger_added_latency_ms), *common, *http], run_dir),
+                            "--added-latency-ms", str(challenger_added_latency_ms), *options, *common, *http],
+                           run_dir),
         ]
         champion, challenger = (wait_ready(proc, info, run_dir) for proc, info in launched)
         router = start_process("router", "include.canary.router",

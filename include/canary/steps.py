@@ -39,8 +39,10 @@ def plan(cfg: CanaryConfig, context: dict[str, Any]) -> dict[str, Any]:
                                      cfg.recorded_requests) if cfg.embedded else None
     log.info("canary %s/%s (%s) against champion %s (%s)%s", name, pair["challenger"], kinds["challenger"],
              pair["champion"], kinds["champion"], f"; named by event {event}" if event else "")
+    # A text generator's graded answers are quality-gate verdicts, not labels: the check says so.
+    graded_as = "quality" if kinds["challenger"] == "textgen" else "accuracy"
     return pair | {"kinds": kinds, "report_uri": str(report), "requests_uri": requests_uri, "day": day.isoformat(),
-                   "policy": cfg.policy().to_dict(), "event": event}
+                   "policy": cfg.policy().to_dict() | {"graded_as": graded_as}, "event": event}
 
 
 def start(planned: dict[str, Any], cfg: CanaryConfig, run_id: str) -> dict[str, Any]:

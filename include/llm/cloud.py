@@ -129,6 +129,55 @@ def job_name(run_id: str) -> str:
     return name
 
 
+#: A run's training jobs after the first (one per earlier job that ended Failed/Stopped): name-r2, name-r3 ...
+MAX_JOB_ATTEMPTS = 20
+#: DescribeTrainingJob statuses (the amazon provider's SageMakerHook.non_terminal_states / training_failed_states).
+LIVE_STATES = frozenset({"InProgress", "Stopping"})
+ENDED_STATES = frozenset({"Failed", "Stopped"})
+
+
+def attempt_job_name(base: str, attempt: int) -> str:
+    """The run's ``attempt``-th job name: ``base`` first, then ``base-r<attempt>`` (try-independent)."""
+    name = base if attempt <= 1 else f"{base}-r{attempt}"
+    assert JOB_NAME.fullmatch(name)
+    return name
+
+
+def resume_plan(base: str, describe: Any) -> dict[str, Any]:
+    """What a (retried) ``sagemaker_train`` attempt does, from the jobs this run already has.
+
+    ``describe(name)`` returns DescribeTrainingJob's dict, or None when no job has that name. A task
+    retry never knows whether its earlier attempt's job still runs (the worker may have died while the
+    job trains on), so it looks before it creates:
+
+    * no job yet → ``{"action": "create", "name": base}``;
+    * the latest job is ``InProgress``/``Stopping`` → ``"attach"``: wait for it, never start a second;
+    * ``Completed`` → ``"done"``: its result is the task's result;
+    * ``Failed``/``Stopped`` → ``"create"`` with the next name (``-r2``, ...): nothing of this run is
+      training any more, and a SageMaker job name can never be reused.
+
+    Why not the provider's ``action_if_job_exists``: it offers "timestamp" (a second job, the very
+    thing to avoid) and "fail" (a retry that can never succeed); it has no re-attach.
+    """
+    last: tuple[str, dict[str, Any]] | None = None
+    for attempt in range(1, MAX_JOB_ATTEMPTS + 1):
+        name = attempt_job_name(base, attempt)
+        described = describe(name)
+        if described is None:  # every earlier name (if any) ended Failed/Stopped: this one is free
+            previous = None if last is None else {"name": last[0], "status": last[1]["TrainingJobStatus"],
+                                                  "reason": last[1].get("FailureReason")}
+            return {"action": "create", "name": name, "previous": previous}
+        last = (name, described)
+        if described["TrainingJobStatus"] not in ENDED_STATES:
+            break
+    else:
+        raise ConfigError(f"training jobs {base} .. {attempt_job_name(base, MAX_JOB_ATTEMPTS)} all failed",
+                          "read the jobs' FailureReason in SageMaker and fix the cause before a new run")
+    name, described = last
+    status = described["TrainingJobStatus"]
+    return {"action": "done" if status == "Completed" else "attach", "name": name, "status": status}
+
+
 def _require_scheme(uri: str, scheme: str, what: str, fix: str) -> str:
     if not uri.startswith(f"{scheme}://"):
         raise ConfigError(f"{what} must be a {scheme}:// URI, got {uri!r}", fix)

@@ -36,6 +36,8 @@ DEFAULT_CORPUS_KEY = "womens_clothing_reviews.jsonl"
 _DATA, _MODEL, _TRAIN, _EVAL, _GATE = "Corpus", "Model and tokenizer", "Training", "Evaluation", "Quality gate"
 _CLOUD = "Cloud training"
 _ADAPT = "Adapters (LoRA)"
+#: Who moves textgen@champion after a passing gate (adaptive_retraining's choice, same words).
+PROMOTION_MODES = ("gate", "canary")
 #: Where ``train`` runs. ``auto``: SageMaker when the training aws connection exists, else local.
 TRAINING_BACKENDS = ("auto", "local", "sagemaker", "vertex", "azureml")
 #: An IAM role ARN (the role SageMaker assumes for the job), nothing else: the Param grants reach.
@@ -169,6 +171,13 @@ class FineTuneConfig(DagConfig):
                                  "(mean over the fixed prompts).", section=_GATE, minimum=0, maximum=1)
     min_distinct_2: float = knob(0.5, "Generation checks: the smallest distinct-2 (unique word bigrams / all "
                                  "bigrams, over every prompt) allowed.", section=_GATE, minimum=0, maximum=1)
+
+    promotion: str = knob(
+        "", "Who promotes textgen@champion once the gate passes a challenger: canary (default) = it is handed to "
+        "canary_deploy (event challenger_registered), which serves both text generators on replayed prompts and "
+        "alone promotes or rolls back; gate = this DAG promotes at once. The first model (no champion to "
+        "compare with) is promoted here either way. Empty = Variable genai_textgen_promotion, else canary.",
+        section=_GATE, setting="textgen_promotion", fallback="canary", enum=["", *PROMOTION_MODES])
 
     training_backend: str = knob(
         "auto", "Where train runs. auto: a SageMaker training job when the aws connection named by Variable "

@@ -10,6 +10,13 @@ A challenger becomes ``textgen@champion`` when
 
 Otherwise it is rejected with every reason that failed (status ``rejected``, the lifecycle's one alert) and
 the DAG takes its ``investigate`` branch. Same shape as the sentiment trainer's ``gate_and_promote``.
+
+**One promotion path per model** (as adaptive_retraining's ``promotion``): with ``promotion=canary`` (the
+default) a challenger that passes against an existing champion is *not* promoted here; the lifecycle
+decision is ``hand_to_canary`` (status ``challenger``, alias kept, champion untouched) and the DAG's
+``hand_to_canary`` task emits ``challenger_registered`` for canary_deploy, which serves both text generators
+on replayed prompts and alone promotes or rolls back. The offline gate keeps its veto (a rejected version
+never reaches live traffic), and the first model is promoted here: a canary needs a champion to compare with.
 """
 
 from __future__ import annotations
@@ -68,12 +75,16 @@ def gate_and_promote(name: str, evaluated: dict[str, Any], cfg: FineTuneConfig,
     from include.platform import lifecycle
 
     decision, reasons, numbers = decide(evaluated["metrics"], evaluated.get("champion"), cfg)
+    if decision == "promote" and cfg.promotion == "canary" and evaluated.get("champion") is not None:
+        decision = "hand_to_canary"
+        reasons = [*reasons, "promotion=canary: handed to canary_deploy, which promotes or rolls back"]
     applied = lifecycle.apply_verdict(name, evaluated["version"], lifecycle.Verdict(
         decision, DECIDED_BY, reasons=tuple(reasons), metrics=numbers,
         evidence={"report_uri": evaluated.get("report_uri", ""), "champion": evaluated.get("champion")}),
         context=context)
-    out = {"promoted": decision == "promote", "version": applied.version, "status": str(applied.status),
-           "reasons": reasons, "asset_extra": applied.extra}
-    if decision != "promote":
+    out = {"promoted": decision == "promote", "handed_to_canary": decision == "hand_to_canary",
+           "version": applied.version, "status": str(applied.status), "reasons": reasons,
+           "asset_extra": applied.extra}
+    if decision == "reject":
         log.warning("%s/%s not promoted: %s", name, evaluated["version"], "; ".join(reasons))
     return out

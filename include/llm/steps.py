@@ -2,14 +2,14 @@
 
 :func:`prepare` → :func:`backend` (branch) → :func:`train` | (:func:`sagemaker_job` → the SageMaker
 operator → :func:`sagemaker_model`) → :func:`trained_model` → :func:`evaluate` → :func:`gate` (branch) →
-:func:`promote` | :func:`investigate`.
+:func:`promote` | :func:`hand_to_canary` | :func:`investigate`.
 
 The work lives in :mod:`include.llm.pipeline` (lake I/O around the pure modules) and
 :mod:`include.llm.cloud` (the cloud requests); this module decides what runs, fails or branches, and what
 goes to XCom, alerts and asset events. Both training paths return the same dict (``model_uri`` in the
-lake + steps, timings, losses), so ``evaluate`` and ``gate`` do not know where training ran. Seam left:
-the canary hand-off is a third branch of :func:`gate` (``lifecycle`` decision ``hand_to_canary``) once
-``canary_deploy`` serves text generators.
+lake + steps, timings, losses), so ``evaluate`` and ``gate`` do not know where training ran. The gate's
+third branch, :func:`hand_to_canary` (``promotion=canary``), hands a passing challenger to
+``canary_deploy`` (serving kind ``textgen``), which alone moves ``textgen@champion``.
 
 Import-light at module level.
 """
@@ -123,7 +123,26 @@ def gate(cfg: FineTuneConfig, evaluated: dict[str, Any], context: dict[str, Any]
     from include.llm.gate import gate_and_promote
 
     decision = gate_and_promote(MODEL_NAME, evaluated, cfg, context)
+    if decision["handed_to_canary"]:
+        return "hand_to_canary"
     return "promote" if decision["promoted"] else "investigate"
+
+
+def hand_to_canary(evaluated: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """Name the exact version on ``challenger_registered`` (what adaptive_retraining's hand_to_canary does);
+    the champion stays until canary_deploy decides. ``serving_kind`` tells the canary how to serve it."""
+    from include.platform import assets, registry
+
+    mv = registry.get_version(MODEL_NAME, evaluated["version"])
+    if str(mv.status) != "challenger":
+        raise RuntimeError(f"{mv.ref} is {mv.status}, not a challenger the gate handed over")
+    extra = {"model": MODEL_NAME, "version": mv.version, "kind": "model", "serving_kind": "textgen",
+             "status": str(mv.status), "decision": mv.status_details.get("decision"),
+             "metrics": mv.status_details.get("metrics", {})}
+    context["outlet_events"][assets.CHALLENGER_REGISTERED].extra = extra
+    log.info("%s handed to canary_deploy (champion %s stays until the canary decides)", mv.ref,
+             registry.aliases(MODEL_NAME).get("champion"))
+    return extra | {"reasons": mv.status_details.get("reasons", [])}
 
 
 def promote(evaluated: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:

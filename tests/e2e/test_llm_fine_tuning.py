@@ -56,6 +56,7 @@ def test_train_gate_reject_promote_and_reject_against_the_champion(lake, dagbag,
     assert run.state == "success", states
     assert states == {"prepare": "success", "backend": "success", "train": "success", "trained_model": "success",
                       "evaluate": "success", "gate": "success", "investigate": "success", "promote": "skipped",
+                      "hand_to_canary": "skipped",
                       # no training aws connection: training_backend=auto stays local, the cloud branch skips
                       "sagemaker_job": "skipped", "sagemaker_train": "skipped", "sagemaker_model": "skipped"}
     (weak,) = registry.list_versions(MODEL_NAME)

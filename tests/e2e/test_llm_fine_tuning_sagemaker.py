@@ -132,3 +132,56 @@ def test_sagemaker_training_job_on_moto_is_fetched_and_registered(s3_lake, aws_c
     assert any(k.endswith(f"/{MODEL_NAME}/versions/{mv.version}/model.safetensors") or
                (f"/{MODEL_NAME}/" in k and k.endswith("model.safetensors")) for k in keys), keys[:20]
     assert mv.status in ("champion", "rejected")
+
+
+def test_retried_sagemaker_train_reattaches_to_its_first_tries_job(s3_lake, aws_conn, dagbag, tmp_path, monkeypatch):
+    """The first try dies right after CreateTrainingJob (the job trains on); the retry must not start another.
+
+    Before the fix the provider's default ``action_if_job_exists="timestamp"`` created a second job
+    (``<name>-<timestamp>``) beside the first; now the retry finds the run's job by its try-independent
+    name and takes its result (moto completes jobs at once; an InProgress job is re-attached to: see
+    tests/include/llm/test_sagemaker_resume_plan.py and the operator).
+    """
+    from datetime import timedelta
+
+    import boto3
+    from airflow.models.dagrun import DagRun
+    from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+    from airflow.utils.types import DagRunType
+
+    from include.llm import MODEL_NAME, cloud, corpus
+    from include.platform import registry
+    from tests.e2e.sentiment_fixtures import task_tries
+
+    hook, _ = s3_lake
+    corpus.seed_corpus()
+    day = pendulum.datetime(2026, 12, 5, tz="UTC")
+    run_id = DagRun.generate_run_id(run_type=DagRunType.MANUAL, logical_date=day, run_after=day)
+    artifact, _ = _stage_artifact(tmp_path, run_id, FAST, hook)
+
+    created: list[str] = []
+    real_create = SageMakerHook.create_training_job
+
+    def create_then_worker_dies(self, config, *args, **kwargs):
+        created.append(config["TrainingJobName"])
+        response = real_create(self, config, *args, **kwargs)
+        if len(created) == 1:
+            raise RuntimeError("worker lost right after CreateTrainingJob; the job itself keeps training")
+        return response
+
+    monkeypatch.setattr(SageMakerHook, "create_training_job", create_then_worker_dies)
+    task = dagbag.get_dag(DAG_ID).get_task("sagemaker_train")
+    monkeypatch.setattr(task, "retry_delay", timedelta(seconds=0))
+    monkeypatch.setattr(task, "retry_exponential_backoff", 0)
+
+    run = dagbag.get_dag(DAG_ID).test(logical_date=day, run_after=day, run_conf=FAST)
+    states, tries = task_states(DAG_ID, run.run_id), task_tries(DAG_ID, run.run_id)
+    assert run.run_id == run_id and run.state == "success", states
+    assert states["sagemaker_train"] == "success" and tries["sagemaker_train"] == 2, (states, tries)
+    name = cloud.job_name(run_id)
+    assert created == [name]  # the retry created nothing: it found the first try's job
+    sm = boto3.client("sagemaker", endpoint_url=hook.conn_config.endpoint_url, region_name="us-east-1")
+    names = [j["TrainingJobName"] for j in sm.list_training_jobs(MaxResults=100)["TrainingJobSummaries"]]
+    assert [n for n in names if n.startswith(name)] == [name], names  # one job for the run, no "-<timestamp>" twin
+    (mv,) = [v for v in registry.list_versions(MODEL_NAME) if v.metadata.get("training_job") == name]
+    assert mv.metadata["training_artifact"] == artifact

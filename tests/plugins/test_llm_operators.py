@@ -77,3 +77,50 @@ def test_the_providers_trigger_sees_the_job_complete_on_moto(aws_conn):
             return event.payload
 
     assert asyncio.run(first_event()) == {"status": "success", "job_name": "textgen-ft-trigger"}
+
+
+def _no_second_job(monkeypatch, statuses: dict[str, str]):
+    """The hook answers DescribeTrainingJob from ``statuses`` (what an earlier try left); CreateTrainingJob
+    is recorded: the tests assert what the retry would create."""
+    from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+    from botocore.exceptions import ClientError
+
+    created: list[str] = []
+
+    def describe(self, name):
+        if name not in statuses:
+            raise ClientError({"Error": {"Code": "ValidationException", "Message": "Requested resource not found."}},
+                              "DescribeTrainingJob")
+        return {"TrainingJobName": name, "TrainingJobStatus": statuses[name], "FailureReason": "AlgorithmError"}
+
+    monkeypatch.setattr(SageMakerHook, "describe_training_job", describe)
+    monkeypatch.setattr(SageMakerHook, "create_training_job",
+                        lambda self, config, **kw: created.append(config["TrainingJobName"]) or
+                        {"ResponseMetadata": {"HTTPStatusCode": 200}})
+    return created
+
+
+def test_a_retry_reattaches_to_the_runs_job_still_in_progress_instead_of_creating_one(monkeypatch):
+    from airflow.providers.amazon.aws.triggers.sagemaker import SageMakerTrigger
+    from airflow.sdk.exceptions import TaskDeferred
+
+    created = _no_second_job(monkeypatch, {"textgen-ft-live": "InProgress"})
+    op = _operator_class()(task_id="sagemaker_train", config=_request("textgen-ft-live"), aws_conn_id="aws_x",
+                           deferrable=True, check_interval=30)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute({})
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, SageMakerTrigger) and deferred.value.method_name == "execute_complete"
+    assert (trigger.job_name, trigger.job_type, trigger.aws_conn_id) == ("textgen-ft-live", "Training", "aws_x")
+    assert created == []
+
+
+def test_after_the_runs_job_failed_the_retry_creates_the_next_name_never_a_timestamped_twin(monkeypatch):
+    created = _no_second_job(monkeypatch, {"textgen-ft-dead": "Failed"})
+    op = _operator_class()(task_id="sagemaker_train", config=_request("textgen-ft-dead"), aws_conn_id="aws_x",
+                           deferrable=False)
+    monkeypatch.setattr(op.provider_operator().__class__, "serialize_result",
+                        lambda self, name: {"Training": {"TrainingJobName": name}})
+    assert op.execute({})["Training"]["TrainingJobName"] == "textgen-ft-dead-r2"
+    assert created == ["textgen-ft-dead-r2"]
+    assert op.provider_operator().action_if_job_exists == "fail"
