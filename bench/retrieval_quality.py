@@ -171,7 +171,7 @@ def run_queries(queries: dict, store, modes: tuple[str, ...]) -> tuple[dict, dic
 
     runs: dict[str, dict[str, list[str]]] = {m: {} for m in modes}
     seconds: dict[str, float] = dict.fromkeys(modes, 0.0)
-    shipped_before: dict[str, list[str]] = {}  # the first default: RRF (k=60) of each retriever's top 50 chunks
+    top50: dict[str, list[str]] = {}  # RRF (k=60) of each retriever's top 50 chunks: hybrid_search's own depth
     for qid, text in queries.items():
         chunk_runs = {}
         for mode in modes:
@@ -183,9 +183,9 @@ def run_queries(queries: dict, store, modes: tuple[str, ...]) -> tuple[dict, dic
         if "bm25" in chunk_runs:
             by_id = {h.chunk_id: h for m in ("bm25", "dense") for h in chunk_runs[m]}
             fused = search.rrf([[h.chunk_id for h in chunk_runs[m][:50]] for m in ("bm25", "dense")])
-            shipped_before[qid] = doc_ranking([by_id[c] for c, _ in fused])
-    if shipped_before:
-        runs["rrf_chunks_top50"] = shipped_before
+            top50[qid] = doc_ranking([by_id[c] for c, _ in fused])
+    if top50:
+        runs["rrf_chunks_top50"] = top50
     return runs, seconds
 
 
@@ -204,6 +204,8 @@ def main() -> None:
     parser.add_argument("--split", default="test", choices=["test", "dev"],
                         help="qrels split to report (tuning used dev only)")
     parser.add_argument("--bf16", action="store_true", help="also ingest with bf16 vectors and report dense_bf16")
+    parser.add_argument("--add-bf16", action="store_true",
+                        help="only the bf16 part, merged into the existing results JSON (fp32 keys kept)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
@@ -225,11 +227,18 @@ def main() -> None:
         "method": {"document_score": "best chunk (MaxP)", "depth_documents": DEPTH, "depth_chunks": CHUNK_DEPTH,
                    "ndcg": "graded gains, log2 discount (pytrec_eval's ndcg_cut_10)",
                    "rrf": "naive: 1/(60 + rank) summed over the bm25 and dense document runs",
-                   "default": "include.rag.search.hybrid_search(mode='hybrid') as shipped",
-                   "tuned_on": "NFCorpus dev qrels only (bench/retrieval_tuning.py); test qrels only reported"},
+                   "default": "include.rag.search.hybrid_search(mode='hybrid') as shipped (RRF k=60 of the two chunk runs), "
+                              f"candidates={CHUNK_DEPTH} for recall@100 depth",
+                   "tuned_on": "NFCorpus dev qrels only (bench/retrieval_tuning.py); test qrels only reported",
+                   "rejected": "dev-tuned z-score fusion: bench/results/retrieval_quality_rejected_convex_z.json"},
     }
     timings: dict = {}
-    for precision in ("fp32", "bf16") if args.bf16 else ("fp32",):
+    if args.add_bf16:
+        previous = json.loads(RESULTS.read_text())
+        result = {**previous, "method": result["method"], "dataset": previous["dataset"]}
+        timings = previous.get("timings", {})
+    precisions = ("bf16",) if args.add_bf16 else ("fp32", "bf16") if args.bf16 else ("fp32",)
+    for precision in precisions:
         store = use_store(precision)
         timings[f"corpus_files_written_{precision}"] = write_corpus(corpus)
         t = time.perf_counter()
@@ -250,10 +259,10 @@ def main() -> None:
             result["dense"] = evaluate(runs["dense"], qrels)
             result["rrf"] = evaluate(rrf_runs, qrels)
             result["default"] = evaluate(runs["hybrid"], qrels)
-            result["previous_default_rrf_chunks_top50"] = {
+            result["default_candidates_50"] = {
                 "ndcg_at_10": evaluate(runs["rrf_chunks_top50"], qrels)["ndcg_at_10"],
-                "note": "what hybrid_search shipped before: RRF k=60 over each retriever's top 50 chunks "
-                        "(recall@100 not comparable: at most 100 chunks deep)"}
+                "note": "the default at hybrid_search's default depth (candidates=50: RRF k=60 over each retriever's "
+                        "top 50 chunks), what content_generation gets; recall@100 not comparable (≤ 100 chunks deep)"}
             result["default_minus_rrf_ndcg_at_10"] = round(result["default"]["ndcg_at_10"]
                                                            - result["rrf"]["ndcg_at_10"], 4)
         else:

@@ -69,6 +69,32 @@ def maxp(scores: np.ndarray, docs: list[str], depth: int = rq.DEPTH) -> list[str
     return list(seen)
 
 
+def convex_z(runs: list[list[tuple[str, float]]], weights: list[float]) -> list[tuple[str, float]]:
+    """Fuse scored lists: ``Σ w_r · z_r`` with ``z_r`` the run's scores as z-scores over that run, best first.
+
+    A hit missing from a run gets that run's lowest z (it scored below everything the run returned).
+    Why z-scores and not raw scores: BM25 is unbounded and query-dependent, cosine lives in [-1, 1];
+    standardising each run puts them on one scale (Bruch, Gai & Ingber 2023, "An Analysis of Fusion
+    Functions for Hybrid Retrieval", ACM TOIS: a tuned convex combination beats RRF). Runs must be deep
+    (1000 here): the mean and spread of a 50-hit run are too noisy (bench/retrieval_tuning.py).
+    """
+    import statistics
+
+    per_run: list[tuple[dict[str, float], float]] = []
+    for run in runs:
+        scores = [s for _, s in run]
+        if not scores:
+            per_run.append(({}, 0.0))
+            continue
+        mean = statistics.fmean(scores)
+        sd = statistics.pstdev(scores) or 1.0
+        z = {cid: (s - mean) / sd for cid, s in run}
+        per_run.append((z, min(z.values())))
+    ids = {cid for z, _ in per_run for cid in z}
+    fused = {cid: sum(w * z.get(cid, floor) for (z, floor), w in zip(per_run, weights, strict=True)) for cid in ids}
+    return sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
 def main() -> None:
     from include.rag import bm25, embedding
 
@@ -151,6 +177,30 @@ def main() -> None:
         nb, nd = norm(lex, "z", cand), norm(dense, "z", cand)
         for a in (0.3, 0.4):
             report(f"convex z cand={cand} a_bm25={a}", a * nb + (1 - a) * nd)
+
+    # What the bench compares against: naive RRF (k=60) of the two *document* runs (MaxP, 100 deep).
+    from include.rag.search import rrf
+
+    naive = {}
+    for i, q in enumerate(qids):
+        naive[q] = [d for d, _ in rrf([maxp(lex[i], docs), maxp(dense[i], docs)], k=60)][:rq.DEPTH]
+    table.append(("naive rrf k=60 of document runs", rq.evaluate(naive, qrels)))
+    print(f"{table[-1][0]:60s} {table[-1][1]}", flush=True)
+    # The shipped convex_z on runs shaped like the store's (BM25: matching chunks only), 1000 deep.
+    for a in (0.3, 0.4, 0.5):
+        runs_z = {}
+        for i, q in enumerate(qids):
+            top_b = [j for j in np.argsort(-lex[i], kind="stable")[:1000] if lex[i, j] > 0]
+            top_d = np.argsort(-dense[i], kind="stable")[:1000]
+            fused = convex_z([[(j, lex[i, j]) for j in top_b], [(j, dense[i, j]) for j in top_d]], [a, 1 - a])
+            seen: dict[str, None] = {}
+            for j, _ in fused:
+                seen.setdefault(docs[j], None)
+                if len(seen) == rq.DEPTH:
+                    break
+            runs_z[q] = list(seen)
+        table.append((f"shipped convex_z (store-shaped runs) a_bm25={a}", rq.evaluate(runs_z, qrels)))
+        print(f"{table[-1][0]:60s} {table[-1][1]}", flush=True)
 
     # z-scores over the whole collection (depth-independent: the mean/sd of every chunk's score).
     zb = (lex - lex.mean(axis=1, keepdims=True)) / lex.std(axis=1, keepdims=True).clip(1e-9)

@@ -10,7 +10,7 @@ import pytest
 
 from include.rag import bm25, chunking
 from include.rag.extract import Block, Document
-from include.rag.search import convex_z, rrf
+from include.rag.search import rrf
 from include.rag.store import DocumentWrite, KnowledgeStore
 
 MODEL = "test-model"
@@ -102,20 +102,6 @@ def test_rrf_fuses_by_reciprocal_rank():
     assert [cid for cid, _ in fused] == ["a", "c", "b", "d"]
     assert dict(fused)["a"] == pytest.approx(1 / 61 + 1 / 62)
     assert dict(fused)["d"] == pytest.approx(1 / 63)
-
-
-def test_convex_z_weights_z_scores_and_floors_missing_hits():
-    bm25_run = [("a", 9.0), ("b", 3.0), ("c", 0.0)]  # mean 4, sd sqrt(14)
-    dense_run = [("b", 0.9), ("d", 0.5), ("a", 0.1)]  # mean 0.5, sd sqrt(0.32/3)
-    fused = dict(convex_z([bm25_run, dense_run], [0.3, 0.7]))
-    zb = {"a": 5 / 14 ** 0.5, "b": -1 / 14 ** 0.5, "c": -4 / 14 ** 0.5}
-    sd = (0.32 / 3) ** 0.5
-    zd = {"b": 0.4 / sd, "d": 0.0, "a": -0.4 / sd}
-    assert fused["a"] == pytest.approx(0.3 * zb["a"] + 0.7 * zd["a"])
-    assert fused["c"] == pytest.approx(0.3 * zb["c"] + 0.7 * min(zd.values()))  # absent from dense: its floor
-    assert fused["d"] == pytest.approx(0.3 * min(zb.values()) + 0.7 * zd["d"])
-    assert [cid for cid, _ in convex_z([bm25_run, dense_run], [0.3, 0.7])] == ["b", "d", "a", "c"]
-    assert convex_z([[], dense_run], [0.3, 0.7])[0][0] == "b"  # a query of stop words only: dense alone
 
 
 def test_embedder_equals_sentence_transformers_encode_in_input_order():
