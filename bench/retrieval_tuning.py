@@ -186,7 +186,7 @@ def main() -> None:
         naive[q] = [d for d, _ in rrf([maxp(lex[i], docs), maxp(dense[i], docs)], k=60)][:rq.DEPTH]
     table.append(("naive rrf k=60 of document runs", rq.evaluate(naive, qrels)))
     print(f"{table[-1][0]:60s} {table[-1][1]}", flush=True)
-    # The shipped convex_z on runs shaped like the store's (BM25: matching chunks only), 1000 deep.
+    # The candidate convex_z on runs shaped like the store's (BM25: matching chunks only), 1000 deep.
     for a in (0.3, 0.4, 0.5):
         runs_z = {}
         for i, q in enumerate(qids):
@@ -199,7 +199,7 @@ def main() -> None:
                 if len(seen) == rq.DEPTH:
                     break
             runs_z[q] = list(seen)
-        table.append((f"shipped convex_z (store-shaped runs) a_bm25={a}", rq.evaluate(runs_z, qrels)))
+        table.append((f"candidate convex_z (store-shaped runs) a_bm25={a}", rq.evaluate(runs_z, qrels)))
         print(f"{table[-1][0]:60s} {table[-1][1]}", flush=True)
 
     # z-scores over the whole collection (depth-independent: the mean/sd of every chunk's score).
