@@ -52,6 +52,8 @@ ASSET_TYPES: dict[str, str] = {
 }
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DIGITS = re.compile(r"(\d+)")
+#: Airflow's own rule for DAG ids (letters, digits, '_', '.', '-'): one path segment, never '..'.
+_DAG_ID = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,250}$")
 
 
 @dataclass(frozen=True)
@@ -144,12 +146,10 @@ def list_reports(dag_id: str | None = None) -> dict[str, list[Report]]:
 
 def report_path(dag_id: str, rel: str = "") -> ObjectStoragePath:
     """``reports/<folder of dag_id>/<rel>`` through the path guard; raises ``PathRefused`` on anything else."""
-    parts = [folder_for(dag_id)]
-    if rel:
-        parts.append(rel)
-    if folder_for(dag_id) in NOT_REPORTS:
-        raise PathRefused(f"{dag_id!r} is not a reports folder", "open a DAG's reports from /genai/reports")
-    return storage.lake_path("reports", *parts)
+    folder = folder_for(dag_id)
+    if not _DAG_ID.fullmatch(dag_id) or folder in NOT_REPORTS:
+        raise PathRefused(f"{dag_id!r} is not a DAG's reports folder", "open a DAG's reports from /genai/reports")
+    return storage.lake_path("reports", folder, *([rel] if rel else []))
 
 
 def asset_type(rel: str) -> str | None:
