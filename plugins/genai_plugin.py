@@ -20,7 +20,9 @@ from __future__ import annotations
 from airflow.plugins_manager import AirflowPlugin
 
 from genai_airflow.gpu.links import GPUDashboardLink, GPUPoolLink
-from genai_airflow.ui.links import URL_PREFIX, RunReportLink
+from genai_airflow.ui.links import RunReportLink
+
+_PREFIX = RunReportLink.url_prefix
 
 
 def _fastapi_apps() -> list[dict]:
@@ -28,7 +30,7 @@ def _fastapi_apps() -> list[dict]:
     # scheduler), and only the API server needs the app and its FastAPI routes.
     from genai_airflow.ui.app import app
 
-    return [{"app": app, "url_prefix": URL_PREFIX, "name": "GenAI reports and models"}]
+    return [{"app": app, "url_prefix": _PREFIX, "name": "GenAI reports and models"}]
 
 
 class GenAIPlugin(AirflowPlugin):
@@ -36,8 +38,8 @@ class GenAIPlugin(AirflowPlugin):
     operator_extra_links = [GPUPoolLink(), GPUDashboardLink()]
     global_operator_extra_links = [RunReportLink()]
     external_views = [
-        {"name": "Reports", "href": f"{URL_PREFIX}/reports", "destination": "nav", "url_route": "genai-reports"},
-        {"name": "Models", "href": f"{URL_PREFIX}/models", "destination": "nav", "url_route": "genai-models"},
+        {"name": "Reports", "href": f"{_PREFIX}/reports", "destination": "nav", "url_route": "genai-reports"},
+        {"name": "Models", "href": f"{_PREFIX}/models", "destination": "nav", "url_route": "genai-models"},
     ]
 
     @property

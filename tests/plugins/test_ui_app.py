@@ -29,9 +29,8 @@ def lake_with_report(lake):
 
 
 def _client(monkeypatch, all_admins: bool):
-    from fastapi.testclient import TestClient
-
     from airflow.api_fastapi import app as api_app
+    from fastapi.testclient import TestClient
 
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS", str(all_admins))
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "alice:viewer")
@@ -120,17 +119,18 @@ def test_report_link_is_on_the_final_task_of_a_dag_with_reports(lake):
     from airflow.models.taskinstancekey import TaskInstanceKey
     from airflow.providers.standard.operators.empty import EmptyOperator
     from airflow.sdk import DAG
+
     from genai_airflow.ui.links import RunReportLink
 
     with DAG("customer_sentiment_analysis", schedule=None):
-        first = EmptyOperator(task_id="extract")
-        last = EmptyOperator(task_id="report")
-        first >> last
+        extract = EmptyOperator(task_id="extract")
+        report = EmptyOperator(task_id="report")
+        extract >> report
     run_id = "manual__2026-11-22T00:00:00+00:00"
     link = RunReportLink()
     key = TaskInstanceKey("customer_sentiment_analysis", "report", run_id)
-    assert link.get_link(last, ti_key=key) == ""  # no reports folder in the lake yet: no button
+    assert link.get_link(report, ti_key=key) == ""  # no reports folder in the lake yet: no button
     storage.write_text(storage.lake_path("reports", "sentiment", "2026-11-22", "report.md"), "# r\n")
-    assert link.get_link(last, ti_key=key) == \
+    assert link.get_link(report, ti_key=key) == \
         "/genai/run/customer_sentiment_analysis/manual__2026-11-22T00%3A00%3A00%2B00%3A00"
-    assert link.get_link(first, ti_key=TaskInstanceKey("customer_sentiment_analysis", "extract", run_id)) == ""
+    assert link.get_link(extract, ti_key=TaskInstanceKey("customer_sentiment_analysis", "extract", run_id)) == ""

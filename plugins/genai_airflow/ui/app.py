@@ -34,7 +34,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 
 log = logging.getLogger(__name__)
 
-ReadDag = Depends(requires_access_dag("GET"))
+_READ_DAG = Depends(requires_access_dag("GET"))
 
 
 def _csp(nonce: str) -> str:
@@ -74,7 +74,7 @@ def _refused(exc: Exception) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, "no such report")
 
 
-def create_app() -> FastAPI:
+def _create_app() -> FastAPI:
     app = FastAPI(title="GenAI reports and models", docs_url=None, redoc_url=None, openapi_url=None)
 
     @app.exception_handler(HTTPException)
@@ -100,7 +100,7 @@ def create_app() -> FastAPI:
         return _page(request, "index", title="Reports", lake=_lake(),
                      dags={d: r for d, r in dags.items() if d in allowed})
 
-    @app.get("/reports/{dag_id}", response_class=HTMLResponse, dependencies=[ReadDag])
+    @app.get("/reports/{dag_id}", response_class=HTMLResponse, dependencies=[_READ_DAG])
     def dag_reports(request: Request, dag_id: str) -> HTMLResponse:
         from include.platform import reports_view
         from include.platform.errors import PathRefused
@@ -111,7 +111,7 @@ def create_app() -> FastAPI:
             raise _refused(exc) from exc
         return _page(request, "dag", title=dag_id, dag_id=dag_id, reports=reports, note=None)
 
-    @app.get("/reports/{dag_id}/{rel:path}", dependencies=[ReadDag])
+    @app.get("/reports/{dag_id}/{rel:path}", dependencies=[_READ_DAG])
     def report_file(request: Request, dag_id: str, rel: str) -> Response:
         from include.platform import reports_view, storage
         from include.platform.errors import PathRefused
@@ -140,7 +140,7 @@ def create_app() -> FastAPI:
         return _page(request, "report", title=f"{dag_id} · {report.title}", report=report, body=body,
                      others=others, location=str(path))
 
-    @app.get("/run/{dag_id}/{run_id:path}", response_class=HTMLResponse, dependencies=[ReadDag])
+    @app.get("/run/{dag_id}/{run_id:path}", response_class=HTMLResponse, dependencies=[_READ_DAG])
     def run_report(request: Request, dag_id: str, run_id: str, session: SessionDep) -> Response:
         """The "Report" extra link: the report the run wrote (one → open it; several → list them)."""
         from airflow.models import DagRun
@@ -175,5 +175,5 @@ def create_app() -> FastAPI:
     return app
 
 
-#: What ``plugins/genai_plugin.py`` registers (a module-level app: the API server mounts it at start).
-app = create_app()
+#: What ``plugins/genai_plugin.py`` registers (plugin ``fastapi_apps``; the API server mounts it at start).
+app = _create_app()

@@ -18,10 +18,6 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
-#: The URL prefix the plugin mounts its FastAPI app at (``plugins/genai_plugin.py``).
-URL_PREFIX = "/genai"
-
-
 def _base_url() -> str:
     """The UI's configured base URL ([api] base_url), else a relative link (same origin as the UI)."""
     try:
@@ -45,6 +41,8 @@ class RunReportLink(BaseOperatorLink):
     """``/genai/run/<dag_id>/<run_id>`` on the last task(s) of a run of a DAG that writes reports."""
 
     name = "Report"
+    #: Where ``plugins/genai_plugin.py`` mounts the ``/genai`` FastAPI app (one place for the prefix).
+    url_prefix = "/genai"
 
     def get_link(self, operator: Any, *, ti_key: Any) -> str:
         dag_id = getattr(ti_key, "dag_id", None) or getattr(operator, "dag_id", None)
@@ -53,4 +51,4 @@ class RunReportLink(BaseOperatorLink):
             return ""
         if not _has_reports(dag_id):
             return ""
-        return f"{_base_url()}{URL_PREFIX}/run/{quote(dag_id, safe='')}/{quote(run_id, safe='')}"
+        return f"{_base_url()}{self.url_prefix}/run/{quote(dag_id, safe='')}/{quote(run_id, safe='')}"
