@@ -10,8 +10,9 @@ plugins folder on ``sys.path`` in every process.
 The analyst's view (Airflow 3.1+ plugin interfaces, see docs/ui.md):
 
 * ``fastapi_apps``: ``genai_airflow.ui.app`` mounted by the API server at ``/genai``, under its auth;
-* ``external_views``: "Reports" and "Models" in the UI's navigation, each page embedded in the UI
-  (``url_route``: ``/plugin/genai-reports``, ``/plugin/genai-models``);
+* ``external_views``: "Reports" and "Models" in the UI's left navigation (``nav_top_level``, Airflow
+  3.2+; older UIs list them under "Plugins"), each page embedded in the UI (``url_route``:
+  ``/plugin/genai-reports``, ``/plugin/genai-models``);
 * ``global_operator_extra_links``: "Report" on a run's final task, to the report that run wrote.
 """
 
@@ -38,8 +39,10 @@ class GenAIPlugin(AirflowPlugin):
     operator_extra_links = [GPUPoolLink(), GPUDashboardLink()]
     global_operator_extra_links = [RunReportLink()]
     external_views = [
-        {"name": "Reports", "href": f"{_PREFIX}/reports", "destination": "nav", "url_route": "genai-reports"},
-        {"name": "Models", "href": f"{_PREFIX}/models", "destination": "nav", "url_route": "genai-models"},
+        {"name": "Reports", "href": f"{_PREFIX}/reports", "destination": "nav", "url_route": "genai-reports",
+         "nav_top_level": True, "icon": f"{_PREFIX}/icons/reports.svg"},
+        {"name": "Models", "href": f"{_PREFIX}/models", "destination": "nav", "url_route": "genai-models",
+         "nav_top_level": True, "icon": f"{_PREFIX}/icons/models.svg"},
     ]
 
     @property

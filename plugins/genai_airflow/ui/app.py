@@ -37,6 +37,14 @@ log = logging.getLogger(__name__)
 _READ_DAG = Depends(requires_access_dag("GET"))
 
 
+#: Nav icons: a page with a rising chart (Reports) and a stacked cube (Models).
+_ICONS = {
+    "reports": '<path d="M14 2H6a2 2 0 0 0-2 2v16a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V8z"/><path d="M14 2v6h6"/>'
+               '<path d="M8 18v-3M12 18v-6M16 18v-4"/>',
+    "models": '<path d="M12 2 3 7l9 5 9-5-9-5z"/><path d="m3 12 9 5 9-5"/><path d="m3 17 9 5 9-5"/>',
+}
+
+
 def _csp(nonce: str) -> str:
     # Same-origin only; the one script and style carry the nonce. frame-ancestors 'self' lets the
     # Airflow UI (same origin) embed the page as an external view and nothing else.
@@ -86,6 +94,16 @@ def _create_app() -> FastAPI:
             back = request.url.path  # relative: the login page only follows same-site "next" URLs
             return RedirectResponse(get_auth_manager().get_url_login(next_url=back), status.HTTP_303_SEE_OTHER)
         return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+    @app.get("/icons/{name}.svg", include_in_schema=False)
+    def icon(name: str, user: GetUserDep) -> Response:  # noqa: ARG001 - auth only
+        """The nav icons (stroke drawings in the UI's style; no script, served as images only)."""
+        if name not in _ICONS:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, "no such icon")
+        svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox="0 0 24 24" fill="none" '
+               f'stroke="#4a5568" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">{_ICONS[name]}</svg>')
+        return Response(svg, media_type="image/svg+xml",
+                        headers={"Content-Security-Policy": "default-src 'none'; sandbox", "Cache-Control": "max-age=3600"})
 
     @app.get("/", include_in_schema=False)
     def home(request: Request, user: GetUserDep) -> RedirectResponse:  # noqa: ARG001 - auth only

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 from airflow.sdk import BaseOperatorLink
 
+
 def _base_url() -> str:
     """The UI's configured base URL ([api] base_url), else a relative link (same origin as the UI)."""
     try:
