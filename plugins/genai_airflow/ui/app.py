@@ -46,9 +46,11 @@ _ICONS = {
 
 
 def _csp(nonce: str) -> str:
-    # Same-origin only; the one script and style carry the nonce. frame-ancestors 'self' lets the
-    # Airflow UI (same origin) embed the page as an external view and nothing else.
-    return (f"default-src 'none'; img-src 'self' data:; style-src 'nonce-{nonce}'; script-src 'nonce-{nonce}'; "
+    # Same-origin only; the one script and style element carry the nonce. Style *attributes* are
+    # allowed: markdown-it writes them for table column alignment, and data cannot add any (raw HTML is
+    # escaped). frame-ancestors 'self' lets the Airflow UI (same origin) embed the page, nothing else.
+    return (f"default-src 'none'; img-src 'self' data:; style-src 'nonce-{nonce}'; "
+            f"style-src-attr 'unsafe-inline'; script-src 'nonce-{nonce}'; "
             "frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 
 
