@@ -135,6 +135,12 @@ def test_analyst_workflow_in_chromium(stack):
 
 
 SENTIMENT = "customer_sentiment_analysis"
+#: A champion in minutes on 2 shared cores: this test checks what the UI shows, not model quality (the
+#: gate's real thresholds are tested in tests/e2e/test_train_sentiment_model.py), so the gate is opened
+#: ("Off only for plumbing checks") and the student skipped. Measured with FAST_TRAIN_CONF alone on a
+#: loaded machine: ~25 s per training step, over 25 min for the run.
+UI_TRAIN_CONF = {"train_rows": 300, "examples": 60, "max_length": 64, "trainable_layers": 2, "student_layers": 0,
+                 "min_macro_f1": 0.0, "beat_lexicon": False}
 #: Docs screenshots refreshed from this run (README "Results in the UI"): artifacts name -> docs/img name.
 DOC_SHOTS = {"6-reports.png": "reports.png", "7-report.png": "report.png", "8-models.png": "models.png"}
 
@@ -151,7 +157,7 @@ def _reports_and_models(stack, page, expect) -> None:
     from tests.e2e.sentiment_fixtures import FAST_TRAIN_CONF, SCORING_DEFAULTS, TRAINING_DEFAULTS
 
     # (6) The data the pages show, made by the pipelines themselves (small Params: 2 shared cores).
-    _, state = stack.run_once("train_sentiment_model", TRAINING_DEFAULTS | FAST_TRAIN_CONF, timeout=1500)
+    _, state = stack.run_once("train_sentiment_model", TRAINING_DEFAULTS | FAST_TRAIN_CONF | UI_TRAIN_CONF, timeout=1500)
     assert state == "success", stack.task_instances("train_sentiment_model", stack.run_ids("train_sentiment_model")[0])
     run_id, state = stack.run_once(SENTIMENT, SCORING_DEFAULTS | {"chunk_size": 64, "batch_size": 32, "threads": 2,
                                                                     "max_tokens": 64}, timeout=1200)
