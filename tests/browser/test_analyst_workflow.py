@@ -41,6 +41,7 @@ def stack(tmp_path):
         yield s
 
 
+@pytest.mark.timeout(2700)  # a champion is trained and a day scored on a loaded 2-core machine
 def test_analyst_workflow_in_chromium(stack):
     from playwright.sync_api import expect, sync_playwright
 
