@@ -147,8 +147,13 @@ DOC_SHOTS = {"6-reports.png": "reports.png", "7-report.png": "report.png", "8-mo
 
 
 def _stack_python(stack, code: str) -> dict:
-    """Run ``code`` with the stack's own settings (lake, warehouse); it prints one JSON line."""
-    out = stack.run_in_stack_env(f".venv/bin/python -c {json.dumps(code)}", timeout=300)
+    """Run ``code`` with the stack's own settings (lake, and the warehouse connection its tasks use, read
+    through REST: airflow_settings.yaml defines it in the metadata DB); it prints one JSON line."""
+    conn = stack.request("GET", "connections/warehouse_default")
+    uri = json.dumps({"conn_type": conn["conn_type"], "host": conn["host"], "schema": conn.get("schema"),
+                      "extra": json.loads(conn.get("extra") or "{}")})
+    out = stack.run_in_stack_env(f".venv/bin/python -c {json.dumps(code)}", timeout=300,
+                                 extra_env={"AIRFLOW_CONN_WAREHOUSE_DEFAULT": uri})
     assert out.returncode == 0, out.stdout + out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
