@@ -194,7 +194,7 @@ def _reports_and_models(stack, page, expect) -> None:
     expect(frame.locator("article img").first).to_have_js_property("complete", True)
     assert frame.locator("article img").first.evaluate("img => img.naturalWidth") > 0  # the chart, served inline
     # Sortable: a click on "messages" orders the rows by that column.
-    frame.get_by_role("columnheader", name="messages").click()
+    table.get_by_role("columnheader", name="messages", exact=True).click()
     counts = [int(t) for t in table.locator("tbody tr td:nth-child(2)").all_inner_texts()]
     assert counts == sorted(counts)
     page.screenshot(path=str(SHOTS / "7-report.png"), full_page=True)
