@@ -58,7 +58,7 @@ pre,code{background:#f7fafc;font-size:.85rem}pre{padding:.6rem;overflow:auto}
 .badge{display:inline-block;border-radius:.6rem;padding:0 .5rem;font-size:.8rem;background:#edf2f7;margin-right:.2rem}
 .badge.champion{background:#c6f6d5}.badge.challenger{background:#fefcbf}.badge.previous{background:#e9d8fd}
 .badge.rejected,.badge.rolled_back{background:#fed7d7}.muted{color:#718096}.error{color:#c53030}
-section.model{border-top:1px solid #e2e8f0;padding-top:.5rem;margin-top:1rem}
+.scroll{overflow-x:auto}section.model{border-top:1px solid #e2e8f0;padding-top:.5rem;margin-top:1rem}
 </style></head><body>
 <nav class="top"><a href="{{ base }}/reports" class="{{ 'here' if area == 'reports' }}">Reports</a>
 <a href="{{ base }}/models" class="{{ 'here' if area == 'models' }}">Models</a></nav>
@@ -115,12 +115,12 @@ and aliases, and the decisions that moved them.</p>
 <span class="badge {{ alias }}" data-alias="{{ alias }}">{{ alias }}: v{{ m.aliases[alias] }}</span>{% endif %}{% endfor %}
 {% if not m.aliases %}<span class="muted">no aliases yet</span>{% endif %}
 {% if m.producer %}<span class="muted">· produced by <code>{{ m.producer }}</code></span>{% endif %}</p>
-<table class="versions"><thead><tr><th>Version</th><th>Status</th><th>Aliases</th><th>Created (UTC)</th>
+<div class="scroll"><table class="versions"><thead><tr><th>Version</th><th>Status</th><th>Aliases</th><th>Created (UTC)</th>
 {% for k in metric_keys(m) %}<th>{{ k }}</th>{% endfor %}</tr></thead><tbody>
 {% for v in m.versions %}<tr><td>{{ v.version }}</td><td><span class="badge {{ v.status }}">{{ v.status }}</span></td>
 <td>{{ v.aliases | join(", ") }}</td><td>{{ v.created_at[:19] }}</td>
 {% for k in metric_keys(m) %}<td>{{ number(v.metrics.get(k)) }}</td>{% endfor %}</tr>{% endfor %}
-</tbody></table>
+</tbody></table></div>
 <h3>Decision history</h3>
 <table class="history"><thead><tr><th>At (UTC)</th><th>Version</th><th>Decision</th><th>Status</th><th>Decided by</th>
 <th>Reasons</th></tr></thead><tbody>
@@ -158,12 +158,17 @@ def _number(value: Any) -> str:
 MAX_METRIC_COLUMNS = 8
 
 
+#: Headline metrics first (what the gates decide on); then the most common, then by name.
+HEADLINE_METRICS = ("macro_f1", "accuracy", "perplexity", "quality", "ci_low", "ci_high", "auc", "log_loss")
+
+
 def _metric_keys(model: Any) -> list[str]:
     counts: dict[str, int] = {}
     for v in model.versions:
         for key in v["metrics"]:
             counts[key] = counts.get(key, 0) + 1
-    return sorted(counts, key=lambda k: (-counts[k], k))[:MAX_METRIC_COLUMNS]
+    rank = {k: i for i, k in enumerate(HEADLINE_METRICS)}
+    return sorted(counts, key=lambda k: (rank.get(k, len(rank)), -counts[k], k))[:MAX_METRIC_COLUMNS]
 
 
 def render(page: str, *, base: str, nonce: str, **values: Any) -> str:
