@@ -87,11 +87,11 @@ def cloud_cost_report():
 
         return send_cost_alerts(findings, context)
 
-    @task(multiple_outputs=False)
+    @task(multiple_outputs=False, outlets=[assets.COST_REPORT])
     def report(loaded: dict, findings: dict, params=None, **context) -> dict:
         from include.costs.pipeline import write_cost_report
 
-        return write_cost_report(CostConfig.from_params(params), run_date(context), loaded, findings)
+        return write_cost_report(CostConfig.from_params(params), run_date(context), loaded, findings, context)
 
     loaded = load(extract.expand(source=plan_sources()))
     export(loaded)

@@ -207,7 +207,10 @@ def send_cost_alerts(findings: dict[str, Any], context: dict[str, Any]) -> list[
     return channels
 
 
-def write_cost_report(cfg: CostConfig, day: date, loaded: dict[str, Any], findings: dict[str, Any]) -> dict:
+def write_cost_report(cfg: CostConfig, day: date, loaded: dict[str, Any], findings: dict[str, Any],
+                      context: dict[str, Any] | None = None) -> dict:
+    """``reports/cost/<day>/``; with a task ``context``, the day's totals also go on the ``cost_report`` event
+    (the Assets view then answers "what did we spend, against which budget" without opening the report)."""
     from include.costs.anomaly import AnomalyResult, Finding
     from include.costs.report import write_report
 
@@ -217,5 +220,20 @@ def write_cost_report(cfg: CostConfig, day: date, loaded: dict[str, Any], findin
     rows = read_rows(day, cfg.lookback_days)
     out = write_report(day, rows, budget=findings["budget"], anomaly=AnomalyResult(**raw),
                        unit_specs=cfg.unit_metrics, load=loaded, metric=findings["metric"])
+    if context is not None and context.get("outlet_events") is not None:
+        from include.platform.assets import COST_REPORT
+
+        context["outlet_events"][COST_REPORT].extra = cost_event_extra(out, findings)
     return {"folder": out["folder"], "report": out["report"], "total": out["total"],
             "forecast_month_end": out["forecast"]["forecast_month_end"]}
+
+
+def cost_event_extra(summary: dict[str, Any], findings: dict[str, Any]) -> dict[str, Any]:
+    """What an analyst asks of a cost day, as plain JSON: total vs budget, forecast, anomaly, top movers."""
+    anomaly = summary.get("anomaly") or {}
+    return {"day": summary["day"], "total": summary["total"], "budget": summary.get("budget"),
+            "metric": findings.get("metric"),
+            "forecast_month_end": (summary.get("forecast") or {}).get("forecast_month_end"),
+            "anomaly": bool(anomaly.get("is_anomaly")), "anomaly_z": anomaly.get("z"),
+            "anomaly_driver": (anomaly.get("driver") or {}).get("service"),
+            "top_movers": (summary.get("top_movers") or [])[:5], "report": summary["report"]}

@@ -28,6 +28,8 @@ CHALLENGER_REGISTERED = Asset(name="challenger_registered", group="models", extr
 
 COST_EXPORTS = Asset(name="cost_exports", group="costs", extra={"location": "lake/raw/costs"})
 COMPUTE_SPENT = Asset(name="compute_spent", group="costs", extra={"location": "events/compute_spent"})
+#: Emitted by ``cloud_cost_report.report`` (extra: day, total, budget, forecast, anomaly, top movers, report).
+COST_REPORT = Asset(name="cost_report", group="costs", extra={"location": "lake/reports/cost"})
 
 METRIC_TRACES = Asset(name="metric_traces", group="scaling", extra={"location": "lake/raw/metrics"})
 #: Inference requests waiting under raw/requests/pending (include/scaling/batches.py::write_requests).

@@ -207,3 +207,26 @@ def upload_file(local_path: str | os.PathLike[str], dest: ObjectStoragePath) -> 
     """Copy a local file (a chart, a model weight) into the lake."""
     with open(local_path, "rb") as fh:
         return write_bytes(dest, fh.read())
+
+
+def find_files(path: ObjectStoragePath, suffix: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every file below ``path`` (any depth) ending with ``suffix``: ``(key relative to path, fsspec info)``.
+
+    One recursive listing (``fs.find``: a single paginated LIST on object stores) instead of walking
+    folder by folder; hidden names (our ``.x.tmp`` writes in progress) are left out. [] if absent.
+    """
+    path.fs.invalidate_cache(path.path)
+    base = path.path.rstrip("/")
+    try:
+        found = path.fs.find(base, detail=True)
+    except FileNotFoundError:
+        return []
+    out = []
+    for key, info in found.items():
+        rel = key[len(base):].lstrip("/") if key.startswith(base) else ""
+        if not rel or info.get("type") == "directory" or not rel.endswith(suffix):
+            continue
+        if any(part.startswith(".") for part in rel.split("/")):
+            continue
+        out.append((rel, info))
+    return sorted(out)

@@ -371,7 +371,17 @@ def hand_over(gate_result: dict[str, Any], context: dict[str, Any] | None = None
 
     ``asset_extra`` names the exact churn version for the ``challenger_registered`` event.
     """
-    return _settle(gate_result, "hand_to_canary", context)
+    handed = _settle(gate_result, "hand_to_canary", context)
+    handed["asset_extra"] = handed["asset_extra"] | drift_extra(context)
+    return handed
+
+
+def drift_extra(context: dict[str, Any] | None) -> dict[str, Any]:
+    """Why this challenger exists, for the ``challenger_registered`` event: the run's drift verdict."""
+    ti = (context or {}).get("ti")
+    drift = (ti.xcom_pull(task_ids="detect_drift") if ti is not None else None) or {}
+    return {"drifted_share": drift.get("drifted_share"), "dataset_drift": drift.get("dataset_drift"),
+            "prediction_drift": drift.get("prediction_drift"), "drift_report": drift.get("report")}
 
 
 def reject(gate_result: dict[str, Any], cfg: RetrainingConfig,

@@ -113,7 +113,15 @@ def load(cfg: SentimentConfig, day: date, chunks: list[dict], score_uris: Any, l
         version = _summary(context).get("model_version", "")
         frame, problems = pipeline.read_scores(list(score_uris or [])), None
     # No chunks (every valid text empty or a duplicate): zero rows and a warning, not a failure.
-    return pipeline.load(day, frame, problems, model_version=version) | {"backend": cfg.backend}
+    loaded = pipeline.load(day, frame, problems, model_version=version) | {"backend": cfg.backend}
+    if context.get("outlet_events") is not None:
+        from include.platform import assets
+
+        # The Assets view answers "what did today's scoring say, with which model" from the event alone.
+        context["outlet_events"][assets.SENTIMENT_RESULTS].extra = {
+            "day": day.isoformat(), **{k: loaded.get(k) for k in ("model_version", "backend", "scored", "negative",
+                                                                   "neutral", "positive", "unlabeled")}}
+    return loaded
 
 
 def report(cfg: SentimentConfig, day: date, extracted: dict[str, Any], loaded: dict[str, Any],

@@ -94,6 +94,12 @@ def _extension_bases() -> tuple[type, ...]:
     return BaseOperator, BaseSensorOperator, BaseTrigger, BaseOperatorLink, AirflowPlugin
 
 
+def _is_fastapi_app(value) -> bool:
+    from fastapi import FastAPI
+
+    return isinstance(value, FastAPI)
+
+
 def _import_plugin_module(name: str):
     import importlib
 
@@ -122,9 +128,12 @@ def test_plugin_modules_define_only_airflow_extension_classes(module):
         return
     public = [(kind, name, line) for kind, name, line in _bound_names(tree)
               if not name.startswith("_") and name != "log"]
+    mod = _import_plugin_module(module)
+    # A plugin's FastAPI app (``fastapi_apps``: the API server mounts it) is an extension, not a class.
+    apps = {name for kind, name, _ in public if kind == "assignment" and _is_fastapi_app(getattr(mod, name, None))}
+    public = [(kind, name, line) for kind, name, line in public if name not in apps]
     not_classes = [f"{_rel(path)}:{line} {kind} {name}" for kind, name, line in public if kind != "class"]
     assert not not_classes, f"plain logic belongs in include/ (or make it private): {not_classes}"
-    mod = _import_plugin_module(module)
     bases = _extension_bases()
     strays = [name for _, name, _ in public if not issubclass(getattr(mod, name), bases)]
     assert not strays, f"{_rel(path)}: classes that are no Airflow extension: {strays}"
@@ -142,7 +151,8 @@ def test_code_takes_only_airflow_classes_from_the_plugins_namespace():
                 mod = _import_plugin_module(node.module)
                 for alias in node.names:
                     value = getattr(mod, alias.name, None)
-                    if not (isinstance(value, type) and issubclass(value, bases)):
+                    if not (isinstance(value, type) and issubclass(value, bases)) and not (
+                            path.parent == PLUGINS and _is_fastapi_app(value)):  # the plugin registers its app
                         wrong.append(f"{_rel(path)}:{node.lineno} {node.module}.{alias.name}")
     assert not wrong, f"imported from plugins but not an Airflow class (move it to include/): {wrong}"
 

@@ -223,6 +223,9 @@ def test_canary_promotion_mode_hands_the_challenger_over_and_never_moves_the_cha
     assert (event["model"], event["version"], event["kind"], event["status"], event["decision"]) == \
         ("churn", challenger.version, "model", "challenger", "hand_to_canary")
     assert event["metrics"]["ci_low"] > 0 and event["metrics"]["holdout_rows"] == challenger.metadata["holdout_rows"]
+    # ... and why it was trained: the run's drift verdict (what retraining_drift holds for the day).
+    assert 0 <= event["drifted_share"] <= 1 and isinstance(event["dataset_drift"], bool)
+    assert event["drift_report"].endswith(".md")
     # What the canary needs to replay the labelled rows this version never trained on.
     assert challenger.metadata["holdout_share"] == 0.3 and challenger.metadata["holdout_id_column"] == "customer_id"
     assert challenger.metadata["batch_uri"].endswith(f"curated/{DAG_ID}/{DAY.date().isoformat()}/batch.parquet")

@@ -72,6 +72,14 @@ def test_budget_breach_alerts_names_the_driver_and_reruns_are_idempotent(dagbag,
     assert "Airflow platform" in md and "FOCUS 1.2 validation:" in md and "all passed" in md
     assert "| aws_cost_explorer | skipped: add connection aws_cost_explorer (type aws) |" in md
     assert "| focus_files | ok | 350 | 0 |" in md
+    # The day's totals ride on the cost_report event (the Assets view answers "what did we spend").
+    from tests.e2e.asset_events import run_events
+
+    (event,) = run_events(run.run_id, "cost_report")
+    summary = json.loads((folder / "summary.json").read_text())
+    assert (event["day"], event["total"], event["budget"]) == (DAY.date().isoformat(), summary["total"], 1000)
+    assert event["anomaly"] is True and event["anomaly_driver"] == "Amazon SageMaker"
+    assert event["report"].endswith("reports/cost/" + DAY.date().isoformat() + "/report.md")
 
     # The per-day FOCUS export: one CSV per charge day of the loaded window, every FOCUS 1.2 column.
     from include.costs.export import EXPORT_COLUMNS

@@ -63,6 +63,11 @@ def test_demo_days_scored_reported_and_rerun_idempotent(dagbag, lake, trained_se
     (spent,) = run_events(run.run_id, "compute_spent")  # scoring spent compute; cloud_cost_report hears of it
     assert (spent["dag_id"], spent["emitted_by"], spent["backend"]) == (DAG_ID, "report", "transformers")
     assert spent["rows_scored"] > 0 and spent["run_wall_s"] > 0
+    # The day's answer rides on the sentiment_results event (the Assets view shows it without a query).
+    (results,) = run_events(run.run_id, "sentiment_results")
+    assert results["day"] == DAY.date().isoformat() and results["scored"] == spent["rows_scored"]
+    assert results["negative"] + results["neutral"] + results["positive"] == results["scored"]
+    assert results["model_version"] and results["backend"] == "transformers"
 
     # extract: every line is either a raw_feedback row or a quarantine entry with a reason
     day = DAY.date().isoformat()

@@ -234,3 +234,31 @@ def test_lake_sees_objects_written_by_other_workers(cloud: Cloud, tmp_path: Path
     assert (seen, mv.version) == (["export-1.jsonl", "export-2.jsonl"], "3"), (
         f"stale listing: list_files saw {seen}, and register_model wrote version {mv.version} "
         "over the other worker's version 2")
+
+
+def test_reports_and_models_pages_read_the_cloud_lake(cloud: Cloud, tmp_path: Path) -> None:
+    """The UI's Reports/Models logic on a bucket: a report put by the provider's hook is listed (with its
+    write time), rendered from the bucket, and a registry version shows as champion."""
+    from include.platform import lifecycle, models_view, reports_view, storage
+
+    md = b"# Cost report 2026-11-22\n\n| provider | cost |\n|---|---:|\n| aws | 12.5 |\n\n![c](daily.png)\n"
+    cloud.put("reports/cost/2026-11-22/report.md", md)
+    cloud.put("reports/cost/2026-11-22/daily.png", b"\x89PNG\r\n\x1a\n")
+    cloud.put("reports/llm_fine_tuning/v2/report.md", b"# v2\n")
+    cloud.put("reports/alerts/2026-11-22/x/k.slack.json", b"{}")
+
+    listed = reports_view.list_reports()
+    assert sorted(listed) == ["cloud_cost_report", "llm_fine_tuning"]
+    (report,) = listed["cloud_cost_report"]
+    assert (report.rel, report.day) == ("2026-11-22/report.md", "2026-11-22") and report.modified is not None
+    path = reports_view.report_path("cloud_cost_report", report.rel)
+    assert path.protocol.startswith(cloud.scheme) and type(path.fs).__name__ == cloud.fs_class
+    html = reports_view.render_markdown(storage.read_text(path))
+    assert '<td style="text-align:right">12.5</td>' in html and '<img src="daily.png"' in html
+    assert storage.read_bytes(reports_view.report_path("cloud_cost_report", "2026-11-22/daily.png")).startswith(b"\x89PNG")
+
+    weights = _model_dir(tmp_path / "m", seed=3)
+    mv = lifecycle.register("sentiment", weights, registered_by="t.train", metrics={"macro_f1": 0.6}, challenger=True)
+    lifecycle.apply_verdict("sentiment", mv.version, lifecycle.Verdict("promote", "t.promote", metrics={"macro_f1": 0.6}))
+    (model,) = models_view.list_models()
+    assert (model.name, model.champion, model.versions[0]["status"]) == ("sentiment", mv.version, "champion")
