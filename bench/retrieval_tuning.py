@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import retrieval_quality as rq  # noqa: E402
+from bench import retrieval_quality as rq  # PYTHONPATH = the project root, as for every bench (make bench)
 
 
 def load_store():  # noqa: ANN201

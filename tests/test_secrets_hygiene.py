@@ -20,19 +20,20 @@ def _tracked_and_new_files() -> list[str]:
 
 
 def _published_digests(files: list[str]) -> set[str]:
-    """sha1 (detect-secrets' ``hashed_secret``) of every sha256 digest a tracked JSON file records under a key
-    naming sha256: data manifests and benchmark results publish checksums on purpose, and JSON has no comment
-    to carry the allowlist pragma. Only exact 64-hex values under such keys are let through."""
+    """sha1 (detect-secrets' ``hashed_secret``) of every sha256 / md5 digest a tracked JSON file records under a
+    key naming sha256 or md5: data manifests and benchmark results publish checksums on purpose, and JSON has no
+    comment to carry the allowlist pragma. Only exact 64-hex (sha256) or 32-hex (md5) values under such keys are
+    let through."""
     found: set[str] = set()
 
     def walk(node, under_digest: bool) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                walk(value, under_digest or "sha256" in str(key).lower())
+                walk(value, under_digest or any(d in str(key).lower() for d in ("sha256", "md5")))
         elif isinstance(node, list):
             for value in node:
                 walk(value, under_digest)
-        elif under_digest and isinstance(node, str) and re.fullmatch(r"[0-9a-f]{64}", node):
+        elif under_digest and isinstance(node, str) and re.fullmatch(r"[0-9a-f]{64}|[0-9a-f]{32}", node):
             found.add(hashlib.sha1(node.encode()).hexdigest())
 
     for name in files:

@@ -40,7 +40,7 @@ def test_a_pdf_without_outline_or_title_uses_the_file_name_and_keeps_every_parag
 @pytest.mark.parametrize(("data", "reason"), [
     (b"%PDF-1.7\n%binary\n", "not a readable PDF"),
     (make_pdf([[], []]), "no text layer"),
-    (make_pdf(HANDBOOK, password="s3cret"), "password-protected"),
+    (make_pdf(HANDBOOK, password="s3cret"), "password-protected"),  # pragma: allowlist secret
 ])
 def test_unreadable_pdfs_are_refused_with_the_fix(data, reason):
     with pytest.raises(extract.UnreadableDocument, match=reason):
