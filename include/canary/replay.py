@@ -133,8 +133,7 @@ def record_prompts(day: date, n: int) -> str:
     from include.textgen.prompts import PREFIX, ZONE, read_prompts
 
     gen = GenerationConfig()
-    files = [(p.name, storage.read_bytes(p))
-             for p in storage.list_files(storage.lake_path(ZONE, PREFIX, day.isoformat()), ".jsonl")]
+    files = storage.read_files(storage.lake_path(ZONE, PREFIX, day.isoformat()), ".jsonl")
     read = read_prompts(files, "", gen.min_prompt_chars, gen.max_prompt_chars)
     for q in read.quarantined[:5]:
         log.info("skipping prompt %s", q)

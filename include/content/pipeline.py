@@ -57,9 +57,9 @@ def prepare(cfg: ContentConfig, day: date) -> dict[str, Any]:
 
     files = []
     if cfg.read_lake:
-        files = storage.list_files(storage.lake_path(BRIEFS_ZONE, BRIEFS_PREFIX, day.isoformat()), ".jsonl")
+        files = storage.read_files(storage.lake_path(BRIEFS_ZONE, BRIEFS_PREFIX, day.isoformat()), ".jsonl")
     form = {"topic": cfg.topic, "audience": cfg.audience, "tone": cfg.tone, "length": cfg.length}
-    read = briefs.read_briefs([(p.name, storage.read_bytes(p)) for p in files], form)
+    read = briefs.read_briefs(files, form)
     q_uri = quarantine.write_rejected(DAG_ID, day, quarantine_name("briefs", cfg),
                                       [q | {"run_date": day.isoformat()} for q in read.quarantined])
     info = {"day": day.isoformat(), "files": len(files), "lines": read.lines, "blank": read.blank,
@@ -175,6 +175,13 @@ def _content_path(day: date, brief_id: str, suffix: str):  # noqa: ANN202 - Obje
     return storage.lake_path(CONTENT_ZONE, CONTENT_PREFIX, day.isoformat(), f"{brief_id}{suffix}")
 
 
+def _withdraw(day: date, brief_id: str) -> None:
+    """Remove a brief's published files for ``day`` (rejected now, or failing today's gate)."""
+    for path in (_content_path(day, brief_id, ".md"), _content_path(day, brief_id, ".json")):
+        if path.exists():
+            path.unlink()
+
+
 def render_markdown(entry: dict[str, Any]) -> str:
     """The published article: title, sentences with numbered citations, and the sources they point at."""
     d, hits = entry["draft"], {h["chunk_id"]: h for h in entry["hits"]}
@@ -238,24 +245,20 @@ def publish(cfg: ContentConfig, day: date, run_id: str, gated: dict[str, Any],
                                     "sources": entry["hits"], "review": decision, "run_id": run_id})
             files.append(str(md))
         else:
-            for p in (md, js):
-                if p.exists():
-                    p.unlink()
+            _withdraw(day, bid)
     frame = pd.DataFrame([_row(e, day, status, decision, run_id) for e in ok], columns=ROW_COLUMNS)
     frame["line"] = frame["line"].astype("Int64")
     frame["reviewed_at"] = frame["reviewed_at"].astype("string")
     written = warehouse.replace_rows(TABLE, frame, list(TABLE_KEY)) if len(frame) else 0
     dropped = [j["brief"]["brief_id"] for j in judged if j["verdict"]["reasons"]]
     for bid in dropped:
-        for p in (_content_path(day, bid, ".md"), _content_path(day, bid, ".json")):
-            if p.exists():
-                p.unlink()
+        _withdraw(day, bid)
     if dropped and warehouse.table_exists(TABLE):
         marks = ", ".join("?" for _ in dropped)
         warehouse.execute(f"DELETE FROM {TABLE} WHERE content_date = ? AND brief_id IN ({marks})",
                           [day.isoformat(), *dropped])
     out = {"status": status, "approved": decision["approved"], "reviewer": decision["reviewer"],
-           "comment": decision["comment"], "rows": written, "published": len(files) if decision["approved"] else 0,
+           "comment": decision["comment"], "rows": written, "published": len(files),
            "rejected": 0 if decision["approved"] else len(ok), "quarantined": len(dropped), "files": files,
            "modes": gated["modes"], "day": day.isoformat()}
     log.info("%s: %s — %d rows in %s, %d files, %d drafts quarantined", day, status, written, TABLE, len(files),

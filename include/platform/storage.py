@@ -203,6 +203,11 @@ def list_files(path: ObjectStoragePath, suffix: str = "") -> list[ObjectStorageP
     )
 
 
+def read_files(path: ObjectStoragePath, suffix: str = "") -> list[tuple[str, bytes]]:
+    """``(name, bytes)`` of :func:`list_files`: what the line readers (``include.platform.lines``) take."""
+    return [(p.name, read_bytes(p)) for p in list_files(path, suffix)]
+
+
 def upload_file(local_path: str | os.PathLike[str], dest: ObjectStoragePath) -> ObjectStoragePath:
     """Copy a local file (a chart, a model weight) into the lake."""
     with open(local_path, "rb") as fh:

@@ -220,10 +220,6 @@ class PgVectorKnowledgeStore(KnowledgeStore):
                                 [source]).fetchall()
         return {path: (doc_id, fp) for path, doc_id, fp in rows}
 
-    def sources(self) -> list[str]:
-        with self.connect() as conn:
-            return [r[0] for r in conn.execute("SELECT DISTINCT source FROM kb_documents ORDER BY 1").fetchall()]
-
     def known_vectors(self, text_hashes: Iterable[str], model: str) -> dict[str, np.ndarray]:
         import numpy as np
 
@@ -236,15 +232,6 @@ class PgVectorKnowledgeStore(KnowledgeStore):
                                 [model, wanted]).fetchall()
         # pgvector's loaders return its ``Vector`` (to_numpy) for psycopg 3 and arrays for psycopg 2.
         return {h: np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v, dtype=np.float32) for h, v in rows}
-
-    def counts(self) -> dict[str, Any]:
-        with self.connect() as conn:
-            per = conn.execute("SELECT d.source, count(DISTINCT d.doc_id), coalesce(sum(d.n_chunks), 0) "
-                               "FROM kb_documents d GROUP BY 1 ORDER BY 1").fetchall()
-            models = [r[0] for r in conn.execute("SELECT DISTINCT model FROM kb_chunks ORDER BY 1").fetchall()]
-        sources = {s: {"documents": int(d), "chunks": int(c)} for s, d, c in per}
-        return {"documents": sum(v["documents"] for v in sources.values()),
-                "chunks": sum(v["chunks"] for v in sources.values()), "sources": sources, "models": models}
 
     def chunks(self, chunk_ids: list[str]) -> dict[str, dict[str, Any]]:
         if not chunk_ids:

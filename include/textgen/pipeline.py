@@ -76,10 +76,8 @@ def prepare(cfg: GenerationConfig, day: date, run_id: str) -> dict[str, Any]:
     version, reference = resolve_versions(cfg)
     files = []
     if cfg.read_lake:
-        folder = storage.lake_path(prompts.ZONE, prompts.PREFIX, day.isoformat())
-        files = storage.list_files(folder, ".jsonl")
-    read = prompts.read_prompts([(p.name, storage.read_bytes(p)) for p in files], cfg.prompt,
-                                cfg.min_prompt_chars, cfg.max_prompt_chars)
+        files = storage.read_files(storage.lake_path(prompts.ZONE, prompts.PREFIX, day.isoformat()), ".jsonl")
+    read = prompts.read_prompts(files, cfg.prompt, cfg.min_prompt_chars, cfg.max_prompt_chars)
     # A form-only run keeps its own quarantine names, so it never replaces the day's file verdicts.
     q_uri = quarantine.write_rejected(DAG_ID, day, quarantine_name("prompts", cfg),
                                       [q | {"run_date": day.isoformat()} for q in read.quarantined])

@@ -168,12 +168,12 @@ def _create_app() -> FastAPI:
 
         from include.platform import reports_view
         from include.platform.errors import PathRefused
+        from include.platform.runtime import run_date
 
         run = session.scalar(select(DagRun).where(DagRun.dag_id == dag_id, DagRun.run_id == run_id))
         if run is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, "no such DAG run")
-        when = run.logical_date or run.run_after
-        day = str((run.conf or {}).get("run_date") or "") or (when.date().isoformat() if when else None)
+        day = run_date({"logical_date": run.logical_date, "dag_run": run}).isoformat()  # the tasks' own rule
         try:
             found = reports_view.reports_for_run(dag_id, run.start_date, run.end_date, day)
         except PathRefused as exc:
