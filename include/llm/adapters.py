@@ -41,10 +41,7 @@ def plan(cfg: FineTuneConfig, parameters: int) -> AdapterPlan:
     """Decide LoRA or full fine-tuning for a base of ``parameters`` weights (see ``FineTuneConfig.lora``)."""
     if cfg.lora == "off":
         return AdapterPlan(False, "lora=off: full fine-tuning")
-    if cfg.local:
-        if cfg.lora == "on":
-            raise ConfigError("lora=on with base_model local:tiny-gpt2 (random weights)",
-                              "set lora to auto/off, or start from 'textgen@champion' or a hub model")
+    if cfg.local:  # lora=on is refused earlier, by FineTuneConfig.check
         return AdapterPlan(False, "local:tiny-gpt2 trains from random weights: full fine-tuning")
     if cfg.lora == "on":
         return AdapterPlan(True, "lora=on")

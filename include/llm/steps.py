@@ -96,7 +96,7 @@ def trained_model(local: dict[str, Any] | None, cloud: dict[str, Any] | None,
     Training is where this DAG spends compute, so the join says so on ``compute_spent`` (cloud_cost_report
     runs on it): which backend and device, the training seconds and steps.
     """
-    if local is not None and "result" in local and "mode" in local:  # GPUJobOperator's envelope
+    if local is not None:  # train is a GPUJobOperator: its XCom wraps the training result with the placement
         local = local["result"] | {"placement": {k: local.get(k) for k in ("mode", "gpus", "fallback_reason")}}
     trained = local or cloud
     if not trained:
