@@ -71,6 +71,10 @@ def _check_value(result: dict[str, Any], name: str) -> Any:
 
 
 def steps_table(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row per step. A text generator's graded answers are quality-gate verdicts, so its columns say
+    ``pass_rate`` (and the test is ``quality_vs_champion_ztest``); a classifier's say ``accuracy``."""
+    textgen = any(c["check"] == "quality_vs_champion_ztest" for s in steps for c in s.get("checks", []))
+    graded, check = ("pass_rate", "quality_vs_champion_ztest") if textgen else ("accuracy", "accuracy_vs_champion_ztest")
     rows = []
     for s in steps:
         ch, cl = s["champion"], s["challenger"]
@@ -81,11 +85,9 @@ def steps_table(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "challenger_n": cl["n"], "challenger_error_rate": cl["error_rate"], "challenger_p95_ms": cl["p95_ms"],
             "errors_ztest_p": _check_value(s, "errors_vs_champion_ztest"),
             "latency_mannwhitney_p": _check_value(s, "latency_vs_champion_mannwhitney"),
-            "champion_accuracy": ch.get("accuracy"), "challenger_accuracy": cl.get("accuracy"),
-            "challenger_labelled": cl.get("labelled"),
-            # a text generator's graded answers are quality-gate verdicts: quality_vs_champion_ztest
-            "accuracy_ztest_p": next((v for v in (_check_value(s, f"{g}_vs_champion_ztest")
-                                                  for g in ("accuracy", "quality")) if v is not None), None),
+            f"champion_{graded}": ch.get("accuracy"), f"challenger_{graded}": cl.get("accuracy"),
+            "challenger_labelled" if graded == "accuracy" else "challenger_graded": cl.get("labelled"),
+            f"{graded}_ztest_p": _check_value(s, check),
             "reasons": "; ".join(s.get("reasons", [])),
         })
     return rows
@@ -183,15 +185,22 @@ def write_report(report_uri: str, *, model: str, champion_version: str, challeng
         lines += ["", "## Policy", "", "```json", json.dumps(policy, indent=2), "```"]
     lines += ["", "## Steps", ""]
     if rows:
+        graded = "pass_rate" if "champion_pass_rate" in rows[0] else "accuracy"
+        shown = any(r[f"champion_{graded}"] is not None or r[f"challenger_{graded}"] is not None for r in rows)
+        label = graded.replace("_", " ")
+        extra = f" champion {label} | challenger {label} | {label} z-test p |" if shown else ""
         lines.append("| step | weight | try | status | champion n | champion err | champion p95 ms | "
-                     "challenger n | challenger err | challenger p95 ms | z-test p | Mann-Whitney p | reasons |")
-        lines.append("|" + "---|" * 13)
+                     "challenger n | challenger err | challenger p95 ms | z-test p | Mann-Whitney p |" + extra
+                     + " reasons |")
+        lines.append("|" + "---|" * (16 if shown else 13))
         for r in rows:
+            graded_cells = (f" {_pct(r[f'champion_{graded}'])} | {_pct(r[f'challenger_{graded}'])} | "
+                            f"{r[f'{graded}_ztest_p']} |") if shown else ""
             lines.append(
                 f"| {r['step']} | {r['weight_pct']}% | {r['attempt']} | {r['status']} | {r['champion_n']} | "
                 f"{_pct(r['champion_error_rate'])} | {_ms(r['champion_p95_ms'])} | {r['challenger_n']} | "
                 f"{_pct(r['challenger_error_rate'])} | {_ms(r['challenger_p95_ms'])} | {r['errors_ztest_p']} | "
-                f"{r['latency_mannwhitney_p']} | {r['reasons'] or '—'} |")
+                f"{r['latency_mannwhitney_p']} |{graded_cells} {r['reasons'] or '—'} |")
     else:
         lines.append("No step was analysed.")
     if "latency_png" in written:
