@@ -1,4 +1,10 @@
-"""Which fusion / BM25 settings to ship, chosen on NFCorpus **dev** qrels only (issue #17).
+"""Which fusion / BM25 / feedback settings to ship, chosen on NFCorpus **dev** qrels only (issue #17).
+
+``--feedback``: the pseudo-relevance-feedback grid that chose hybrid_search's feedback round (RM3-style BM25
+expansion and Rocchio on the query vector, from the top chunks of the first RRF), written to
+``bench/results/retrieval_feedback_dev.json``. Runs are shaped like the store's (BM25: matching chunks only;
+each retriever's top 400 chunks; documents by MaxP), the naive-RRF baseline as bench/retrieval_quality.py
+builds it.
 
 Reads the chunks, vectors and postings that bench/retrieval_quality.py ingested through the project's code
 (``bench/.cache/retrieval_quality/fp32``) and replays the two retrievers in memory (scipy sparse BM25 with
@@ -232,5 +238,98 @@ def main() -> None:
     out.write_text(json.dumps(table, indent=1))
 
 
+def feedback_grid(split: str = "dev") -> dict[str, dict]:
+    """nDCG@10 / recall@100 of feedback settings on ``split`` (the choice was made on dev; see the docstring)."""
+    from scipy import sparse
+
+    from include.rag import bm25, embedding
+    from include.rag.search import rrf
+
+    folder, _ = rq.fetch_dataset()
+    _, queries, qrels = rq.load(folder, split)
+    ids, docs, emb, _texts, vocab, tf, dl = load_store()
+    qids = list(queries)
+    qvec = embedding.embed([queries[q] for q in qids])
+    w = bm25_matrix(tf, dl, 1.2, 0.75).tocsr()
+    q = sparse.lil_matrix((len(qids), len(vocab)))
+    for i, qid in enumerate(qids):
+        for t in set(bm25.tokens(queries[qid])):
+            if t in vocab:
+                q[i, vocab[t]] = 1.0
+    q = q.tocsr()
+    lex, dense = (q @ w.T).toarray(), qvec @ emb.T
+    cand = rq.CHUNK_DEPTH
+
+    def top(s: np.ndarray, positive: bool = False) -> list[int]:
+        order = np.argsort(-s, kind="stable")[:cand]
+        return [j for j in order if s[j] > 0] if positive else list(order)
+
+    def docrun(idx: list[int]) -> list[str]:
+        seen: dict[str, None] = {}
+        for j in idx:
+            seen.setdefault(docs[j], None)
+            if len(seen) == rq.DEPTH:
+                break
+        return list(seen)
+
+    def fuse(*lists: list[int]) -> list[int]:
+        return [j for j, _ in rrf([list(x) for x in lists])]
+
+    table: dict[str, dict] = {}
+
+    def report(name: str, runs: dict) -> None:
+        table[name] = rq.evaluate(runs, qrels)
+        print(f"{name:60s} {table[name]}", flush=True)
+
+    b1 = [top(lex[i], positive=True) for i in range(len(qids))]
+    d1 = [top(dense[i]) for i in range(len(qids))]
+    f1 = [fuse(b1[i], d1[i]) for i in range(len(qids))]
+    report("naive rrf of the document runs (the bench's baseline)",
+           {qid: [d for d, _ in rrf([docrun(b1[i]), docrun(d1[i])])][:rq.DEPTH] for i, qid in enumerate(qids)})
+    report("rrf of the chunk runs (feedback=0)", {qid: docrun(f1[i]) for i, qid in enumerate(qids)})
+
+    def rm3(m: int, t: int, alpha: float) -> list[list[int]]:
+        rows = []
+        for i in range(len(qids)):
+            fb = w[f1[i][:m]].sum(axis=0).A1
+            best = np.argsort(-fb, kind="stable")[:t]
+            add = np.zeros(len(vocab))
+            add[best] = fb[best] / fb[best].max()
+            rows.append((1 - alpha) * q[i].toarray().ravel() + alpha * add)
+        lex2 = (sparse.csr_matrix(np.stack(rows)) @ w.T).toarray()
+        return [top(lex2[i], positive=True) for i in range(len(qids))]
+
+    def rocchio(m: int, beta: float) -> list[list[int]]:
+        q2 = np.stack([qvec[i] + beta * emb[f1[i][:m]].mean(0) for i in range(len(qids))])
+        q2 /= np.linalg.norm(q2, axis=1, keepdims=True)
+        d2 = q2 @ emb.T
+        return [top(d2[i]) for i in range(len(qids))]
+
+    for m in (3, 5, 10):
+        for beta in (0.5, 1.0, 2.0):
+            d2 = rocchio(m, beta)
+            report(f"rocchio m={m} beta={beta}: rrf(bm25, dense')", {qid: docrun(fuse(b1[i], d2[i])) for i, qid in enumerate(qids)})
+    for m in (5, 10):
+        for t in (10, 20):
+            for alpha in (0.3, 0.5):
+                b2 = rm3(m, t, alpha)
+                report(f"rm3 m={m} t={t} alpha={alpha}: rrf(bm25', dense)", {qid: docrun(fuse(b2[i], d1[i])) for i, qid in enumerate(qids)})
+    for m, t, alpha in ((5, 10, 0.5), (3, 10, 0.5), (5, 10, 0.7), (5, 5, 0.5)):
+        b2 = rm3(m, t, alpha)
+        for mm in (3, 5):
+            d2 = rocchio(mm, 1.0)
+            report(f"rm3 m={m} t={t} alpha={alpha} + rocchio m={mm} beta=1.0: rrf(bm25', dense')",
+                   {qid: docrun(fuse(b2[i], d2[i])) for i, qid in enumerate(qids)})
+    return table
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--feedback" in sys.argv:
+        out = rq.HERE / "results" / "retrieval_feedback_dev.json"
+        grid = feedback_grid("dev")
+        out.write_text(json.dumps({"split": "dev", "chosen": "rm3 m=5 t=10 alpha=0.5 + rocchio m=5 beta=1.0: "
+                                   "rrf(bm25', dense')", "ndcg_at_10_recall_at_100": grid}, indent=1) + "\n")
+    else:
+        main()

@@ -17,9 +17,9 @@ advisory lock, as DuckDB's file lock serialises them; readers never wait).
   neighbours, the project's ANN index (the embedded DuckDB store searches exactly: its ``vss`` extension
   cannot be installed offline). ``hnsw.ef_search`` is raised per query to at least the number of
   candidates asked for (pgvector's default 40 would silently return fewer than hybrid search's 50).
-* **Full text**: BM25 over the same postings design as :mod:`include.rag.bm25` (same tokenizer via
-  ``bm25.term_counts``, same Lucene formula and constants), with a B-tree on ``(term, chunk_id, tf)`` as
-  the inverted index. Chosen over Postgres' own ``tsvector`` + GIN + ``ts_rank_cd`` because ts_rank_cd is
+* **Full text**: BM25 over the same postings design as :mod:`include.rag.bm25` (same analyzer via
+  ``bm25.index_rows``, same Lucene formula and constants, same feedback terms), with a B-tree on
+  ``(term, chunk_id, tf)`` as the inverted index. Chosen over Postgres' own ``tsvector`` + GIN + ``ts_rank_cd`` because ts_rank_cd is
   not BM25 (no idf, different length normalisation): hybrid search would rank differently on the two
   backends and the retrieval benchmark would measure a different retriever. With the same postings both
   backends return the same BM25 scores (tests/integration/test_knowledge_on_pgvector.py checks it).
@@ -76,10 +76,11 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS kb_postings (chunk_id TEXT NOT NULL, term TEXT NOT NULL, tf INTEGER NOT NULL, "
     "PRIMARY KEY (chunk_id, term))",
     f"CREATE INDEX IF NOT EXISTS {POSTINGS_INDEX} ON kb_postings (term, chunk_id, tf)",
+    "CREATE TABLE IF NOT EXISTS kb_meta (key TEXT PRIMARY KEY, value TEXT)",
 ]
 #: Everything SCHEMA creates (checked before taking the lock).
 _OBJECTS = ("kb_documents", "kb_documents_source", "kb_chunks", "kb_chunks_doc", "kb_chunks_len", "kb_chunks_text_hash",
-            HNSW_INDEX, "kb_postings", POSTINGS_INDEX)
+            HNSW_INDEX, "kb_postings", POSTINGS_INDEX, "kb_meta")
 
 #: Dense retrieval: ordered by the cosine distance alone (a second sort key would stop the HNSW index
 #: being used); ties are broken by chunk id in Python. ``%(v)s`` a vector, ``%(k)s`` the limit.
@@ -87,19 +88,34 @@ DENSE_SQL = "SELECT chunk_id, 1 - (embedding <=> %(v)s) AS s FROM kb_chunks ORDE
 
 
 def bm25_sql() -> str:
-    """:data:`include.rag.bm25.QUERY_SQL`'s BM25 in PostgreSQL's dialect (same formula, same constants)."""
-    from include.rag.bm25 import K1, B
+    """:data:`include.rag.bm25.QUERY_SQL`'s weighted BM25 in PostgreSQL's dialect (same formula, same constants)."""
+    from include.rag.bm25 import _score
 
     return f"""
-WITH p AS MATERIALIZED (SELECT chunk_id, term, tf FROM kb_postings WHERE term = ANY(%(terms)s::text[])),
+WITH q AS (SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[]) AS q(term, qw)),
+p AS MATERIALIZED (SELECT chunk_id, term, tf FROM kb_postings WHERE term = ANY(%(terms)s::text[])),
 stats AS (SELECT count(*)::float8 AS n, avg(n_tokens)::float8 AS avgdl FROM kb_chunks),
 df AS (SELECT term, count(*)::float8 AS df FROM p GROUP BY term)
-SELECT p.chunk_id,
-       sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
-           * p.tf * ({K1} + 1) / (p.tf + {K1} * (1 - {B} + {B} * c.n_tokens / stats.avgdl))) AS score
-FROM p JOIN df USING (term) JOIN kb_chunks c USING (chunk_id) CROSS JOIN stats
+SELECT p.chunk_id, sum(q.qw * {_score('p.tf', 'c.n_tokens')}) AS score
+FROM p JOIN q USING (term) JOIN df USING (term) JOIN kb_chunks c USING (chunk_id) CROSS JOIN stats
 GROUP BY p.chunk_id
 ORDER BY score DESC, p.chunk_id
+LIMIT %(k)s
+"""
+
+
+def feedback_sql() -> str:
+    """:data:`include.rag.bm25.FEEDBACK_SQL` in PostgreSQL's dialect."""
+    from include.rag.bm25 import _score
+
+    return f"""
+WITH fb AS (SELECT chunk_id, term, tf FROM kb_postings WHERE chunk_id = ANY(%(ids)s::text[])),
+stats AS (SELECT count(*)::float8 AS n, avg(n_tokens)::float8 AS avgdl FROM kb_chunks),
+df AS (SELECT term, count(*)::float8 AS df FROM kb_postings WHERE term IN (SELECT term FROM fb) GROUP BY term)
+SELECT p.term, sum({_score('p.tf', 'c.n_tokens')}) AS w
+FROM fb p JOIN df USING (term) JOIN kb_chunks c USING (chunk_id) CROSS JOIN stats
+GROUP BY p.term
+ORDER BY w DESC, p.term
 LIMIT %(k)s
 """
 
@@ -166,7 +182,7 @@ class PgVectorKnowledgeStore(KnowledgeStore):
         ``CREATE ... IF NOT EXISTS`` from parallel tasks can otherwise collide on the catalog)."""
         with raw.cursor() as cur:
             cur.execute("SELECT bool_and(to_regclass(n) IS NOT NULL) FROM unnest(%s::text[]) AS n", [list(_OBJECTS)])
-            if cur.fetchone()[0]:
+            if cur.fetchone()[0] and self._analyzer_current(cur):
                 raw.commit()
                 self._schema_ready = True
                 return
@@ -186,8 +202,37 @@ class PgVectorKnowledgeStore(KnowledgeStore):
                                       "(Azure: allow-list VECTOR in azure.extensions first)") from exc
             for ddl in SCHEMA:
                 cur.execute(ddl)
+            if not self._analyzer_current(cur):
+                self._reindex(raw, cur)
         raw.commit()
         self._schema_ready = True
+
+    @staticmethod
+    def _analyzer_current(cur: Any) -> bool:
+        from include.rag.bm25 import ANALYZER
+
+        cur.execute("SELECT value FROM kb_meta WHERE key = 'analyzer'")
+        row = cur.fetchone()
+        return row is not None and row[0] == ANALYZER
+
+    def _reindex(self, raw: Any, cur: Any) -> None:
+        """Rebuild the BM25 postings (and chunk lengths) from the stored texts with the current analyzer,
+        under the writers' advisory lock already held by the caller (see the DuckDB store's twin)."""
+        from include.rag.bm25 import ANALYZER, index_rows
+
+        cur.execute("SELECT chunk_id, text FROM kb_chunks")
+        texts = cur.fetchall()
+        if texts:
+            log.info("re-indexing the BM25 postings of %d chunks with analyzer %s", len(texts), ANALYZER)
+            postings, lengths = index_rows(texts)
+            cur.execute("DELETE FROM kb_postings")
+            conn = _Connection(raw)
+            conn.copy_rows("kb_postings", ("chunk_id", "term", "tf"), postings)
+            cur.execute("CREATE TEMP TABLE kb_lengths (chunk_id TEXT, n_tokens INTEGER) ON COMMIT DROP")
+            conn.copy_rows("kb_lengths", ("chunk_id", "n_tokens"), lengths)
+            cur.execute("UPDATE kb_chunks c SET n_tokens = l.n_tokens FROM kb_lengths l WHERE c.chunk_id = l.chunk_id")
+        cur.execute("INSERT INTO kb_meta VALUES ('analyzer', %s) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+                    [ANALYZER])
 
     @contextmanager
     def connect(self) -> Iterator[_Connection]:
@@ -251,12 +296,32 @@ class PgVectorKnowledgeStore(KnowledgeStore):
             rows = conn.execute(DENSE_SQL, {"v": np.asarray(vector, dtype=np.float32), "k": k}).fetchall()
         return sorted(((cid, float(s)) for cid, s in rows), key=lambda r: (-r[1], r[0]))
 
-    def bm25_search(self, terms: list[str], k: int) -> list[tuple[str, float]]:
-        if not terms:
+    def bm25_search(self, terms: list[str] | dict[str, float], k: int) -> list[tuple[str, float]]:
+        from include.rag.bm25 import weighted
+
+        names, weights = weighted(terms)
+        if not names:
             return []
         with self.connect() as conn:
-            rows = conn.execute(bm25_sql(), {"terms": sorted(set(terms)), "k": k}).fetchall()
+            rows = conn.execute(bm25_sql(), {"terms": names, "weights": weights, "k": k}).fetchall()
         return [(cid, float(s)) for cid, s in rows]
+
+    def feedback_terms(self, chunk_ids: list[str], k: int) -> list[tuple[str, float]]:
+        if not chunk_ids:
+            return []
+        with self.connect() as conn:
+            rows = conn.execute(feedback_sql(), {"ids": list(chunk_ids), "k": k}).fetchall()
+        return [(t, float(w)) for t, w in rows]
+
+    def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        import numpy as np
+
+        if not chunk_ids:
+            return {}
+        with self.connect() as conn:
+            rows = conn.execute("SELECT chunk_id, embedding FROM kb_chunks WHERE chunk_id = ANY(%s)",
+                                [list(chunk_ids)]).fetchall()
+        return {cid: np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v, dtype=np.float32) for cid, v in rows}
 
     # ---- writes ------------------------------------------------------------------------------
     def apply(self, writes: list[DocumentWrite], delete_doc_ids: Iterable[str]) -> dict[str, int]:
@@ -264,19 +329,19 @@ class PgVectorKnowledgeStore(KnowledgeStore):
         insert the written documents' rows, chunks (with vectors) and postings."""
         import numpy as np
 
-        from include.rag.bm25 import term_counts
+        from include.rag.bm25 import index_rows
 
         drop = sorted(set(delete_doc_ids) | {w.doc_id for w in writes})
         docs, chunks, postings = [], [], []
         for w in writes:
             docs.append((w.doc_id, w.source, w.path, w.title, w.format, w.content_hash, w.fingerprint,
                          len(w.chunks), w.size))
-            for chunk, vec in zip(w.chunks, w.vectors, strict=True):
-                counts = term_counts(chunk.text)
+            chunk_postings, lengths = index_rows((c.chunk_id, c.text) for c in w.chunks)
+            for chunk, vec, (_, n_tokens) in zip(w.chunks, w.vectors, lengths, strict=True):
                 chunks.append((chunk.chunk_id, w.doc_id, w.source, w.path, chunk.position, chunk.heading,
-                               chunk.body, chunk.text, chunk.text_hash, max(sum(counts.values()), 1), w.model,
+                               chunk.body, chunk.text, chunk.text_hash, n_tokens, w.model,
                                np.asarray(vec, dtype=np.float32)))
-                postings.extend((chunk.chunk_id, t, n) for t, n in counts.items())
+            postings.extend(chunk_postings)
         with self.connect() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
             deleted = 0

@@ -9,7 +9,10 @@ docs/ingest_knowledge_base.md), and vectors, text, BM25 postings and document ha
 one ACID transaction — a crashed task leaves the previous state, never half a document.
 
 Tables: ``kb_documents`` (one row per ingested file: content hash, fingerprint), ``kb_chunks`` (text,
-heading, vector, token count), ``kb_postings`` (chunk_id, term, tf). Writers wait for DuckDB's file lock
+heading, vector, token count), ``kb_postings`` (chunk_id, term, tf), ``kb_meta`` (the BM25 analyzer the
+postings were built with: when :data:`include.rag.bm25.ANALYZER` changes, the first connection re-indexes
+the postings from the stored texts in its transaction, so no query mixes two analyzers and no vector is
+re-embedded). Writers wait for DuckDB's file lock
 (:func:`include.platform.warehouse.connect`), so mapped tasks may run side by side.
 
 **Server path: PostgreSQL + pgvector** (:mod:`include.rag.pgvector_store`): a connection of type
@@ -41,6 +44,8 @@ SCHEMA = [
        position INTEGER, heading VARCHAR, body VARCHAR, text VARCHAR, text_hash VARCHAR, n_tokens INTEGER,
        model VARCHAR, embedding FLOAT[{EMBEDDING_DIM}])""",
     "CREATE TABLE IF NOT EXISTS kb_postings (chunk_id VARCHAR, term VARCHAR, tf INTEGER)",
+    # key → value: ``analyzer`` = include.rag.bm25.ANALYZER of the postings (a change re-indexes them)
+    "CREATE TABLE IF NOT EXISTS kb_meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
 ]
 
 
@@ -113,6 +118,7 @@ class KnowledgeStore:
         self.conn_id = conn_id
         self.hook = _hook(conn_id)
         self._active: Any = None
+        self._analyzer_checked = False
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -129,11 +135,39 @@ class KnowledgeStore:
         with connect(self.hook, retry_seconds=300) as conn:
             for ddl in SCHEMA:
                 conn.execute(ddl)
+            if not self._analyzer_checked:
+                self._ensure_analyzer(conn)
             self._active = conn
             try:
                 yield conn
             finally:
                 self._active = None
+
+    def _ensure_analyzer(self, conn: Any) -> None:
+        """Re-index the BM25 postings when they were built by another analyzer (or before it was recorded)."""
+        import pyarrow as pa
+
+        from include.rag.bm25 import ANALYZER, index_rows
+
+        row = conn.execute("SELECT value FROM kb_meta WHERE key = 'analyzer'").fetchone()
+        if row is None or row[0] != ANALYZER:
+            texts = conn.execute("SELECT chunk_id, text FROM kb_chunks").fetchall()
+            if texts:
+                log.info("re-indexing the BM25 postings of %d chunks: analyzer %s -> %s", len(texts),
+                         row[0] if row else "unrecorded", ANALYZER)
+                postings, lengths = index_rows(texts)
+                conn.execute("DELETE FROM kb_postings")
+                conn.register("reindexed", pa.table({"chunk_id": [p[0] for p in postings],
+                                                     "term": [p[1] for p in postings], "tf": [p[2] for p in postings]}))
+                conn.execute("INSERT INTO kb_postings SELECT chunk_id, term, tf FROM reindexed")
+                conn.unregister("reindexed")
+                conn.register("lengths", pa.table({"chunk_id": [x[0] for x in lengths],
+                                                   "n_tokens": [x[1] for x in lengths]}))
+                conn.execute("UPDATE kb_chunks SET n_tokens = lengths.n_tokens FROM lengths "
+                             "WHERE kb_chunks.chunk_id = lengths.chunk_id")
+                conn.unregister("lengths")
+            conn.execute("INSERT OR REPLACE INTO kb_meta VALUES ('analyzer', ?)", [ANALYZER])
+        self._analyzer_checked = True
 
     # ---- reads -------------------------------------------------------------------------------
     def documents(self, source: str) -> dict[str, tuple[str, str]]:
@@ -186,14 +220,37 @@ class KnowledgeStore:
                 "FROM kb_chunks ORDER BY s DESC, chunk_id LIMIT ?", [vector.astype("float32").tolist(), k]).fetchall()
         return [(cid, float(s)) for cid, s in rows]
 
-    def bm25_search(self, terms: list[str], k: int) -> list[tuple[str, float]]:
-        from include.rag.bm25 import QUERY_SQL
+    def bm25_search(self, terms: list[str] | dict[str, float], k: int) -> list[tuple[str, float]]:
+        """BM25 top ``k``: ``terms`` a query's tokens (weight 1 each) or term → weight."""
+        from include.rag.bm25 import QUERY_SQL, weighted
 
-        if not terms:
+        names, weights = weighted(terms)
+        if not names:
             return []
         with self.connect() as conn:
-            rows = conn.execute(QUERY_SQL, {"terms": sorted(set(terms)), "k": k}).fetchall()
+            rows = conn.execute(QUERY_SQL, {"terms": names, "weights": weights, "k": k}).fetchall()
         return [(cid, float(s)) for cid, s in rows]
+
+    def feedback_terms(self, chunk_ids: list[str], k: int) -> list[tuple[str, float]]:
+        """The ``k`` terms with the highest summed BM25 weight in ``chunk_ids`` (pseudo-relevance feedback)."""
+        from include.rag.bm25 import FEEDBACK_SQL
+
+        if not chunk_ids:
+            return []
+        with self.connect() as conn:
+            rows = conn.execute(FEEDBACK_SQL, {"ids": list(chunk_ids), "k": k}).fetchall()
+        return [(t, float(w)) for t, w in rows]
+
+    def vectors(self, chunk_ids: list[str]) -> dict[str, np.ndarray]:
+        """chunk_id → its stored (unit) vector."""
+        import numpy as np
+
+        if not chunk_ids:
+            return {}
+        with self.connect() as conn:
+            rows = conn.execute("SELECT chunk_id, embedding FROM kb_chunks WHERE chunk_id IN "
+                                "(SELECT unnest(?::VARCHAR[]))", [list(chunk_ids)]).fetchall()
+        return {cid: np.asarray(v, dtype=np.float32) for cid, v in rows}
 
     # ---- writes ------------------------------------------------------------------------------
     def apply(self, writes: list[DocumentWrite], delete_doc_ids: Iterable[str]) -> dict[str, int]:
@@ -202,7 +259,7 @@ class KnowledgeStore:
         import numpy as np
         import pyarrow as pa
 
-        from include.rag.bm25 import term_counts
+        from include.rag.bm25 import index_rows
 
         drop = sorted(set(delete_doc_ids) | {w.doc_id for w in writes})
         docs, chunks, postings = [], [], []
@@ -211,14 +268,14 @@ class KnowledgeStore:
             docs.append({"doc_id": w.doc_id, "source": w.source, "path": w.path, "title": w.title,
                          "format": w.format, "content_hash": w.content_hash, "fingerprint": w.fingerprint,
                          "n_chunks": len(w.chunks), "bytes": w.size})
-            for chunk, vec in zip(w.chunks, w.vectors, strict=True):
-                counts = term_counts(chunk.text)
+            chunk_postings, lengths = index_rows((c.chunk_id, c.text) for c in w.chunks)
+            for chunk, vec, (_, n_tokens) in zip(w.chunks, w.vectors, lengths, strict=True):
                 chunks.append({"chunk_id": chunk.chunk_id, "doc_id": w.doc_id, "source": w.source, "path": w.path,
                                "position": chunk.position, "heading": chunk.heading, "body": chunk.body,
-                               "text": chunk.text, "text_hash": chunk.text_hash,
-                               "n_tokens": max(sum(counts.values()), 1), "model": w.model})
+                               "text": chunk.text, "text_hash": chunk.text_hash, "n_tokens": n_tokens,
+                               "model": w.model})
                 vectors.append(vec)
-                postings.extend({"chunk_id": chunk.chunk_id, "term": t, "tf": n} for t, n in counts.items())
+            postings.extend({"chunk_id": cid, "term": t, "tf": n} for cid, t, n in chunk_postings)
         with self.connect() as conn:
             deleted = 0
             if drop:

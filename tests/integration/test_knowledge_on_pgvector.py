@@ -107,7 +107,8 @@ def test_bm25_and_dense_agree_with_the_duckdb_store(lake, pgvector_kb, monkeypat
     so no model is loaded; the point is the stores, not the embeddings). The bulk-load path (HNSW index
     dropped and rebuilt after the insert) runs here: its threshold is lowered below the corpus size."""
     from include.rag import chunking, demo, extract, pgvector_store
-    from include.rag.bm25 import tokens
+    from include.rag.bm25 import ANALYZER, tokens
+    from include.rag.search import expanded_terms
     from include.rag.store import DocumentWrite, KnowledgeStore
 
     writes = []
@@ -138,8 +139,28 @@ def test_bm25_and_dense_agree_with_the_duckdb_store(lake, pgvector_kb, monkeypat
         d, p = duck.bm25_search(tokens(query), 20), pg.bm25_search(tokens(query), 20)
         assert [c for c, _ in d] == [c for c, _ in p], query
         assert np.allclose([s for _, s in d], [s for _, s in p], rtol=1e-9), query
+        # the feedback round: same feedback terms, same weighted (expanded) BM25, same stored vectors
+        top = [c for c, _ in d[:5]]
+        fd, fp = duck.feedback_terms(top, 10), pg.feedback_terms(top, 10)
+        assert [t for t, _ in fd] == [t for t, _ in fp], query
+        assert np.allclose([w for _, w in fd], [w for _, w in fp], rtol=1e-9), query
+        weights = expanded_terms(tokens(query), fd)
+        d, p = duck.bm25_search(weights, 20), pg.bm25_search(weights, 20)
+        assert [c for c, _ in d] == [c for c, _ in p], query
+        assert np.allclose([s for _, s in d], [s for _, s in p], rtol=1e-9), query
+        vd, vp = duck.vectors(top), pg.vectors(top)
+        assert vd.keys() == vp.keys() == set(top)
+        assert all(np.allclose(vd[c], vp[c], atol=1e-6) for c in top)
     probe = writes[3].vectors[0] + 0.1 * writes[5].vectors[0]
     assert [c for c, _ in duck.dense_search(probe, 10)] == [c for c, _ in pg.dense_search(probe, 10)]
+    # postings built by another analyzer are rebuilt by the next store object, as in DuckDB
+    with pg.connect() as conn:
+        expected = sorted(conn.execute("SELECT chunk_id, term, tf FROM kb_postings").fetchall())
+        conn.execute("UPDATE kb_postings SET tf = tf + 1")
+        conn.execute("UPDATE kb_meta SET value = 'an-older-analyzer' WHERE key = 'analyzer'")
+    with KnowledgeStore(pgvector_kb).connect() as conn:
+        assert sorted(conn.execute("SELECT chunk_id, term, tf FROM kb_postings").fetchall()) == expected
+        assert conn.execute("SELECT value FROM kb_meta WHERE key = 'analyzer'").fetchone()[0] == ANALYZER
     # deleting through drop_sources behaves the same on both
     assert duck.drop_sources(["handbook"]) == pg.drop_sources(["handbook"])
     assert duck.counts() == pg.counts() and pg.sources() == ["handbook"]

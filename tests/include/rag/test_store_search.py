@@ -1,5 +1,6 @@
 """The DuckDB vector store (replace/delete in one transaction, vector reuse), BM25 in SQL against the formula
-computed by hand, reciprocal-rank fusion, and the embedder against sentence-transformers' own encode."""
+computed by hand (plain and weighted queries, feedback terms), the analyzer and its re-index, reciprocal-rank
+fusion with pseudo-relevance feedback, and the embedder against sentence-transformers' own encode."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 from include.rag import bm25, chunking
 from include.rag.extract import Block, Document
-from include.rag.search import rrf
+from include.rag.search import expanded_terms, expanded_vector, hybrid_search, rrf
 from include.rag.store import DocumentWrite, KnowledgeStore
 
 MODEL = "test-model"
@@ -64,37 +65,118 @@ def test_dense_search_is_exact_cosine(lake):
     assert hits[0][1] == pytest.approx(float(sims.max()), abs=1e-5)
 
 
-def test_bm25_sql_matches_the_formula(lake):
-    store = KnowledgeStore()
-    texts = ["the quick brown fox jumps", "quick quick foxes run far away from home",
-             "a lazy dog sleeps", "brown dogs and brown foxes"]
-    writes = [_write("s", f"d{i}.md", [t], i) for i, t in enumerate(texts)]
-    store.apply(writes, [])
-    query = bm25.tokens("quick brown foxes")
-    assert query == ["quick", "brown", "foxe"]  # stop words gone; S stemmer: foxes -> foxe (as in the docs)
+def _formula(writes: list[DocumentWrite], weights: dict[str, float]) -> dict[str, float]:
+    """BM25 by hand: Σ_t weight_t · idf_t · tf(k1+1)/(tf + k1(1 − b + b·dl/avgdl)) per chunk (non-zero only)."""
     docs = [bm25.term_counts(c.text) for w in writes for c in w.chunks]
     ids = [c.chunk_id for w in writes for c in w.chunks]
     n, avgdl = len(docs), sum(sum(d.values()) for d in docs) / len(docs)
     expected = {}
     for cid, d in zip(ids, docs, strict=True):
         score = 0.0
-        for t in set(query):
+        for t, qw in weights.items():
             df = sum(1 for x in docs if t in x)
             if d[t]:
                 idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
                 dl = sum(d.values())
-                score += idf * d[t] * (bm25.K1 + 1) / (d[t] + bm25.K1 * (1 - bm25.B + bm25.B * dl / avgdl))
+                score += qw * idf * d[t] * (bm25.K1 + 1) / (d[t] + bm25.K1 * (1 - bm25.B + bm25.B * dl / avgdl))
         if score:
             expected[cid] = score
-    got = dict(store.bm25_search(query, 10))
-    assert got.keys() == expected.keys()
-    for cid, score in expected.items():
-        assert got[cid] == pytest.approx(score, rel=1e-9)
+    return expected
 
 
-def test_s_stemmer_rules():
-    assert [bm25.s_stem(w) for w in ("headlines", "policies", "classes", "status", "glass", "boxes", "is")] == \
-        ["headline", "policy", "classe", "status", "glass", "boxe", "is"]
+TEXTS = ["the quick brown fox jumps", "quick quick foxes run far away from home",
+         "a lazy dog sleeps", "brown dogs and brown foxes"]
+
+
+def test_bm25_sql_matches_the_formula(lake):
+    store = KnowledgeStore()
+    writes = [_write("s", f"d{i}.md", [t], i) for i, t in enumerate(TEXTS)]
+    store.apply(writes, [])
+    query = bm25.tokens("quick brown foxes")
+    assert query == ["quick", "brown", "fox"]  # stop words gone; Snowball: foxes -> fox
+    for weights in (dict.fromkeys(query, 1.0), {"quick": 0.5, "brown": 1.0, "dog": 0.25}):
+        expected = _formula(writes, weights)
+        got = dict(store.bm25_search(query if weights == dict.fromkeys(query, 1.0) else weights, 10))
+        assert got.keys() == expected.keys()
+        for cid, score in expected.items():
+            assert got[cid] == pytest.approx(score, rel=1e-9)
+
+
+def test_feedback_terms_are_the_summed_bm25_weights_of_the_feedback_chunks(lake):
+    store = KnowledgeStore()
+    writes = [_write("s", f"d{i}.md", [t], i) for i, t in enumerate(TEXTS)]
+    store.apply(writes, [])
+    fb = [writes[1].chunks[0].chunk_id, writes[3].chunks[0].chunk_id]
+    vocab = {t for w in (writes[1], writes[3]) for t in bm25.term_counts(w.chunks[0].text)}
+    summed = {t: sum(_formula(writes, {t: 1.0}).get(c, 0.0) for c in fb) for t in vocab}
+    got = store.feedback_terms(fb, 3)
+    best = sorted(summed.items(), key=lambda kv: (-kv[1], kv[0]))[:3]
+    assert [t for t, _ in got] == [t for t, _ in best]
+    assert [w for _, w in got] == pytest.approx([w for _, w in best], rel=1e-9)
+
+
+def test_snowball_analyzer_conflates_word_forms():
+    assert bm25.tokens("Headlines policies running nutritional nutrition The of") == \
+        ["headlin", "polici", "run", "nutrit", "nutrit"]
+    assert bm25.tokens("vitamins") == bm25.tokens("vitamin")
+
+
+def test_a_store_built_by_another_analyzer_is_reindexed_on_first_connect(lake):
+    store = KnowledgeStore()
+    writes = [_write("s", f"d{i}.md", [t], i) for i, t in enumerate(TEXTS)]
+    store.apply(writes, [])
+    with store.connect() as conn:  # what a store written by the S-stemmer analyzer looked like
+        conn.execute("DELETE FROM kb_postings")
+        conn.execute("INSERT INTO kb_postings SELECT chunk_id, 'foxe', 1 FROM kb_chunks")
+        conn.execute("UPDATE kb_chunks SET n_tokens = 99")
+        conn.execute("DELETE FROM kb_meta")
+    reopened = KnowledgeStore()
+    with reopened.connect() as conn:
+        postings = sorted(conn.execute("SELECT chunk_id, term, tf FROM kb_postings").fetchall())
+        lengths = sorted(conn.execute("SELECT chunk_id, n_tokens FROM kb_chunks").fetchall())
+        analyzer = conn.execute("SELECT value FROM kb_meta WHERE key = 'analyzer'").fetchone()[0]
+    want_postings, want_lengths = bm25.index_rows((c.chunk_id, c.text) for w in writes for c in w.chunks)
+    assert postings == sorted(want_postings)
+    assert lengths == sorted(want_lengths)
+    assert analyzer == bm25.ANALYZER
+    assert dict(reopened.bm25_search(["fox"], 10)).keys() == _formula(writes, {"fox": 1.0}).keys()
+
+
+def test_expansion_mixes_query_and_feedback_terms_and_moves_the_vector():
+    weights = expanded_terms(["vitamin", "vitamin", "d"], [("rickets", 4.0), ("vitamin", 2.0), ("sun", 1.0)], 0.5)
+    assert weights == pytest.approx({"vitamin": 0.5 + 0.25, "d": 0.5, "rickets": 0.5, "sun": 0.125})
+    q = np.array([1.0, 0.0, 0.0], dtype=np.float32)
+    moved = expanded_vector(q, [np.array([0.0, 1.0, 0.0]), np.array([0.0, 0.0, 1.0])], 1.0)
+    assert np.linalg.norm(moved) == pytest.approx(1.0, abs=1e-6)
+    assert moved == pytest.approx(np.array([1.0, 0.5, 0.5]) / np.sqrt(1.5), abs=1e-6)
+    assert expanded_vector(q, []) is q
+
+
+def test_feedback_finds_a_passage_that_shares_no_word_with_the_query(lake):
+    """Vocabulary mismatch, the case feedback is for: the query's words are in one passage only; a second
+    relevant passage uses that passage's other words. Plain BM25 cannot find it; after feedback BM25 does."""
+    from include.rag import embedding
+
+    texts = ["Vitamin D deficiency causes rickets; sunlight exposure and calciferol supplements prevent rickets.",
+             "Rickets softens bones in children; calciferol and sunlight restore bone mineralisation.",
+             "Green tea catechins and their effect on blood pressure in adults.",
+             "Dietary fibre from whole grains lowers the risk of colorectal cancer.",
+             "Saturated fat intake and cholesterol levels in a cohort of nurses.",
+             "Omega-3 fatty acids from fish oil and heart rhythm disorders."]
+    writes = []
+    for i, t in enumerate(texts):
+        w = _write("s", f"d{i}.md", [t], i)
+        w.vectors = embedding.embed([c.text for c in w.chunks])
+        writes.append(w)
+    store = KnowledgeStore()
+    store.apply(writes, [])
+    target = writes[1].chunks[0].chunk_id
+    plain = hybrid_search("vitamin D deficiency", k=6, store=store, feedback=0)
+    assert all(h.bm25_rank is None for h in plain if h.chunk_id == target)  # plain BM25 cannot rank it
+    expanded = hybrid_search("vitamin D deficiency", k=3, store=store, feedback=1)
+    hit = next(h for h in expanded if h.chunk_id == target)
+    assert hit.bm25_rank is not None  # found lexically through the feedback terms (rickets, calciferol, sunlight)
+    assert [h.chunk_id for h in expanded][:2] == [writes[0].chunks[0].chunk_id, target]
 
 
 def test_rrf_fuses_by_reciprocal_rank():
