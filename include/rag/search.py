@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from include.rag import KB_CONN_ID, LOCAL_MINILM
+from include.rag import KB_CONN_ID
 
 if TYPE_CHECKING:
     from include.rag.store import KnowledgeStore
@@ -44,11 +44,12 @@ def rrf(rankings: list[list[str]], k: int = RRF_K) -> list[tuple[str, float]]:
 
 
 def hybrid_search(query: str, k: int = 5, *, store: KnowledgeStore | None = None, conn_id: str = KB_CONN_ID,
-                  candidates: int = 50, mode: str = "hybrid", model: str = LOCAL_MINILM,
+                  candidates: int = 50, mode: str = "hybrid", model: str | None = None,
                   precision: str | None = None) -> list[Hit]:
     """Top ``k`` chunks for ``query``: ``mode`` hybrid (default), bm25 or dense.
 
-    ``precision`` of the query's embedding: by default the one the store's vectors were made with.
+    The query is embedded by the model the store's vectors were made with (``model`` None: its recorded
+    version — a hosted model through its connection, MiniLM in the ``precision`` of its vectors).
     """
     from include.rag import bm25, embedding
     from include.rag.store import KnowledgeStore
@@ -58,11 +59,7 @@ def hybrid_search(query: str, k: int = 5, *, store: KnowledgeStore | None = None
     store = store or KnowledgeStore(conn_id)
     vector = None
     if mode != "bm25":
-        if precision is None:
-            with store.connect() as conn:
-                models = [r[0] for r in conn.execute("SELECT DISTINCT model FROM kb_chunks").fetchall()]
-            precision = "bf16" if any(m.endswith(", bf16") for m in models) else "fp32"
-        vector = embedding.embed([query], ref=model, precision=precision)[0]
+        vector = embedding.query_vector(store, query, model=model, precision=precision)
     with store.connect():  # one connection for both retrievers and the fetch
         lexical = [cid for cid, _ in store.bm25_search(bm25.tokens(query), candidates)] if mode != "dense" else []
         dense = [cid for cid, _ in store.dense_search(vector, candidates)] if vector is not None else []
