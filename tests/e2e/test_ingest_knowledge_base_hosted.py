@@ -3,8 +3,9 @@ to the project's OpenAI-compatible stub (``POST /v1/embeddings``; real MiniLM ve
 sentence-transformers), with dag.test().
 
 1. ``choose_embedder`` picks ``ingest_hosted`` (pool ``llm_api``; the local ``ingest`` is skipped); every chunk is
-   embedded through the stub in requests of at most ``hosted_batch_size`` texts; the ``knowledge_base`` event and
-   ``kb_chunks.model`` name the hosted model (``hosted:embedding_default/openai:stub-embed``).
+   embedded through the stub in requests of at most ``hosted_batch_size`` texts — a 429 (Retry-After) and a 500 on
+   the way are retried by the client inside the task, each request sent again exactly once; the ``knowledge_base``
+   event and ``kb_chunks.model`` name the hosted model (``hosted:embedding_default/openai:stub-embed``).
 2. ``hybrid_search`` embeds each question through the stub too (the store's recorded model): recall@5 of the
    planted passages ≥ 0.9.
 3. Re-ingest with nothing changed → nothing embedded, not one request to the API.
@@ -18,7 +19,7 @@ import pendulum
 import pytest
 
 from tests.e2e.asset_events import run_events
-from tests.e2e.sentiment_fixtures import task_states
+from tests.e2e.sentiment_fixtures import task_states, task_tries
 from tests.fixtures.emulators import free_port
 from tests.fixtures.openai_stub import OpenAIStub, embed_texts, serve
 
@@ -34,7 +35,7 @@ def _run(dagbag, day: int):
     states = task_states(DAG_ID, run.run_id)
     assert run.state == "success", states
     (event,) = run_events(run.run_id, "knowledge_base")
-    return states, event
+    return states, event, run.run_id
 
 
 def test_hosted_embedding_model_through_a_connection(lake, dagbag, monkeypatch):
@@ -44,14 +45,14 @@ def test_hosted_embedding_model_through_a_connection(lake, dagbag, monkeypatch):
     assert dagbag.get_dag(DAG_ID).get_task("ingest_hosted").pool == "llm_api"
     demo.seed_knowledge_base()
     embed_texts(["warm up"], "stub-embed")  # load the stub's model before the client's clock runs
-    stub = OpenAIStub()
+    stub = OpenAIStub(faults={2: "429", 5: "500"}, retry_after_s=1)
     with serve(stub, free_port()):
         monkeypatch.setenv("AIRFLOW_CONN_EMBEDDING_DEFAULT", json.dumps({
             "conn_type": "pydanticai", "host": stub.url, "password": "stub-key",  # pragma: allowlist secret
             "extra": {"model": "openai:stub-embed"}}))
 
         # 1. first ingest, through the stub
-        states, event = _run(dagbag, 1)
+        states, event, run_id = _run(dagbag, 1)
         assert states == {"plan_sources": "success", "choose_embedder": "success", "ingest": "skipped",
                           "ingest_hosted[0]": "success", "ingest_hosted[1]": "success", "publish": "success"}
         assert event["embedding_model"] == "hosted" and event["embedding_model_version"] == VERSION
@@ -59,7 +60,11 @@ def test_hosted_embedding_model_through_a_connection(lake, dagbag, monkeypatch):
         requests = stub.embedding_requests()
         sent = [len(e.inputs) for e in requests]
         assert sum(sent) == event["run"]["embedded"] > 300 and max(sent) == 64
-        assert all(e.outcome == "ok" for e in stub.events)
+        api = stub.summary()
+        assert api["outcomes"] == {"ok": len(requests), "429": 1, "500": 1}, api
+        assert api["retried_requests"] == 2 and api["distinct_prompts"] == len(requests), api  # one resend per fault
+        tries = task_tries(DAG_ID, run_id)
+        assert tries["ingest_hosted[0]"] == tries["ingest_hosted[1]"] == 1  # absorbed by the client: no task retry
         assert KnowledgeStore().counts()["models"] == [VERSION]
 
         # 2. queries go through the stub too, with the store's model
@@ -75,6 +80,6 @@ def test_hosted_embedding_model_through_a_connection(lake, dagbag, monkeypatch):
 
         # 3. re-ingest, nothing changed: nothing embedded, no request sent
         n = len(stub.events)
-        _, event2 = _run(dagbag, 2)
+        _, event2, _ = _run(dagbag, 2)
         assert event2["run"]["embedded"] == 0 and event2["run"]["unchanged"] == 17
         assert len(stub.events) == n and event2["chunks"] == event["chunks"]
