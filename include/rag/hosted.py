@@ -118,12 +118,10 @@ def _embedding_model(model: HostedModel, timeout_s: float, max_retries: int) -> 
     if provider is None:
         raise ConfigError(f"hosted embedding connection {model.conn_id!r} resolves to {type(chat).__name__} with no "
                           "single provider (a fallback chain?)", "remove fallback_conn_ids from that connection")
+    from openai import AsyncOpenAI
+
     client = getattr(provider, "client", None)
-    try:
-        from openai import AsyncOpenAI
-    except ImportError:  # pragma: no cover - openai is in the lock
-        AsyncOpenAI = None  # noqa: N806
-    if AsyncOpenAI is not None and isinstance(client, AsyncOpenAI):
+    if isinstance(client, AsyncOpenAI):
         from pydantic_ai.embeddings.openai import OpenAIEmbeddingModel
         from pydantic_ai.providers.openai import OpenAIProvider
 

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.platform.errors import ConfigError
 from include.rag import EMBEDDING_DIM, KB_CONN_ID
-from include.rag.store import DocumentWrite, KnowledgeStore, _chunks_ddl, dim_mismatch
+from include.rag.store import DocumentWrite, KnowledgeStore, chunks_ddl, dim_mismatch
 
 if TYPE_CHECKING:
     import numpy as np
@@ -243,7 +243,7 @@ class PgVectorKnowledgeStore(KnowledgeStore):
                 return
             conn.execute("DROP TABLE kb_chunks")
             for ddl in SCHEMA:  # kb_chunks again with the new dimension, and its indexes (the others exist)
-                conn.execute(_chunks_ddl(SCHEMA, dim) if "TABLE IF NOT EXISTS kb_chunks " in ddl else ddl)
+                conn.execute(chunks_ddl(SCHEMA, dim) if "TABLE IF NOT EXISTS kb_chunks " in ddl else ddl)
             self._dim = dim
             log.info("knowledge store %s: empty kb_chunks rebuilt for %d-dimensional vectors (was %d)",
                      self.conn_id, dim, have)

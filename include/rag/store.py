@@ -67,7 +67,7 @@ class DocumentWrite:
     model: str
 
 
-def _chunks_ddl(schema: list[str], dim: int) -> str:
+def chunks_ddl(schema: list[str], dim: int) -> str:
     """``kb_chunks``' CREATE statement of ``schema`` with its vector column for ``dim`` dimensions."""
     ddl = next(d for d in schema if "TABLE IF NOT EXISTS kb_chunks " in d)
     return ddl.replace(f"[{EMBEDDING_DIM}]", f"[{dim}]").replace(f"({EMBEDDING_DIM})", f"({dim})")
@@ -187,7 +187,7 @@ class KnowledgeStore:
             if replacing is not None:
                 return
             conn.execute("DROP TABLE kb_chunks")
-            conn.execute(_chunks_ddl(SCHEMA, dim))
+            conn.execute(chunks_ddl(SCHEMA, dim))
             self._dim = dim
             log.info("knowledge store %s: empty kb_chunks rebuilt for %d-dimensional vectors (was %d)",
                      self.conn_id, dim, have)
