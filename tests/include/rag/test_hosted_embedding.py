@@ -73,7 +73,7 @@ def test_connection_dimensions_are_requested_and_recorded(stub, monkeypatch):
     assert vecs.shape == (3, 128) and stub.embedding_requests()[-1].dimensions == 128
 
 
-def test_429_and_500_are_retried_by_the_client_with_backoff(stub):
+def test_429_and_500_are_retried_by_the_client_with_backoff_and_a_401_is_a_config_error(stub):
     from pydantic_ai.exceptions import ModelHTTPError
 
     from include.rag import hosted
@@ -89,6 +89,11 @@ def test_429_and_500_are_retried_by_the_client_with_backoff(stub):
     with pytest.raises(ModelHTTPError) as caught:  # no retries left in the task: Airflow's task retry takes over
         hosted.embed(TEXTS[:2], model, max_retries=0)
     assert caught.value.status_code == 429
+
+    stub.faults = {5: "401"}
+    with pytest.raises(ConfigError, match="HTTP 401") as refused:  # a key a retry cannot fix: fails at once
+        hosted.embed(TEXTS[:2], model, max_retries=3)
+    assert "API key" in refused.value.fix and len(stub.events) == 5  # not retried
 
 
 def test_refusals_name_the_fix(lake, monkeypatch, stub):
