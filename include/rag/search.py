@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from include.rag import KB_CONN_ID, LOCAL_MINILM
+from include.rag import KB_CONN_ID
 
 if TYPE_CHECKING:
     from include.rag.store import KnowledgeStore
@@ -87,11 +87,12 @@ def expanded_vector(vector, feedback_vectors: list, beta: float = FEEDBACK_BETA)
 
 
 def hybrid_search(query: str, k: int = 5, *, store: KnowledgeStore | None = None, conn_id: str = KB_CONN_ID,
-                  candidates: int = 50, mode: str = "hybrid", model: str = LOCAL_MINILM,
+                  candidates: int = 50, mode: str = "hybrid", model: str | None = None,
                   precision: str | None = None, feedback: int = FEEDBACK_CHUNKS) -> list[Hit]:
     """Top ``k`` chunks for ``query``: ``mode`` hybrid (default), bm25 or dense.
 
-    ``precision`` of the query's embedding: by default the one the store's vectors were made with.
+    The query is embedded by the model the store's vectors were made with (``model`` None: its recorded
+    version — a hosted model through its connection, MiniLM in the ``precision`` of its vectors).
     ``feedback``: chunks of the first hybrid fusion used to expand both queries (0 = plain RRF; hybrid only).
     """
     from include.rag import bm25, embedding
@@ -102,11 +103,7 @@ def hybrid_search(query: str, k: int = 5, *, store: KnowledgeStore | None = None
     store = store or KnowledgeStore(conn_id)
     vector = None
     if mode != "bm25":
-        if precision is None:
-            with store.connect() as conn:
-                models = [r[0] for r in conn.execute("SELECT DISTINCT model FROM kb_chunks").fetchall()]
-            precision = "bf16" if any(m.endswith(", bf16") for m in models) else "fp32"
-        vector = embedding.embed([query], ref=model, precision=precision)[0]
+        vector = embedding.query_vector(store, query, model=model, precision=precision)
     terms = bm25.tokens(query)
     with store.connect():  # one connection for both retrievers, the feedback round and the fetch
         lexical = [cid for cid, _ in store.bm25_search(terms, candidates)] if mode != "dense" else []

@@ -12,7 +12,13 @@ Tables: ``kb_documents`` (one row per ingested file: content hash, fingerprint),
 heading, vector, token count), ``kb_postings`` (chunk_id, term, tf), ``kb_meta`` (the BM25 analyzer the
 postings were built with: when :data:`include.rag.bm25.ANALYZER` changes, the first connection re-indexes
 the postings from the stored texts in its transaction, so no query mixes two analyzers and no vector is
-re-embedded). Writers wait for DuckDB's file lock
+re-embedded).
+
+**Vector dimension**: the column type records it (``FLOAT[384]`` for MiniLM, created so). A write of vectors
+of another dimension (a hosted model: :mod:`include.rag.hosted`) rebuilds ``kb_chunks`` for that dimension when
+it holds no chunk, and otherwise fails with a :class:`ConfigError` naming the fix (vectors of two sizes cannot
+share a column, and dropping other sources' chunks behind their back would lose them):
+:meth:`KnowledgeStore.ensure_dim`. Writers wait for DuckDB's file lock
 (:func:`include.platform.warehouse.connect`), so mapped tasks may run side by side.
 
 **Server path: PostgreSQL + pgvector** (:mod:`include.rag.pgvector_store`): a connection of type
@@ -64,6 +70,22 @@ class DocumentWrite:
     chunks: list[Any]  # include.rag.chunking.Chunk
     vectors: np.ndarray
     model: str
+
+
+def chunks_ddl(schema: list[str], dim: int) -> str:
+    """``kb_chunks``' CREATE statement of ``schema`` with its vector column for ``dim`` dimensions."""
+    ddl = next(d for d in schema if "TABLE IF NOT EXISTS kb_chunks " in d)
+    return ddl.replace(f"[{EMBEDDING_DIM}]", f"[{dim}]").replace(f"({EMBEDDING_DIM})", f"({dim})")
+
+
+def dim_mismatch(conn_id: str, have: int, want: int, chunks: int, models: list[str]) -> ConfigError:
+    return ConfigError(
+        f"the knowledge store behind connection {conn_id!r} holds {chunks} chunks with {have}-dimensional vectors "
+        f"({', '.join(models) or 'no model recorded'}); the embedding model now makes {want}-dimensional ones",
+        "keep the store's model (Param embedding_model / the embedding connection's model), or build a new store "
+        "for the new model: point Variable genai_kb_conn_id at a new connection (another DuckDB file or database), "
+        "or empty this one (DuckDB: delete its file; PostgreSQL: DROP TABLE kb_chunks, kb_postings, kb_documents) "
+        "and run a full ingest")
 
 
 def _hook(conn_id: str):  # noqa: ANN202 - DuckDBHook
@@ -119,6 +141,7 @@ class KnowledgeStore:
         self.hook = _hook(conn_id)
         self._active: Any = None
         self._analyzer_checked = False
+        self._dim: int | None = None
 
     @contextmanager
     def connect(self) -> Iterator[Any]:
@@ -169,6 +192,40 @@ class KnowledgeStore:
             conn.execute("INSERT OR REPLACE INTO kb_meta VALUES ('analyzer', ?)", [ANALYZER])
         self._analyzer_checked = True
 
+    # ---- vector dimension ----------------------------------------------------------------------
+    def _read_dim(self, conn: Any) -> int:
+        ((kind,),) = conn.execute("SELECT data_type FROM information_schema.columns WHERE table_name = 'kb_chunks' "
+                                  "AND column_name = 'embedding'").fetchall()
+        return int(str(kind).rsplit("[", 1)[1].rstrip("]"))
+
+    def vector_dim(self) -> int:
+        """The dimension ``kb_chunks.embedding`` was created for (its column type records it)."""
+        if self._dim is None:
+            with self.connect() as conn:
+                self._dim = self._read_dim(conn)
+        return self._dim
+
+    def ensure_dim(self, dim: int, *, replacing: Iterable[str] | None = None) -> None:
+        """Make ``kb_chunks`` take ``dim``-dimensional vectors: nothing to do when it does; rebuilt when it holds no
+        chunk; else a :class:`ConfigError` naming the fix. ``replacing``: the documents a coming write replaces
+        (their chunks do not count; only checked — the write's own transaction rebuilds)."""
+        with self.connect() as conn:
+            self._dim = have = self._read_dim(conn)
+            if have == dim:
+                return
+            rows = conn.execute("SELECT model, count(*) FROM kb_chunks WHERE doc_id NOT IN "
+                                "(SELECT unnest(?::VARCHAR[])) GROUP BY model ORDER BY model",
+                                [sorted(set(replacing or ()))]).fetchall()
+            if rows:
+                raise dim_mismatch(self.conn_id, have, dim, sum(int(n) for _, n in rows), [m for m, _ in rows])
+            if replacing is not None:
+                return
+            conn.execute("DROP TABLE kb_chunks")
+            conn.execute(chunks_ddl(SCHEMA, dim))
+            self._dim = dim
+            log.info("knowledge store %s: empty kb_chunks rebuilt for %d-dimensional vectors (was %d)",
+                     self.conn_id, dim, have)
+
     # ---- reads -------------------------------------------------------------------------------
     def documents(self, source: str) -> dict[str, tuple[str, str]]:
         """path → (doc_id, fingerprint) of the source's ingested documents."""
@@ -216,7 +273,7 @@ class KnowledgeStore:
         """Exact cosine search (brute force: the vss index extension is not available offline)."""
         with self.connect() as conn:
             rows = conn.execute(
-                f"SELECT chunk_id, array_cosine_similarity(embedding, ?::FLOAT[{EMBEDDING_DIM}]) AS s "
+                f"SELECT chunk_id, array_cosine_similarity(embedding, ?::FLOAT[{self.vector_dim()}]) AS s "
                 "FROM kb_chunks ORDER BY s DESC, chunk_id LIMIT ?", [vector.astype("float32").tolist(), k]).fetchall()
         return [(cid, float(s)) for cid, s in rows]
 
@@ -276,6 +333,7 @@ class KnowledgeStore:
                                "model": w.model})
                 vectors.append(vec)
             postings.extend({"chunk_id": cid, "term": t, "tf": n} for cid, t, n in chunk_postings)
+        dim = int(np.asarray(vectors[0]).shape[0]) if vectors else self.vector_dim()
         with self.connect() as conn:
             deleted = 0
             if drop:
@@ -292,12 +350,13 @@ class KnowledgeStore:
                              "fingerprint, n_chunks, bytes FROM incoming_docs")
                 conn.unregister("incoming_docs")
             if chunks:
+                self.ensure_dim(dim)  # after the deletes: a store whose every chunk is replaced is rebuilt
                 flat = pa.array(np.asarray(vectors, dtype=np.float32).reshape(-1))
                 table = pa.Table.from_pylist(chunks).append_column(
-                    "embedding", pa.FixedSizeListArray.from_arrays(flat, EMBEDDING_DIM))
+                    "embedding", pa.FixedSizeListArray.from_arrays(flat, dim))
                 conn.register("incoming_chunks", table)
                 conn.execute("INSERT INTO kb_chunks SELECT chunk_id, doc_id, source, path, position, heading, body, "
-                             f"text, text_hash, n_tokens, model, embedding::FLOAT[{EMBEDDING_DIM}] FROM incoming_chunks")
+                             f"text, text_hash, n_tokens, model, embedding::FLOAT[{dim}] FROM incoming_chunks")
                 conn.unregister("incoming_chunks")
             if postings:
                 conn.register("incoming_postings", pa.Table.from_pylist(postings))

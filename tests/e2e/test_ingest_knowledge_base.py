@@ -60,7 +60,8 @@ def test_ingest_reingest_edit_delete_and_quarantine(lake, dagbag):
 
     # 1. first ingest
     run, states, event = _run(dagbag, 1)
-    assert states == {"plan_sources": "success", "ingest[0]": "success", "ingest[1]": "success", "publish": "success"}
+    assert states == {"plan_sources": "success", "choose_embedder": "success", "ingest[0]": "success",
+                      "ingest[1]": "success", "ingest_hosted": "skipped", "publish": "success"}
     assert event["documents"] == 18 and event["sources"]["handbook"]["documents"] == 4
     assert event["chunks"] == sum(s["chunks"] for s in event["sources"].values()) > 300
     assert event["embedding_model"] == "local:all-minilm-l6-v2"
@@ -130,6 +131,7 @@ def test_ingest_reingest_edit_delete_and_quarantine(lake, dagbag):
         path.unlink()
     handbook.rmdir()
     run5, states5, event5 = _run(dagbag, 5)
-    assert states5 == {"plan_sources": "success", "ingest[0]": "success", "publish": "success"}
+    assert states5 == {"plan_sources": "success", "choose_embedder": "success", "ingest[0]": "success",
+                       "ingest_hosted": "skipped", "publish": "success"}
     assert event5["pruned"]["documents_deleted"] == 3 and set(event5["sources"]) == {"pydantic_ai_agents"}
     assert event5["documents"] == 14 and not any(r[1].startswith(("operations", "style")) for r in _snapshot().values())
