@@ -75,7 +75,7 @@ def publish(cfg: IngestConfig, results: list[dict[str, Any]], context: dict[str,
     run = {k: sum(int(r.get(k, 0)) for r in results)
            for k in ("files", "unchanged", "added", "changed", "deleted", "quarantined", "embedded", "reused_vectors")}
     extra = {"documents": counts["documents"], "chunks": counts["chunks"], "sources": counts["sources"],
-             "embedding_model": model.ref, "embedding_model_version": model.version, "precision": cfg.precision if model.hosted is None else None, "dim": store.vector_dim(),
+             "embedding_model": model.ref, "embedding_model_version": model.version, "precision": cfg.local_precision if model.hosted is None else None, "dim": store.vector_dim(),
              "store": cfg.kb_conn_id, "run": run, "pruned": pruned,
              "chunking": {"chunk_size": cfg.chunk_size, "chunk_overlap": cfg.chunk_overlap}}
     context["outlet_events"][KNOWLEDGE_BASE].extra = extra

@@ -211,3 +211,15 @@ def test_bf16_vectors_stay_close_to_fp32_and_carry_their_own_model_version():
     assert embedding.model_info().version != embedding.model_info(precision="bf16").version
     # a precision change changes every document's fingerprint: the store is re-embedded, never mixed
     assert IngestConfig.from_params({"precision": "bf16"}).chunking_key != IngestConfig.defaults().chunking_key
+
+
+def test_auto_precision_is_bf16_only_where_the_cpu_has_native_bf16():
+    from include.rag.config import IngestConfig
+    from include.rag.embedding import model_info, native_bf16, resolve_precision
+
+    want = "bf16" if native_bf16() else "fp32"
+    assert resolve_precision("auto") == want and resolve_precision("fp32") == "fp32"
+    cfg = IngestConfig.defaults()
+    assert cfg.precision == "auto" and cfg.local_precision == want
+    assert cfg.chunking_key == IngestConfig.from_params({"precision": want}).chunking_key
+    assert model_info(precision="auto").version == model_info(precision=want).version
