@@ -5,7 +5,7 @@
    store) vs sentence-transformers' default ``SentenceTransformer(path).encode(texts)`` of the *same chunk
    texts* with the *same model* (embedding only: the baseline does no extraction and no writes). Rounds are
    interleaved; each round of ours starts from an empty store so nothing is skipped or reused. Ours runs
-   twice per round: at the default fp32 and with ``precision=bf16`` (opt-in; AMX). Also our embedder alone
+   twice per round: at fp32 and at ``precision=bf16`` (what ``precision=auto``, the default, picks on AMX CPUs). Also our embedder alone
    (:func:`include.rag.embedding.embed`) on the same texts, fp32 and bf16.
    What bf16 costs: cosine of each bf16 vector to its fp32 one, overlap of the dense top-5 for the seeded and
    real-doc questions, and recall@5 of the planted passages with each store (hybrid search).
