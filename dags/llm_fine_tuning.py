@@ -49,16 +49,16 @@ See docs/llm_fine_tuning.md (design, measured numbers, what the cloud paths stil
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import PokeReturnValue, TriggerRule, dag, task
+from airflow.sdk import TriggerRule, dag, task
 
 from genai_airflow.gpu.operators import GPUJobOperator
-from genai_airflow.llm.operators import SageMakerFineTuneOperator
+from genai_airflow.llm.operators import CloudTrainingSensor, SageMakerFineTuneOperator
 from include.llm import TEXTGEN_MODEL
 from include.llm.config import FineTuneConfig
 from include.platform.assets import CHALLENGER_REGISTERED, COMPUTE_SPENT
 from include.platform.notify import task_failure_alert
 
-#: The cloud sensors' own limit; the Param cloud_max_runtime_minutes (+ 30 min) is enforced per job, from its
+#: The cloud sensors' own limit (all pokes of a try together); the Param cloud_max_runtime_minutes (+ 30 min) is enforced per job, from its
 #: creation time (include.llm.steps.cloud_train), and the cloud stops the job at that limit itself.
 CLOUD_WAIT_LIMIT_S = (7 * 24 + 1) * 3600
 
@@ -112,22 +112,6 @@ def llm_fine_tuning():
         from include.llm import steps
 
         return steps.sagemaker_model(FineTuneConfig.from_params(params), job, context)
-
-    # Vertex AI / Azure ML: each poke plans from the cloud's own view of the run's jobs (create, re-attach or
-    # finish), so a reschedule or a retry never starts a second job; the worker slot is free between pokes.
-    @task.sensor(mode="reschedule", poke_interval=60, timeout=CLOUD_WAIT_LIMIT_S)
-    def vertex_train(prepared: dict, params=None, **context) -> PokeReturnValue:
-        from include.llm import steps
-
-        job = steps.cloud_train(FineTuneConfig.from_params(params), "vertex", prepared, context)
-        return PokeReturnValue(is_done=job is not None, xcom_value=job)
-
-    @task.sensor(mode="reschedule", poke_interval=60, timeout=CLOUD_WAIT_LIMIT_S)
-    def azureml_train(prepared: dict, params=None, **context) -> PokeReturnValue:
-        from include.llm import steps
-
-        job = steps.cloud_train(FineTuneConfig.from_params(params), "azureml", prepared, context)
-        return PokeReturnValue(is_done=job is not None, xcom_value=job)
 
     @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
     def vertex_model(job: dict, **context) -> dict:
@@ -189,10 +173,15 @@ def llm_fine_tuning():
     sagemaker_train = SageMakerFineTuneOperator(
         task_id="sagemaker_train", config=job["config"], aws_conn_id=job["aws_conn_id"], deferrable=True,
         check_interval=60, execution_timeout=pendulum.duration(hours=4))
-    vertex_job, azureml_job = vertex_train(prepared), azureml_train(prepared)
+    # Vertex AI / Azure ML: reschedule-mode sensors, each poke plans from the cloud's own view of the run's jobs
+    # (create, re-attach or finish), so a reschedule or a retry never starts a second job.
+    vertex_job, azureml_job = (
+        CloudTrainingSensor(task_id=f"{name}_train", backend=name, prepared=prepared, poke_interval=60,
+                            timeout=CLOUD_WAIT_LIMIT_S)
+        for name in ("vertex", "azureml"))
     backend() >> [local, job, vertex_job, azureml_job]
-    trained = trained_model(local.output, sagemaker_model(sagemaker_train.output), vertex_model(vertex_job),
-                            azureml_model(azureml_job))
+    trained = trained_model(local.output, sagemaker_model(sagemaker_train.output), vertex_model(vertex_job.output),
+                            azureml_model(azureml_job.output))
     evaluated = evaluate(prepared, trained)
     gate(evaluated) >> [promote(evaluated), hand_to_canary(evaluated), investigate(evaluated)]
 
