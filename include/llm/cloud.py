@@ -14,14 +14,15 @@ backend        request                                             how the confi
                                                                    channels ``train`` / ``tokenizer`` = the run's
                                                                    packed blocks in the s3:// lake; model →
                                                                    ``<output>/<job>/output/model.tar.gz``
-``vertex``     kwargs of the google provider's                      env ``GENAI_HYPERPARAMETERS``; data and model
-               ``CreateCustomContainerTrainingJobOperator``         through Cloud Storage FUSE (``/gcs/<bucket>/``)
+``vertex``     ``CustomJob`` (REST JSON) for                         env ``GENAI_HYPERPARAMETERS``; data and model
+               ``JobService.CreateCustomJob`` (aiplatform_v1)       through Cloud Storage FUSE (``/gcs/<bucket>/``)
 ``azureml``    ARM REST body of a Command job (API 2024-04-01)      env ``GENAI_HYPERPARAMETERS``; ``uri_folder``
                                                                    input/output mounted, paths in the command
 =============  ==================================================  ============================================
 
-Which backend runs is decided by :func:`choose_backend` from the Param and which connections exist
-(the connection-type pattern of ``include/canary/backends``), never by editing code.
+Which backend runs is decided by :func:`choose_backend` from the Param, which connections exist and where
+the lake is (the connection-type pattern of ``include/canary/backends``), never by editing code. The
+Vertex AI and Azure ML clients (submit, find, read) are in :mod:`include.llm.cloud_jobs`.
 """
 
 from __future__ import annotations

@@ -115,7 +115,7 @@ def _run_id(day):
     return DagRun.generate_run_id(run_type=DagRunType.MANUAL, logical_date=day, run_after=day)
 
 
-def _stage_model(tmp_path, run_id: str, backend: str, monkeypatch) -> dict:
+def _stage_model(tmp_path, run_id: str, backend: str, monkeypatch, job: str | None = None) -> dict:
     """Do what the job's container does: run the entry point on the run's blocks, model into the job's output."""
     from include.llm import cloud, cloud_entry, pipeline
     from include.llm.config import FineTuneConfig
@@ -133,7 +133,7 @@ def _stage_model(tmp_path, run_id: str, backend: str, monkeypatch) -> dict:
         env.setenv("GENAI_TRAINING_BACKEND", backend)
         assert cloud_entry.main(["--prefix", str(tmp_path / "no-sagemaker"), "--data-dir", str(local_data),
                                  "--model-dir", str(local_model)]) == 0
-    pipeline.upload_dir(local_model, pipeline.run_folder(run_id, backend) / cloud.job_name(run_id) / "model")
+    pipeline.upload_dir(local_model, pipeline.run_folder(run_id, backend) / (job or cloud.job_name(run_id)) / "model")
     return json.loads((local_model / cloud.TRAINING_INFO).read_text())
 
 
@@ -266,6 +266,33 @@ def test_retried_vertex_train_reattaches_to_its_first_tries_job(vertex, dagbag, 
     assert [j["displayName"] for j in listener.jobs.values()] == [name]
     mv = _assert_registered("vertex", name, f"{listener.jobs[next(iter(listener.jobs))]['jobSpec']['baseOutputDirectory']['outputUriPrefix']}/model", staged)
     assert mv.metadata["training_job"] == name
+
+
+def test_vertex_job_failed_under_this_try_fails_the_task_and_the_retry_starts_r2(vertex, dagbag, tmp_path,
+                                                                                  monkeypatch):
+    """The run's job ends JOB_STATE_FAILED while try 1 waits: try 1 fails with the job's error; try 2 sees a
+    job an earlier try created, so it starts ``<name>-r2`` (label genai-try 2), whose model is registered."""
+    from include.llm import cloud, corpus, pipeline
+
+    listener, _, _ = vertex
+    corpus.seed_corpus()
+    day = pendulum.datetime(2026, 12, 10, tz="UTC")
+    run_id = _run_id(day)
+    name = cloud.job_name(run_id)
+    second = cloud.attempt_job_name(name, 2)
+    staged = _stage_model(tmp_path, run_id, "vertex", monkeypatch, job=second)
+    listener.fail.add(name)
+    dag = dagbag.get_dag(DAG_ID)
+    _fast_polls(dag, monkeypatch, "vertex_train")
+
+    run = dag.test(logical_date=day, run_after=day, run_conf=FAST)
+    states, tries = task_states(DAG_ID, run.run_id), task_tries(DAG_ID, run.run_id)
+    assert run.state == "success", states
+    assert states["vertex_train"] == "success" and tries["vertex_train"] == 2, (states, tries)
+    created = [(r["body"]["displayName"], r["body"]["labels"][cloud.TRY_LABEL]) for r in listener.creates()]
+    assert created == [(name, "1"), (second, "2")]
+    output = (pipeline.run_folder(run_id, "vertex") / second).as_uri()
+    _assert_registered("vertex", second, f"{output}/model", staged)
 
 
 # ---------------------------------------------------------------------------------------------- Azure ML
