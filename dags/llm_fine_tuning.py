@@ -13,7 +13,9 @@ The generative core of the project: a GPT-2-architecture model learns the projec
    vocabulary is checked), and packs the documents into fixed-length blocks (Parquet in the lake), with a
    held-out split by text hash.
 2. **backend** (branch) — where training runs: Param `training_backend` (`auto` = a SageMaker training
-   job when the aws connection of Variable `genai_llm_training_aws_conn_id` exists, else here).
+   job when the aws connection of Variable `genai_llm_training_aws_conn_id` exists and the lake is on s3://,
+   a Vertex AI custom job for the gcp connection and a gs:// lake, an Azure ML job for the azure connection
+   and an abfs:// lake, else here).
    **train** (`GPUJobOperator` in pool `gpu`: a free GPU pinned, or the CPU) — a hand-written AdamW loop (warm-up + cosine, clipping, bf16 autocast where the hardware
    does bf16 natively), checkpoints (weights, optimizer, scheduler, step, RNG states) to the lake every
    `checkpoint_every` steps; a retried attempt resumes from the last one. Progress lines: step, loss,
@@ -21,7 +23,11 @@ The generative core of the project: a GPT-2-architecture model learns the projec
    `SageMakerTrainingOperator`, deferrable) → **sagemaker_model**: the same training in this project's
    image (`python -m include.llm.cloud_entry`), channels = the run's packed blocks in the s3:// lake,
    hyper-parameters from the same config; the job's `S3ModelArtifacts` is unpacked into the run's folder.
-   **trained_model** joins the two and emits `compute_spent` (backend, device, train seconds).
+   Or **vertex_train** / **azureml_train** (reschedule-mode sensors: submit a Vertex AI custom job or an
+   Azure ML command job, chosen by which connection exists and where the lake is, then poll it; a retry
+   re-attaches to the run's job) → **vertex_model** / **azureml_model**: the model folder the container
+   wrote into the lake through the cloud's storage mount.
+   **trained_model** joins the branches and emits `compute_spent` (backend, device, train seconds).
 3. **evaluate** — held-out perplexity (per token and per word) of the challenger, of the untrained start
    and of the current champion on the same texts; seeded sampled generations from fixed prompts with
    repetition rate and distinct-1/2; registers the version (safetensors + tokenizer + config + metrics) and writes
@@ -46,11 +52,15 @@ import pendulum
 from airflow.sdk import TriggerRule, dag, task
 
 from genai_airflow.gpu.operators import GPUJobOperator
-from genai_airflow.llm.operators import SageMakerFineTuneOperator
+from genai_airflow.llm.operators import CloudTrainingSensor, SageMakerFineTuneOperator
 from include.llm import TEXTGEN_MODEL
 from include.llm.config import FineTuneConfig
 from include.platform.assets import CHALLENGER_REGISTERED, COMPUTE_SPENT
 from include.platform.notify import task_failure_alert
+
+#: The cloud sensors' own limit (all pokes of a try together); the Param cloud_max_runtime_minutes (+ 30 min) is enforced per job, from its
+#: creation time (include.llm.steps.cloud_train), and the cloud stops the job at that limit itself.
+CLOUD_WAIT_LIMIT_S = (7 * 24 + 1) * 3600
 
 
 def _train(prepared: dict) -> dict:
@@ -103,11 +113,24 @@ def llm_fine_tuning():
 
         return steps.sagemaker_model(FineTuneConfig.from_params(params), job, context)
 
-    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, outlets=[COMPUTE_SPENT])
-    def trained_model(local: dict | None, cloud: dict | None, **context) -> dict:
+    @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
+    def vertex_model(job: dict, **context) -> dict:
         from include.llm import steps
 
-        return steps.trained_model(local, cloud, context)
+        return steps.cloud_model(job, context)
+
+    @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
+    def azureml_model(job: dict, **context) -> dict:
+        from include.llm import steps
+
+        return steps.cloud_model(job, context)
+
+    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS, outlets=[COMPUTE_SPENT])
+    def trained_model(local: dict | None, sagemaker: dict | None, vertex: dict | None, azureml: dict | None,
+                      **context) -> dict:
+        from include.llm import steps
+
+        return steps.trained_model(local, sagemaker or vertex or azureml, context)
 
     @task(multiple_outputs=False, execution_timeout=pendulum.duration(minutes=30))
     def evaluate(prepared: dict, trained: dict, params=None) -> dict:
@@ -150,8 +173,16 @@ def llm_fine_tuning():
     sagemaker_train = SageMakerFineTuneOperator(
         task_id="sagemaker_train", config=job["config"], aws_conn_id=job["aws_conn_id"], deferrable=True,
         check_interval=60, execution_timeout=pendulum.duration(hours=4))
-    backend() >> [local, job]
-    evaluated = evaluate(prepared, trained_model(local.output, sagemaker_model(sagemaker_train.output)))
+    # Vertex AI / Azure ML: reschedule-mode sensors, each poke plans from the cloud's own view of the run's jobs
+    # (create, re-attach or finish), so a reschedule or a retry never starts a second job.
+    vertex_job, azureml_job = (
+        CloudTrainingSensor(task_id=f"{name}_train", backend=name, prepared=prepared, poke_interval=60,
+                            timeout=CLOUD_WAIT_LIMIT_S)
+        for name in ("vertex", "azureml"))
+    backend() >> [local, job, vertex_job, azureml_job]
+    trained = trained_model(local.output, sagemaker_model(sagemaker_train.output), vertex_model(vertex_job.output),
+                            azureml_model(azureml_job.output))
+    evaluated = evaluate(prepared, trained)
     gate(evaluated) >> [promote(evaluated), hand_to_canary(evaluated), investigate(evaluated)]
 
 

@@ -181,9 +181,12 @@ class FineTuneConfig(DagConfig):
 
     training_backend: str = knob(
         "auto", "Where train runs. auto: a SageMaker training job when the aws connection named by Variable "
-        "genai_llm_training_aws_conn_id (default aws_training) exists and the lake is on s3://, else local (this worker). local / "
-        "sagemaker force one. vertex and azureml: the request bodies are built from this config "
-        "(include/llm/cloud.py) but this DAG does not submit them yet; choosing them fails at once.",
+        "genai_llm_training_aws_conn_id (default aws_training) exists and the lake is on s3://; a Vertex AI "
+        "custom job when the google_cloud_platform connection of genai_llm_training_gcp_conn_id (default "
+        "gcp_training) exists and the lake is on gs://; an Azure ML command job when the azure connection of "
+        "genai_llm_training_azure_conn_id (default azureml_training) exists and the lake is on abfs://; else "
+        "local (this worker). local / sagemaker / vertex / azureml force one (a cloud that cannot run fails at "
+        "once, naming what is missing).",
         section=_CLOUD, enum=list(TRAINING_BACKENDS))
     sagemaker_role_arn: str | None = knob(
         None, "IAM role ARN the SageMaker training job assumes (needs s3:GetObject on the lake's run folder, "
@@ -210,8 +213,9 @@ class FineTuneConfig(DagConfig):
     training_azure_conn_id: str = wiring("llm_training_azure_conn_id", "azureml_training",
                                          "azure connection of an Azure ML command job.")
     cloud_target: dict = wiring("llm_cloud_training", {},
-                                "JSON: project/region/machine_type/service_account (Vertex AI), "
-                                "subscription_id/resource_group/workspace/compute/environment_id (Azure ML).")
+                                "JSON: project/region/machine_type/service_account/accelerator_type/"
+                                "accelerator_count/api_endpoint (Vertex AI), subscription_id/resource_group/"
+                                "workspace/compute/environment_id/storage_account/arm_endpoint (Azure ML).")
 
     drill_crash_after_steps: int = knob(0, "Fault drill: the train task's first attempt dies after this many steps "
                                         "(0 = off); the retry resumes from the last checkpoint.",

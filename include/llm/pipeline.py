@@ -202,7 +202,6 @@ def fetch_cloud_model(artifact_uri: str, conn_id: str | None, run_id: str, job: 
 
     from airflow.sdk import ObjectStoragePath
 
-    from include.llm.cloud import TRAINING_INFO
     from include.platform import paths, storage
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -219,18 +218,37 @@ def fetch_cloud_model(artifact_uri: str, conn_id: str | None, run_id: str, job: 
                                       "the training container must write plain files into the model folder")
                 paths.safe_local_join(out_dir, member.name)  # the guard refuses '..' and absolute names
                 tar.extract(member, out_dir, filter="data")
-        files = {p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()}
-        missing = {"config.json", "model.safetensors", "tokenizer.json", TRAINING_INFO} - files
-        if missing:
-            raise ConfigError(f"{artifact_uri} lacks {sorted(missing)} (has {sorted(files)})",
-                              "the job must run python -m include.llm.cloud_entry, which writes them")
-        info = json.loads((out_dir / TRAINING_INFO).read_text())
-        (out_dir / TRAINING_INFO).unlink()
-        model_uri = run_folder(run_id, "model")
-        upload_dir(out_dir, model_uri)
-    log.info("fetched %s (%d files) from job %s: %s steps, final loss %s", artifact_uri, len(files), job,
+        return _register_cloud_model_dir(out_dir, artifact_uri, run_id, job)
+
+
+def _register_cloud_model_dir(out_dir: Path, source: str, run_id: str, job: str) -> dict[str, Any]:
+    """A cloud job's model folder (local copy) checked and uploaded as the run's ``model/``."""
+    from include.llm.cloud import TRAINING_INFO
+
+    files = {p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*") if p.is_file()}
+    missing = {"config.json", "model.safetensors", "tokenizer.json", TRAINING_INFO} - files
+    if missing:
+        raise ConfigError(f"{source} lacks {sorted(missing)} (has {sorted(files)})",
+                          "the job must run python -m include.llm.cloud_entry, which writes them")
+    info = json.loads((out_dir / TRAINING_INFO).read_text())
+    (out_dir / TRAINING_INFO).unlink()
+    model_uri = run_folder(run_id, "model")
+    upload_dir(out_dir, model_uri)
+    log.info("fetched %s (%d files) from job %s: %s steps, final loss %s", source, len(files), job,
              info.get("steps"), info.get("final_loss"))
-    return {"model_uri": str(model_uri), "artifact_uri": artifact_uri, "job": job} | info
+    return {"model_uri": str(model_uri), "artifact_uri": source, "job": job} | info
+
+
+def fetch_cloud_model_folder(folder_uri: str, run_id: str, job: str) -> dict[str, Any]:
+    """A Vertex AI / Azure ML job's model folder, written into the lake by the container (mounted storage),
+    → the run's ``model/`` folder; what ``train`` returns. The folder must lie inside the lake (it comes
+    from the job's description, i.e. from outside) and hold what the entry point writes."""
+    from include.platform import storage
+
+    folder = storage.path_from_uri(folder_uri, "curated")
+    with tempfile.TemporaryDirectory() as tmp:
+        out_dir = download_dir(folder, Path(tmp) / "model")
+        return _register_cloud_model_dir(out_dir, folder_uri, run_id, job)
 
 
 # ------------------------------------------------------------------------------------------------- evaluate

@@ -1,7 +1,8 @@
 """The tasks of ``llm_fine_tuning``, one step function each: what a task does, given its typed config.
 
 :func:`prepare` → :func:`backend` (branch) → :func:`train` | (:func:`sagemaker_job` → the SageMaker
-operator → :func:`sagemaker_model`) → :func:`trained_model` → :func:`evaluate` → :func:`gate` (branch) →
+operator → :func:`sagemaker_model`) | (:func:`cloud_train` → :func:`cloud_model`, Vertex AI or Azure ML) →
+:func:`trained_model` → :func:`evaluate` → :func:`gate` (branch) →
 :func:`promote` | :func:`hand_to_canary` | :func:`investigate`.
 
 The work lives in :mod:`include.llm.pipeline` (lake I/O around the pure modules) and
@@ -49,6 +50,10 @@ def train(cfg: FineTuneConfig, prepared: dict[str, Any], context: dict[str, Any]
     return pipeline.train(cfg, prepared, context["run_id"], crash_after=crash)
 
 
+#: The branch each backend takes (task ids of the DAG).
+BRANCH = {"local": "train", "sagemaker": "sagemaker_job", "vertex": "vertex_train", "azureml": "azureml_train"}
+
+
 def backend(cfg: FineTuneConfig) -> str:
     """Where training runs (Param ``training_backend``, which connections exist, the lake's scheme): the
     branch's task id."""
@@ -56,14 +61,15 @@ def backend(cfg: FineTuneConfig) -> str:
     from include.platform import storage
     from include.platform.connections import connection_type
 
-    existing = {"aws": connection_type(cfg.training_aws_conn_id)}
+    conns = {"aws": cfg.training_aws_conn_id, "gcp": cfg.training_gcp_conn_id, "azure": cfg.training_azure_conn_id}
+    existing = {key: connection_type(conn_id) for key, conn_id in conns.items()}
     lake_scheme = storage.lake_root().protocol
     lake_scheme = lake_scheme[0] if isinstance(lake_scheme, (tuple, list)) else lake_scheme
     chosen = cloud.choose_backend(cfg.training_backend, existing, lake_scheme)
-    log.info("training_backend=%s, aws connection %r: %s, lake on %s:// → %s", cfg.training_backend,
-             cfg.training_aws_conn_id, existing["aws"] or "absent", lake_scheme,
-             "training here" if chosen == "local" else "a SageMaker training job")
-    return "train" if chosen == "local" else "sagemaker_job"
+    log.info("training_backend=%s, connections %s, lake on %s:// → %s", cfg.training_backend,
+             {conns[k]: v or "absent" for k, v in existing.items()}, lake_scheme,
+             "training here" if chosen == "local" else f"a {chosen} training job")
+    return BRANCH[chosen]
 
 
 def sagemaker_job(cfg: FineTuneConfig, prepared: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
@@ -87,6 +93,98 @@ def sagemaker_model(cfg: FineTuneConfig, job: dict[str, Any], context: dict[str,
     fetched = pipeline.fetch_cloud_model(artifact, cfg.training_aws_conn_id, context["run_id"],
                                          job["Training"]["TrainingJobName"])
     return fetched | {"backend": "sagemaker"}
+
+
+def _azure_account(target: dict[str, Any]) -> str:
+    """The storage account of the abfs:// lake, as Azure ML names it: target ``storage_account``, else the lake
+    connection's (``account_name`` extra, ``AccountName`` of its connection string, or its login)."""
+    from include.platform.connections import _lookup
+    from include.platform.errors import ConfigError
+    from include.platform.settings import get_setting
+
+    if target.get("storage_account"):
+        return str(target["storage_account"])
+    conn_id = get_setting("lake_conn_id")
+    conn = _lookup(conn_id) if conn_id else None
+    if conn is not None:
+        extra = conn.extra_dejson
+        parts = dict(p.split("=", 1) for p in str(extra.get("connection_string", "")).split(";") if "=" in p)
+        account = extra.get("account_name") or parts.get("AccountName") or conn.login
+        if account:
+            return str(account)
+    raise ConfigError("the Azure storage account of the abfs:// lake is unknown",
+                      "set storage_account in Variable genai_llm_cloud_training (or give the lake connection "
+                      "an account name)")
+
+
+def cloud_train(cfg: FineTuneConfig, backend: str, prepared: dict[str, Any], context: dict[str, Any]
+                ) -> dict[str, Any] | None:
+    """One poke of ``vertex_train`` / ``azureml_train`` (reschedule-mode sensor): plan from what the cloud
+    holds, then create, wait or finish. None = not done yet; else the completed job (what ``*_model`` fetches).
+
+    Every poke looks before it acts (:func:`include.llm.cloud.resume_plan`), so a reschedule, a retry or a
+    dead worker re-attaches to the run's job instead of starting a second one. A job that ended
+    Failed/Cancelled under *this* task try fails the task (reason in the error); one that ended under an
+    earlier try is replaced by the next name (``-r2``). A job still running ``cloud_max_runtime_minutes``
+    (+ 30 min for queueing) after it was created fails the task: the cloud's own limit should have stopped it.
+    """
+    from datetime import UTC, datetime
+
+    from include.llm import cloud, cloud_jobs, pipeline
+    from include.platform import storage
+
+    run_id = context["run_id"]
+    try_number = str(getattr(context.get("ti"), "try_number", 1))
+    conn_id = cfg.training_gcp_conn_id if backend == "vertex" else cfg.training_azure_conn_id
+    jobs = cloud_jobs.jobs_for(backend, conn_id, dict(cfg.cloud_target))
+    plan = cloud.resume_plan(cloud.job_name(run_id), jobs.describe, status=jobs.status, ended=jobs.ended,
+                             completed=jobs.completed, reason=jobs.reason, where=jobs.where)
+    if plan["action"] == "done":
+        described = jobs.describe(plan["name"])
+        log.info("%s job %s completed", backend, plan["name"])
+        return {"backend": backend, "job": plan["name"], "status": plan["status"],
+                "model_folder": jobs.model_folder(described)}
+    if plan["action"] == "attach":
+        described = jobs.describe(plan["name"])
+        created = jobs.created(described)
+        limit_s = (cfg.cloud_max_runtime_minutes + 30) * 60
+        if created is not None and (datetime.now(UTC) - created).total_seconds() > limit_s:
+            raise TimeoutError(f"{backend} job {plan['name']} is still {plan['status']} "
+                               f"{cfg.cloud_max_runtime_minutes + 30} min after it was created "
+                               "(cloud_max_runtime_minutes + 30): cancel it in the console and look at its logs")
+        log.info("%s job %s is %s: waiting (try %s)", backend, plan["name"], plan["status"], try_number)
+        return None
+    previous = plan.get("previous")
+    if previous:
+        if jobs.try_of(jobs.describe(previous["name"]) or {}) == try_number:
+            raise RuntimeError(f"{backend} job {previous['name']} ended {previous['status']}: "
+                               f"{previous['reason'] or 'no reason given'} (read its logs in {jobs.where}; "
+                               f"a retry of this task starts {plan['name']})")
+        log.warning("this run's %s job %s ended %s (%s) under an earlier try: starting %s", backend,
+                    previous["name"], previous["status"], previous["reason"], plan["name"])
+    data = storage.path_from_uri(prepared["data_uri"]).as_uri()
+    output = (pipeline.run_folder(run_id, backend) / plan["name"]).as_uri()
+    target = dict(cfg.cloud_target)
+    if backend == "vertex":
+        body = cloud.vertex_custom_job(cfg, name=plan["name"], data_uri=data, output_uri=output,
+                                       image=cfg.training_image, target=target, try_number=int(try_number))
+    else:
+        account = _azure_account(target)
+        _, body = cloud.azureml_command_job(cfg, name=plan["name"], data_uri=cloud.abfss_uri(data, account),
+                                            output_uri=cloud.abfss_uri(output, account), target=target,
+                                            try_number=int(try_number))
+    created = jobs.create(plan["name"], body)
+    log.info("%s job %s created (%s), output %s", backend, plan["name"], created.get("name", plan["name"]), output)
+    return None
+
+
+def cloud_model(job: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+    """The completed Vertex AI / Azure ML job's model folder (in the lake) → the run's model folder;
+    what :func:`train` returns (like :func:`sagemaker_model`, without the archive)."""
+    from include.llm import pipeline
+
+    fetched = pipeline.fetch_cloud_model_folder(job["model_folder"], context["run_id"], job["job"])
+    return fetched | {"backend": job["backend"]}
 
 
 def trained_model(local: dict[str, Any] | None, cloud: dict[str, Any] | None,

@@ -57,8 +57,10 @@ def test_train_gate_reject_promote_and_reject_against_the_champion(lake, dagbag,
     assert states == {"prepare": "success", "backend": "success", "train": "success", "trained_model": "success",
                       "evaluate": "success", "gate": "success", "investigate": "success", "promote": "skipped",
                       "hand_to_canary": "skipped",
-                      # no training aws connection: training_backend=auto stays local, the cloud branch skips
-                      "sagemaker_job": "skipped", "sagemaker_train": "skipped", "sagemaker_model": "skipped"}
+                      # no training connection: training_backend=auto stays local, the cloud branches skip
+                      "sagemaker_job": "skipped", "sagemaker_train": "skipped", "sagemaker_model": "skipped",
+                      "vertex_train": "skipped", "vertex_model": "skipped", "azureml_train": "skipped",
+                      "azureml_model": "skipped"}
     (weak,) = registry.list_versions(MODEL_NAME)
     assert weak.status == "rejected" and weak.status_details["decided_by"] == "llm_fine_tuning.gate"
     assert any("first model: held-out word perplexity" in r for r in weak.status_details["reasons"])

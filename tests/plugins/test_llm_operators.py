@@ -124,3 +124,14 @@ def test_after_the_runs_job_failed_the_retry_creates_the_next_name_never_a_times
     assert op.execute({})["Training"]["TrainingJobName"] == "textgen-ft-dead-r2"
     assert created == ["textgen-ft-dead-r2"]
     assert op.provider_operator().action_if_job_exists == "fail"
+
+
+def test_cloud_training_sensor_reschedules_and_knows_its_two_clouds():
+    import airflow  # noqa: F401 - puts plugins/ on sys.path
+
+    from genai_airflow.llm.operators import CloudTrainingSensor
+
+    sensor = CloudTrainingSensor(task_id="vertex_train", backend="vertex", prepared={"data_uri": "gs://b/d"})
+    assert sensor.mode == "reschedule" and sensor.template_fields == ("prepared",)
+    with pytest.raises(ValueError, match="vertex or azureml"):
+        CloudTrainingSensor(task_id="x_train", backend="sagemaker", prepared={})

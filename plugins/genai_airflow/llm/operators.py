@@ -1,4 +1,5 @@
-"""``SageMakerFineTuneOperator``: the amazon provider's ``SageMakerTrainingOperator``, imported when the task runs.
+"""``SageMakerFineTuneOperator``: the amazon provider's ``SageMakerTrainingOperator``, imported when the task runs;
+``CloudTrainingSensor``: the Vertex AI / Azure ML training job of the run, submitted and waited for (end of file).
 
 Why a wrapper and not the provider's class in the DAG file: importing
 ``airflow.providers.amazon.aws.operators.sagemaker`` pulls boto3/botocore, measured at 0.45 s here — over
@@ -22,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, BaseSensorOperator, PokeReturnValue
 
 
 class SageMakerFineTuneOperator(BaseOperator):
@@ -111,3 +112,34 @@ class SageMakerFineTuneOperator(BaseOperator):
 
     def execute_complete(self, context: Any, event: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.provider_operator().execute_complete(context, event)
+
+
+class CloudTrainingSensor(BaseSensorOperator):
+    """``vertex_train`` / ``azureml_train``: submit the run's Vertex AI custom job or Azure ML command job and
+    wait for it, one plan per poke (:func:`include.llm.steps.cloud_train`).
+
+    Meant for ``mode="reschedule"`` (the default here): between pokes the task holds no worker slot, and
+    every poke re-reads the cloud's view of the run's jobs, so a reschedule, a retry or a dead worker
+    re-attaches to the job instead of starting a second one. The XCom is the completed job (backend, name,
+    status, model folder in the lake). A subclass of the SDK's ``BaseSensorOperator`` rather than
+    ``@task.sensor``: that decorator imports the standard provider's ``PythonSensor``, which warns about a
+    deprecated Airflow import at every parse.
+    """
+
+    template_fields: Sequence[str] = ("prepared",)
+    ui_color = "#e8f0fe"
+
+    def __init__(self, *, backend: str, prepared: Any, mode: str = "reschedule", **kwargs: Any) -> None:
+        if backend not in ("vertex", "azureml"):
+            raise ValueError(f"CloudTrainingSensor backend {backend!r}: vertex or azureml")
+        super().__init__(mode=mode, **kwargs)
+        self.backend = backend
+        self.prepared = prepared
+
+    def poke(self, context: Any) -> PokeReturnValue:
+        from include.llm import steps
+        from include.llm.config import FineTuneConfig
+
+        job = steps.cloud_train(FineTuneConfig.from_params(context["params"]), self.backend, dict(self.prepared),
+                                context)
+        return PokeReturnValue(is_done=job is not None, xcom_value=job)

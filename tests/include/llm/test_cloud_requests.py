@@ -3,8 +3,8 @@
 * SageMaker: the ``CreateTrainingJob`` body is validated by botocore's own parameter validator against
   the installed SageMaker service model (the API's machine-readable definition), and the job name against
   that model's ``TrainingJobName`` pattern.
-* Vertex AI: the keyword arguments are bound to the installed google provider's
-  ``CreateCustomContainerTrainingJobOperator`` (an unknown or misspelt argument fails there).
+* Vertex AI: the ``CustomJob`` JSON is parsed by the installed ``google.cloud.aiplatform_v1`` types (the
+  API's proto definition: an unknown or misspelt field fails there).
 * Azure ML: no SDK is installed, so the ARM body is checked against the documented REST API v2
   (2024-04-01) ``CommandJob`` schema: required properties and the enums the spec declares.
 
@@ -129,23 +129,34 @@ def test_artifact_is_read_from_a_completed_job_only():
 
 
 # ------------------------------------------------------------------------------------------- choosing
-@pytest.mark.parametrize(("requested", "aws", "lake", "chosen"), [
-    ("auto", None, "s3", "local"), ("auto", "aws", "s3", "sagemaker"), ("auto", "google_cloud_platform", "s3", "local"),
-    ("auto", "aws", "file", "local"),  # the channels must be on S3: auto does not pick a backend that cannot run
-    ("local", "aws", "s3", "local"), ("sagemaker", "aws", "s3", "sagemaker"),
+@pytest.mark.parametrize(("requested", "conns", "lake", "chosen"), [
+    ("auto", {}, "s3", "local"), ("auto", {"aws": "aws"}, "s3", "sagemaker"),
+    ("auto", {"aws": "google_cloud_platform"}, "s3", "local"),
+    ("auto", {"aws": "aws"}, "file", "local"),  # the channels must be on S3: auto does not pick a backend that cannot run
+    ("local", {"aws": "aws"}, "s3", "local"), ("sagemaker", {"aws": "aws"}, "s3", "sagemaker"),
+    ("auto", {"gcp": "google_cloud_platform"}, "gs", "vertex"), ("auto", {"gcp": "google_cloud_platform"}, "gcs", "vertex"),
+    ("auto", {"gcp": "google_cloud_platform"}, "s3", "local"), ("auto", {"azure": "azure"}, "abfs", "azureml"),
+    ("auto", {"azure": "wasb"}, "abfs", "local"),  # a storage connection is not a training connection
+    ("auto", {"aws": "aws", "gcp": "google_cloud_platform", "azure": "azure"}, "gs", "vertex"),  # where the lake is
+    ("vertex", {"gcp": "google_cloud_platform"}, "gs", "vertex"), ("azureml", {"azure": "azure"}, "abfs", "azureml"),
+    ("local", {"gcp": "google_cloud_platform"}, "gs", "local"),
 ])
-def test_backend_is_chosen_by_param_connection_and_lake(requested, aws, lake, chosen):
-    assert cloud.choose_backend(requested, {"aws": aws}, lake) == chosen
+def test_backend_is_chosen_by_param_connection_and_lake(requested, conns, lake, chosen):
+    assert cloud.choose_backend(requested, conns, lake) == chosen
 
 
-@pytest.mark.parametrize(("requested", "aws", "lake", "needle"), [
-    ("sagemaker", None, "s3", "is missing"), ("sagemaker", "http", "s3", "has type 'http'"),
-    ("sagemaker", "aws", "file", "the lake is on file://"),
-    ("vertex", None, "s3", "does not submit it yet"), ("azureml", "aws", "s3", "does not submit it yet"),
+@pytest.mark.parametrize(("requested", "conns", "lake", "needle"), [
+    ("sagemaker", {}, "s3", "is missing"), ("sagemaker", {"aws": "http"}, "s3", "has type 'http'"),
+    ("sagemaker", {"aws": "aws"}, "file", "the lake is on file://"),
+    ("vertex", {}, "gs", "training gcp connection is missing"),
+    ("vertex", {"gcp": "google_cloud_platform"}, "s3", "the lake is on s3://, not Cloud Storage"),
+    ("azureml", {"azure": "wasb"}, "abfs", "has type 'wasb'"),
+    ("azureml", {"azure": "azure"}, "gs", "the lake is on gs://, not Azure Blob"),
 ])
-def test_forced_backend_that_cannot_run_fails_at_once(requested, aws, lake, needle):
-    with pytest.raises(ConfigError, match=re.escape(needle)):
-        cloud.choose_backend(requested, {"aws": aws}, lake)
+def test_forced_backend_that_cannot_run_fails_at_once(requested, conns, lake, needle):
+    with pytest.raises(ConfigError, match=re.escape(needle)) as err:
+        cloud.choose_backend(requested, conns, lake)
+    assert "training_backend=local" in err.value.fix
 
 
 def test_backend_step_reads_the_real_connection_and_lake(lake, monkeypatch):
@@ -164,39 +175,53 @@ def test_backend_step_reads_the_real_connection_and_lake(lake, monkeypatch):
 
 
 # --------------------------------------------------------------------------------------------- Vertex
-def test_vertex_kwargs_bind_to_the_google_providers_operator():
-    from airflow.providers.google.cloud.operators.vertex_ai.custom_job import (
-        CreateCustomContainerTrainingJobOperator,
-    )
+def test_vertex_custom_job_parses_as_the_apis_custom_job():
+    from google.cloud import aiplatform_v1
 
     cfg = _cfg()
-    kwargs = cloud.vertex_training_job(
+    body = cloud.vertex_custom_job(
         cfg, name="textgen-ft-1", data_uri="gs://lake/l/curated/llm_fine_tuning/runs/r/data",
-        output_uri="gs://lake/l/curated/llm_fine_tuning/runs/r/vertex", image="europe-docker.pkg.dev/p/r/genai:1",
-        target={"project": "genai-prod", "region": "europe-west4", "machine_type": "g2-standard-8"},
-        gcp_conn_id="gcp_training")
-    op = CreateCustomContainerTrainingJobOperator(**kwargs)  # unknown arguments raise here
-    assert op.container_uri == "europe-docker.pkg.dev/p/r/genai:1"
-    assert op.command == ["python", "-m", "include.llm.cloud_entry"]
-    assert op.args == ["--data-dir", "/gcs/lake/l/curated/llm_fine_tuning/runs/r/data",
-                       "--model-dir", "/gcs/lake/l/curated/llm_fine_tuning/runs/r/vertex/model"]
-    assert json.loads(op.environment_variables[cloud.HYPERPARAMETERS_ENV]) == cloud.hyperparameters(cfg)
-    assert (op.project_id, op.region, op.machine_type, op.replica_count) == ("genai-prod", "europe-west4",
-                                                                             "g2-standard-8", 1)
-    assert op.base_output_dir == "gs://lake/l/curated/llm_fine_tuning/runs/r/vertex"
-    assert op.model_serving_container_image_uri is None  # the model comes back to our registry
-    assert op.deferrable is True
+        output_uri="gs://lake/l/curated/llm_fine_tuning/runs/r/vertex/textgen-ft-1",
+        image="europe-docker.pkg.dev/p/r/genai:1", try_number=2,
+        target={"project": "genai-prod", "region": "europe-west4", "machine_type": "g2-standard-8",
+                "accelerator_type": "NVIDIA_L4", "service_account": "train@genai-prod.iam.gserviceaccount.com"})
+    job = aiplatform_v1.CustomJob.from_json(json.dumps(body))  # unknown fields or wrong types raise here
+    (pool,) = job.job_spec.worker_pool_specs
+    assert pool.container_spec.image_uri == "europe-docker.pkg.dev/p/r/genai:1"
+    assert list(pool.container_spec.command) == ["python", "-m", "include.llm.cloud_entry"]
+    assert list(pool.container_spec.args) == [
+        "--data-dir", "/gcs/lake/l/curated/llm_fine_tuning/runs/r/data",
+        "--model-dir", "/gcs/lake/l/curated/llm_fine_tuning/runs/r/vertex/textgen-ft-1/model"]
+    env = {e.name: e.value for e in pool.container_spec.env}
+    assert json.loads(env[cloud.HYPERPARAMETERS_ENV]) == cloud.hyperparameters(cfg)
+    assert (pool.machine_spec.machine_type, pool.machine_spec.accelerator_count, pool.replica_count) == (
+        "g2-standard-8", 1, 1)
+    assert pool.machine_spec.accelerator_type == aiplatform_v1.AcceleratorType.NVIDIA_L4
+    assert job.job_spec.base_output_directory.output_uri_prefix.endswith("/vertex/textgen-ft-1")
+    assert job.job_spec.scheduling.timeout.total_seconds() == 90 * 60
+    assert job.job_spec.service_account == "train@genai-prod.iam.gserviceaccount.com"
+    assert job.labels[cloud.TRY_LABEL] == "2"
     assert all(re.fullmatch(r"[a-z][a-z0-9_-]{0,62}", k) and re.fullmatch(r"[a-z0-9_-]{0,63}", v)
-               for k, v in op.labels.items())  # Vertex label rules
+               for k, v in job.labels.items())  # Vertex label rules
+    assert cloud.vertex_parent({"project": "genai-prod", "region": "europe-west4"}) == (
+        "projects/genai-prod/locations/europe-west4")
+    assert cloud.vertex_endpoint({"region": "europe-west4"}) == "europe-west4-aiplatform.googleapis.com"
 
 
 def test_vertex_needs_a_project_and_gcs_paths():
     with pytest.raises(ConfigError, match="project"):
-        cloud.vertex_training_job(_cfg(), name="n", data_uri="gs://b/d", output_uri="gs://b/o", image="i",
-                                  target={}, gcp_conn_id="g")
+        cloud.vertex_custom_job(_cfg(), name="n", data_uri="gs://b/d", output_uri="gs://b/o", image="i", target={})
     with pytest.raises(ConfigError, match="gs://"):
-        cloud.vertex_training_job(_cfg(), name="n", data_uri="s3://b/d", output_uri="gs://b/o", image="i",
-                                  target={"project": "p"}, gcp_conn_id="g")
+        cloud.vertex_custom_job(_cfg(), name="n", data_uri="s3://b/d", output_uri="gs://b/o", image="i",
+                                target={"project": "p"})
+
+
+def test_abfs_lake_paths_become_azureml_abfss_uris_and_back():
+    uri = cloud.abfss_uri("abfs://lake/l/curated/llm_fine_tuning/runs/r/data", "genaistore")
+    assert uri == "abfss://lake@genaistore.dfs.core.windows.net/l/curated/llm_fine_tuning/runs/r/data"
+    assert cloud.lake_uri_from_abfss(uri + "/") == "abfs://lake/l/curated/llm_fine_tuning/runs/r/data"
+    with pytest.raises(ConfigError, match="abfs://"):
+        cloud.abfss_uri("gs://lake/x", "genaistore")
 
 
 # ------------------------------------------------------------------------------------------- Azure ML
