@@ -5,7 +5,7 @@ similar to.
 Why it looks like this:
 
 * **The prompt** is plain text, context first and the brief last: the retrieved chunks (rank order,
-  ``heading: body``), a blank line, then the brief as a sentence (``topic`` for ``audience`` …). A small
+  ``heading: body``), a blank line, then the brief's topic as a heading line (``Topic:``). A small
   causal LM continues the *end* of its prompt, so the brief sits right before the continuation; the
   hosted writer's JSON-lines prompt (:func:`include.content.hosted.build_prompt`) suits an instruction
   model, not a continuation model.
@@ -55,9 +55,13 @@ class LocalPrompt:
 
 
 def brief_line(brief: dict[str, Any]) -> str:
-    """The brief as the prompt's last sentence: what the continuation is about."""
-    topic = brief["topic"].strip().rstrip(".")
-    return f"{topic[:1].upper()}{topic[1:]}, for {brief['audience']}, {brief['tone']}:"
+    """The brief as the prompt's last line, ``Topic:``: what the continuation is about.
+
+    Audience and tone are left out: a continuation model cannot follow them, and with the shipped model's
+    small vocabulary they cost window tokens the context needs.
+    """
+    topic = brief["topic"].strip().rstrip(".:")
+    return f"{topic[:1].upper()}{topic[1:]}:"
 
 
 def context_text(hits: list[dict[str, Any]]) -> str:

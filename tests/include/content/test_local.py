@@ -49,7 +49,7 @@ def test_prompt_is_context_then_brief_and_fits_untouched_when_there_is_room(tok)
     prompt = local.build_prompt(tok, BRIEF, HITS, budget=10_000)
     assert not prompt.context_truncated and prompt.context_tokens == prompt.context_total_tokens > 0
     assert prompt.text.startswith("Backups: The vector store file is copied")
-    assert prompt.text.endswith("\n\nHow the knowledge base is backed up, for platform engineers, plain and direct:")
+    assert prompt.text.endswith("\n\nHow the knowledge base is backed up:")
     assert "```" not in prompt.text and "restore(now=True)" not in prompt.text  # code blocks are not context
     assert prompt.text.index("Escalation:") < prompt.text.index("page the data-platform")
 
