@@ -11,8 +11,11 @@ current; this DAG writes short articles from it, every sentence citing the chunk
    hybrid BM25 + MiniLM search fused by reciprocal rank (`include.rag.search.hybrid_search`).
 3. **choose_mode** → **write_llm** (a hosted LLM through the common-ai provider's `PydanticAIHook`, pool
    `llm_api`, structured output: sentences with cited chunk ids) or **write_extractive** (the retrieved
-   sentences most similar to the brief, each cited; no model that could invent anything). `auto`: llm when
-   connection `content_llm` exists, else extractive. The mode is recorded with every draft.
+   sentences most similar to the brief, each cited; no model that could invent anything) or **write_local**
+   (offline: `textgen@champion` from `llm_fine_tuning` continues the retrieved chunks + the brief, pool
+   `inference`; it emits no citations, so each sentence cites the retrieved chunk most similar to it; a
+   missing champion fails `choose_mode` at once). `auto`: llm when connection `content_llm` exists, else
+   extractive (never local). The mode is recorded with every draft.
 4. **gate** — grounding: every sentence supported by a chunk it cites (MiniLM cosine ≥ `min_support`),
    every citation a retrieved chunk, length bounds, banned terms. Failing drafts →
    `quarantine/content_generation/<day>/drafts.jsonl` with reasons; never reviewed, never published.
@@ -42,7 +45,7 @@ from include.platform.runtime import run_date
 @dag(
     dag_id="content_generation",
     dag_display_name="Content generation (RAG)",
-    description="Briefs → hybrid retrieval from the knowledge base → cited draft (LLM or extractive) → grounding "
+    description="Briefs → hybrid retrieval from the knowledge base → cited draft (LLM, local or extractive) → grounding "
                 "gate → human approval → curated/content + generated_content → report.",
     doc_md=__doc__,
     schedule=CronTriggerTimetable("0 6 * * *", timezone="UTC"),
@@ -91,11 +94,20 @@ def content_generation():
         get_current_context()["brief_label"] = retrieved["brief"]["brief_id"]
         return steps.write_llm(ContentConfig.from_params(params), retrieved)
 
-    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
-    def gate(retrieved: list, extractive=None, llm=None, params=None, **context) -> dict:
+    @task(multiple_outputs=False, map_index_template="{{ brief_label }}", pool="inference",
+          execution_timeout=pendulum.duration(minutes=30))
+    def write_local(retrieved: dict, params=None) -> dict:
         from include.content import steps
 
-        return steps.gate(ContentConfig.from_params(params), run_date(context), retrieved, extractive, llm, context)
+        get_current_context()["brief_label"] = retrieved["brief"]["brief_id"]
+        return steps.write_local(ContentConfig.from_params(params), retrieved)
+
+    @task(multiple_outputs=False, trigger_rule=TriggerRule.NONE_FAILED_MIN_ONE_SUCCESS)
+    def gate(retrieved: list, extractive=None, llm=None, local=None, params=None, **context) -> dict:
+        from include.content import steps
+
+        return steps.gate(ContentConfig.from_params(params), run_date(context), retrieved,
+                          [extractive, llm, local], context)
 
     @task.branch
     def review_route(gated: dict, params=None) -> str:
@@ -132,8 +144,9 @@ def content_generation():
     mode = choose_mode()
     extractive = write_extractive.expand(retrieved=retrieved)
     llm = write_llm.expand(retrieved=retrieved)
-    retrieved >> mode >> [extractive, llm]
-    gated = gate(retrieved, extractive, llm)
+    local = write_local.expand(retrieved=retrieved)
+    retrieved >> mode >> [extractive, llm, local]
+    gated = gate(retrieved, extractive, llm, local)
     route = review_route(gated)
     route >> approve
     published = publish(gated)

@@ -1,5 +1,5 @@
 """Content generation (``content_generation``): briefs → hybrid retrieval from the knowledge base →
-a draft with citations (hosted LLM or extractive) → grounding gate → human approval → published content.
+a draft with citations (hosted LLM, local textgen model or extractive) → grounding gate → human approval → published content.
 
 The generation half of issue #17 (``ingest_knowledge_base`` builds what this retrieves from).
 
@@ -10,6 +10,8 @@ Modules, in pipeline order:
 * ``briefs``    — the form's brief and ``raw/briefs/<date>/*.jsonl``, validated line by line; the demo briefs.
 * ``sentences`` — sentence splitting of Markdown/HTML-derived chunk text (shared by composer and gate).
 * ``compose``   — the extractive composer: the retrieved sentences closest to the brief (MiniLM), each cited.
+* ``local``     — the offline writer: ``textgen@champion`` continues the retrieved chunks + the brief; each
+  sentence cited with the retrieved chunk most similar to it (MiniLM).
 * ``hosted``    — the hosted-LLM writer: structured output (sentences, each with cited chunk ids) through
   the common-ai provider's ``PydanticAIHook`` (:func:`include.platform.llm_answers.ask_structured`).
 * ``grounding`` — the gate: support of every sentence by a cited, retrieved chunk; citations; length; terms.
@@ -26,7 +28,7 @@ TABLE_KEY = ("brief_id", "content_date")
 #: Lake folders: briefs in, published content out (``curated/content/<date>/<brief_id>.md`` + ``.json``).
 BRIEFS_ZONE, BRIEFS_PREFIX = "raw", "briefs"
 CONTENT_ZONE, CONTENT_PREFIX = "curated", "content"
-#: The modes a draft can be written in (``auto`` resolves to one of the first two at run time).
-MODES = ("auto", "llm", "extractive")
+#: The modes a draft can be written in (``auto`` resolves to llm or extractive at run time, never local).
+MODES = ("auto", "llm", "extractive", "local")
 #: Options of the approval step (the HITL operator's buttons in Required Actions).
 APPROVE, REJECT = "Approve", "Reject"

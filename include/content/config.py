@@ -16,17 +16,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+from include.content import MODES
+from include.llm import CHAMPION_REF
 from include.platform.config import DagConfig, knob, wiring
 from include.platform.errors import ConfigError
 from include.rag import KB_CONN_ID
+from include.textgen.config import TEXTGEN_REF_PATTERN
 
 #: The project's own hosted-LLM connection for content; more via Variable ``genai_allowed_connections``.
 LLM_CONN_IDS = ("content_llm",)
 CONN_ID_PATTERN = r"^[A-Za-z0-9_.-]{1,250}$"
 LENGTHS = ("short", "medium", "long")
 
-_BRIEF, _RETRIEVE, _WRITE, _GATE, _REVIEW, _LLM = (
-    "Brief", "Retrieval", "Writing", "Grounding gate", "Review and publish", "LLM mode")
+_BRIEF, _RETRIEVE, _WRITE, _LOCAL, _GATE, _REVIEW, _LLM = (
+    "Brief", "Retrieval", "Writing", "Local mode", "Grounding gate", "Review and publish", "LLM mode")
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,28 @@ class ContentConfig(DagConfig):
 
     mode: str = knob("auto", "Who writes the draft. llm: a hosted LLM through llm_conn_id (pool llm_api). "
                      "extractive: the retrieved sentences most similar to the brief (MiniLM), ordered by source, "
-                     "each cited. auto: llm when the connection llm_conn_id exists, else extractive. The mode is "
-                     "recorded with every draft.", section=_WRITE, enum=["auto", "llm", "extractive"])
+                     "each cited. local: offline, local_model (textgen@champion, from llm_fine_tuning) continues "
+                     "the retrieved chunks + the brief; it emits no citations, so each sentence cites the retrieved "
+                     "chunk most similar to it (MiniLM) and the gate judges it like any draft. auto: llm when the "
+                     "connection llm_conn_id exists, else extractive (never local: the shipped model is a small "
+                     "review-continuation model). The mode is recorded with every draft.", section=_WRITE,
+                     enum=list(MODES))
     max_sentences_per_chunk: int = knob(2, "Extractive mode: sentences taken from one chunk at most (spreads the "
                                         "citations).", section=_WRITE, minimum=1, maximum=20)
+
+    local_model: str = knob(CHAMPION_REF, "Local mode: the textgen registry version that writes (textgen@champion "
+                            "or textgen/<n>; trained by DAG llm_fine_tuning).", section=_LOCAL,
+                            pattern=TEXTGEN_REF_PATTERN, maxLength=80)
+    local_tokens_per_sentence: int = knob(24, "Local mode: new tokens per sentence the brief's length asks for "
+                                          "(short 3, medium 5, long 8), at most half the model's window; the "
+                                          "prompt (context cut from its end, the brief kept) gets the rest.",
+                                          section=_LOCAL, minimum=4, maximum=200)
+    local_temperature: float = knob(0.0, "Local mode: 0 = greedy (deterministic); > 0 = sampling seeded by "
+                                    "local_seed (the same text on a rerun).", section=_LOCAL, type="number",
+                                    minimum=0, maximum=2)
+    local_top_p: float = knob(1.0, "Local mode, sampling: nucleus probability mass.", section=_LOCAL, type="number",
+                              exclusiveMinimum=0, maximum=1)
+    local_seed: int = knob(7, "Local mode, sampling: the seed.", section=_LOCAL, minimum=0, maximum=2**31 - 1)
 
     min_support: float = knob(0.6, "Every sentence must reach this MiniLM cosine similarity with a sentence (or the "
                               "whole text) of a chunk it cites. Verbatim sentences score 1.0, faithful paraphrases "
@@ -96,7 +117,7 @@ class ContentConfig(DagConfig):
     kb_conn_id: str = wiring("kb_conn_id", KB_CONN_ID, "Connection of the knowledge base's vector store (type "
                              "duckdb; absent: the embedded data/knowledge_base.duckdb).")
 
-    SECTION_ORDER: ClassVar[tuple[str, ...]] = (_BRIEF, _RETRIEVE, _WRITE, _GATE, _REVIEW, _LLM)
+    SECTION_ORDER: ClassVar[tuple[str, ...]] = (_BRIEF, _RETRIEVE, _WRITE, _LOCAL, _GATE, _REVIEW, _LLM)
 
     def check(self) -> None:
         if not self.read_lake and not self.topic.strip():

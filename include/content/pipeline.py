@@ -41,12 +41,27 @@ def quarantine_name(base: str, cfg: ContentConfig) -> str:
 
 
 def resolve_mode(cfg: ContentConfig) -> str:
-    """``llm`` or ``extractive``: ``auto`` is llm exactly when connection ``llm_conn_id`` exists."""
+    """``llm``, ``extractive`` or ``local``: ``auto`` is llm exactly when connection ``llm_conn_id`` exists,
+    else extractive (never local: the offline model is a small review-continuation model)."""
     if cfg.mode != "auto":
         return cfg.mode
     from include.platform.connections import connection_exists
 
     return "llm" if connection_exists(cfg.llm_conn_id) else "extractive"
+
+
+def resolve_local_model(cfg: ContentConfig) -> str:
+    """The registry version ``local_model`` points at (``textgen/<n>``); none yet → ConfigError naming the fix."""
+    from include.platform import registry
+    from include.platform.errors import ConfigError
+
+    try:
+        return registry.resolve(cfg.local_model).ref
+    except registry.MissingModelError as err:
+        raise ConfigError(f"mode local needs the textgen model {cfg.local_model!r}, and the registry has none "
+                          f"({err.problem})",
+                          "run DAG llm_fine_tuning first (it trains and promotes textgen@champion), or trigger with "
+                          "mode extractive or llm") from err
 
 
 # ------------------------------------------------------------------------------------------------ prepare
@@ -102,6 +117,28 @@ def write_extractive(cfg: ContentConfig, retrieved: dict[str, Any]) -> dict[str,
     draft = compose(brief, retrieved["hits"], n_sentences=_n_sentences(brief),
                     max_per_chunk=cfg.max_sentences_per_chunk)
     return draft | {"brief_id": brief["brief_id"], "mode": "extractive", "model": "extractive:minilm"}
+
+
+def write_local(cfg: ContentConfig, retrieved: dict[str, Any]) -> dict[str, Any]:
+    """The offline draft: ``local_model`` continues context + brief; citations assigned by MiniLM similarity."""
+    import tempfile
+
+    from include.content import local
+    from include.llm import modeling
+    from include.textgen.pipeline import load_registry_model
+
+    brief = retrieved["brief"]
+    version = resolve_local_model(cfg)
+    with tempfile.TemporaryDirectory() as tmp:
+        model, tokenizer = load_registry_model(version, tmp)
+    draft = local.write(model, tokenizer, brief, retrieved["hits"], _n_sentences(brief),
+                        tokens_per_sentence=cfg.local_tokens_per_sentence, temperature=cfg.local_temperature,
+                        top_p=cfg.local_top_p, seed=cfg.local_seed, device=modeling.pick_device("auto"))
+    gen = draft["generation"]
+    log.info("%s: %s wrote %d new tokens (%s) → %d sentences; prompt %d tokens, context %d of %d tokens",
+             brief["brief_id"], version, gen["new_tokens"], gen["finish_reason"], len(draft["sentences"]),
+             gen["prompt_tokens"], gen["context_tokens"], gen["context_total_tokens"])
+    return draft | {"brief_id": brief["brief_id"], "mode": "local", "model": f"local:{version}"}
 
 
 def write_llm(cfg: ContentConfig, retrieved: dict[str, Any]) -> dict[str, Any]:

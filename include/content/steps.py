@@ -1,7 +1,7 @@
 """The tasks of ``content_generation``, one step function each: what a task does, given its typed config.
 
 :func:`prepare` → :func:`retrieve` (mapped per brief) → :func:`choose_mode` (branch) → :func:`write_extractive`
-| :func:`write_llm` (mapped per brief) → :func:`gate` → :func:`review_route` (branch) → the HITL approval
+| :func:`write_llm` | :func:`write_local` (mapped per brief) → :func:`gate` → :func:`review_route` (branch) → the HITL approval
 task (in the DAG file) → :func:`publish` → :func:`report`.
 
 The work lives in :mod:`include.content.pipeline`; this module decides what runs, skips or fails, and what
@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 SUMMARY_KEY = "summary"
 #: Task ids the steps refer to (the DAG file names its tasks after them).
-APPROVAL_TASK, PUBLISH_TASK, EXTRACTIVE_TASK, LLM_TASK = "approve", "publish", "write_extractive", "write_llm"
+APPROVAL_TASK, PUBLISH_TASK, EXTRACTIVE_TASK, LLM_TASK, LOCAL_TASK = (
+    "approve", "publish", "write_extractive", "write_llm", "write_local")
 
 
 def prepare(cfg: ContentConfig, day: date, context: dict[str, Any]) -> list[dict[str, Any]]:
@@ -53,10 +54,16 @@ def retrieve(cfg: ContentConfig, brief: dict[str, Any]) -> dict[str, Any]:
 
 
 def choose_mode(cfg: ContentConfig) -> str:
-    """The writing task of this run: ``write_llm`` when the mode resolves to llm, else ``write_extractive``."""
+    """The writing task of this run: ``write_llm``, ``write_local`` or ``write_extractive``.
+
+    Local mode resolves ``local_model`` here, so a missing champion fails the run once, before any writer runs.
+    """
     from include.content import pipeline
 
     mode = pipeline.resolve_mode(cfg)
+    if mode == "local":
+        log.info("mode local: %s is %s", cfg.local_model, pipeline.resolve_local_model(cfg))
+        return LOCAL_TASK
     log.info("mode %s resolves to %s", cfg.mode, mode)
     return LLM_TASK if mode == "llm" else EXTRACTIVE_TASK
 
@@ -67,18 +74,24 @@ def write_extractive(cfg: ContentConfig, retrieved: dict[str, Any]) -> dict[str,
     return pipeline.write_extractive(cfg, retrieved)
 
 
+def write_local(cfg: ContentConfig, retrieved: dict[str, Any]) -> dict[str, Any]:
+    from include.content import pipeline
+
+    return pipeline.write_local(cfg, retrieved)
+
+
 def write_llm(cfg: ContentConfig, retrieved: dict[str, Any]) -> dict[str, Any]:
     from include.content import pipeline
 
     return pipeline.write_llm(cfg, retrieved)
 
 
-def gate(cfg: ContentConfig, day: date, retrieved: Any, extractive: Any, llm: Any,
+def gate(cfg: ContentConfig, day: date, retrieved: Any, writers: list[Any],
          context: dict[str, Any]) -> dict[str, Any]:
-    """Grounding gate over the drafts of whichever writer ran; its summary feeds the reviewer's page."""
+    """Grounding gate over the drafts of whichever writer ran (the others' outputs are None: skipped)."""
     from include.content import pipeline
 
-    drafts = [d for d in list(extractive or []) + list(llm or []) if d]
+    drafts = [d for out in writers for d in list(out or []) if d]
     return pipeline.gate(cfg, day, context["run_id"], list(retrieved), drafts)
 
 

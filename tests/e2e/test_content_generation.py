@@ -10,6 +10,11 @@ the Pydantic AI guide and the planted handbook), and its DuckDB file copied into
   stub writes from the prompt's context → stored drafts cite only retrieved chunk ids; the same briefs with
   a stub that adds an unsupported claim → every draft quarantined with the reason, nothing published, and
   the earlier rows and files for those keys are gone;
+* local mode with a REAL ``textgen@champion`` trained by DAG ``llm_fine_tuning`` (tiny settings, once per
+  module): with no champion ``choose_mode`` fails at once naming ``llm_fine_tuning``; with it every brief gets
+  a ``local`` draft of generated text, each either published with every sentence's support ≥ min_support or
+  quarantined with the reason naming its unsupported sentences; a rerun writes the same text and never
+  duplicates ``generated_content``;
 * the approval path with the REAL ``HITLOperator``: ``dag.test()`` parks the task in ``awaiting_input``; a
   thread answers through the real REST endpoint (``PATCH /api/v2/dags/{dag_id}/dagRuns/{run_id}/
   taskInstances/approve/-1/hitlDetails``, the route the Required Actions page calls) served in-process by
@@ -29,7 +34,7 @@ import pendulum
 import pytest
 
 from tests.e2e.asset_events import run_events
-from tests.e2e.sentiment_fixtures import task_states
+from tests.e2e.sentiment_fixtures import failure_errors, task_states, task_tries
 
 pytestmark = pytest.mark.usefixtures("airflow_db")
 
@@ -41,7 +46,15 @@ CONF = {"topic": "", "audience": "platform engineers", "tone": "plain and direct
         "min_support": 0.6, "min_sentences": 2, "max_words": 1200, "min_cited_chunks": 1,
         "banned_terms": ["lorem ipsum", "as an ai language model", "http://", "https://"],
         "require_approval": False, "llm_conn_id": "content_llm", "llm_model_id": "", "llm_timeout_s": 30,
-        "llm_max_retries": 2, "temperature": 0.2}
+        "llm_max_retries": 2, "temperature": 0.2, "local_model": "textgen@champion", "local_tokens_per_sentence": 24,
+        "local_temperature": 0.0, "local_top_p": 1.0, "local_seed": 7}
+#: llm_fine_tuning at tiny sizes (test_text_generation's, with the default 128-token window); gate open.
+TRAIN = {"corpus_key": "womens_clothing_reviews.jsonl", "base_model": "local:tiny-gpt2", "max_docs": 1500,
+         "vocab_size": 512, "block_size": 128, "n_layer": 2, "n_embd": 64, "n_head": 2, "batch_size": 8,
+         "learning_rate": 3e-3, "checkpoint_every": 100, "log_every": 50, "max_eval_blocks": 30,
+         "max_new_tokens": 16, "threads": 2, "precision": "fp32", "seed": 7, "drill_crash_after_steps": 0,
+         "max_steps": 150, "max_perplexity": 1e9, "min_improvement": 0.0, "max_repetition": 1.0,
+         "min_distinct_2": 0.0}
 BAD_LINES = [
     '{"brief_id": "broken", "topic": "backups"',  # 1: truncated JSON
     '{"topic": "a brief without an id"}',  # 2
@@ -69,6 +82,24 @@ def kb_file(tmp_path_factory) -> Path:
         for source in ("handbook", "pydantic_ai_agents"):
             assert ingest_source(cfg, source, DAY.date())["chunks_inserted"] > 0
     return data / "knowledge_base.duckdb"
+
+
+@pytest.fixture(scope="module")
+def champion_dir(dagbag, tmp_path_factory) -> Path:
+    """llm_fine_tuning run once (promoted: the test gate is open), the champion's files in a folder."""
+    from include.llm import corpus
+    from include.platform import registry
+
+    root = tmp_path_factory.mktemp("textgen-train")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIRFLOW_VAR_GENAI_DATA_DIR", str(root / "data"))
+        mp.delenv("AIRFLOW_VAR_GENAI_LAKE_ROOT", raising=False)
+        corpus.seed_corpus()
+        run = dagbag.get_dag("llm_fine_tuning").test(logical_date=pendulum.datetime(2026, 12, 1, tz="UTC"),
+                                                      run_conf=TRAIN)
+        assert task_states("llm_fine_tuning", run.run_id)["promote"] == "success"
+        _, local = registry.download("textgen@champion", cache_dir=root / "champion")
+    return local
 
 
 def _seed(lake: Path, kb_file: Path) -> int:
@@ -258,3 +289,68 @@ def test_approval_through_the_rest_api_publishes_or_records_the_rejection(dagbag
     assert not list(_content_dir(lake).glob("*"))  # rejected: nothing published (the earlier files withdrawn)
     (event,) = run_events(run.run_id, "generated_content")
     assert event["status"] == "rejected" and event["published"] == 0 and event["rejected"] == valid
+
+
+def test_local_mode_writes_with_the_textgen_champion_and_the_gate_judges_every_sentence(
+        dagbag, lake, kb_file, champion_dir, caplog):
+    from include.platform import quarantine, registry
+
+    valid = _seed(lake, kb_file)
+    run, states = _run(dagbag, mode="local")  # no champion in this lake yet
+    assert run.state == "failed" and states["choose_mode"] == "failed", states
+    assert task_tries(DAG_ID, run.run_id)["choose_mode"] == 1
+    (error,) = failure_errors(caplog, DAG_ID, "choose_mode")
+    assert "mode local needs the textgen model" in error and "run DAG llm_fine_tuning first" in error, error
+    assert not any(k.startswith("write_") and v == "success" for k, v in states.items()), states
+
+    version = registry.register_model("textgen", champion_dir, alias="champion").ref
+    run, states = _run(dagbag, mode="local")
+    assert run.state == "success", states
+    assert states["write_extractive"] == "skipped" and states["write_llm"] == "skipped", states
+    assert sum(k.startswith("write_local[") and v == "success" for k, v in states.items()) == valid, states
+    drafts = _drafts(run.run_id)
+    assert len(drafts) == valid
+    rows = _table()
+    published = {} if rows is None else rows.set_index("brief_id").to_dict("index")
+    rejected = {q["brief_id"]: q for q in quarantine.read_rejected(DAG_ID, DAY.date(), "drafts")}
+    supports = []
+    for d in drafts:
+        draft, verdict, bid = d["draft"], d["verdict"], d["brief"]["brief_id"]
+        assert draft["mode"] == "local" and draft["model"] == f"local:{version}"
+        assert draft["generated_text"].strip(), bid
+        assert draft["generation"]["window"] == TRAIN["block_size"]
+        assert draft["generation"]["prompt_tokens"] + draft["generation"]["max_new_tokens"] <= TRAIN["block_size"]
+        retrieved = {h["chunk_id"] for h in d["hits"]}
+        for s in draft["sentences"]:  # one citation each, the retrieved chunk most similar to the sentence
+            assert len(s["citations"]) == 1 and s["citations"][0] in retrieved
+            assert s["support"] == pytest.approx(s["similarity"], abs=1e-3)
+        supports += [s["support"] for s in draft["sentences"]]
+        if not verdict["reasons"]:
+            assert all(s["support"] >= CONF["min_support"] for s in draft["sentences"])
+            assert published[bid]["status"] == "published" and published[bid]["mode"] == "local"
+            assert bid not in rejected
+        else:
+            assert bid not in published and rejected[bid]["mode"] == "local"
+            weak = [i + 1 for i, s in enumerate(draft["sentences"]) if s["support"] < CONF["min_support"]]
+            for n in weak:
+                assert f"sentence {n} is not supported by the chunks it cites" in rejected[bid]["reason"]
+    passed = [d["brief"]["brief_id"] for d in drafts if not d["verdict"]["reasons"]]
+    print(f"\nlocal mode: {len(passed)}/{len(drafts)} drafts passed the gate; {len(supports)} sentences, "
+          f"support min {min(supports):.3f} median {sorted(supports)[len(supports) // 2]:.3f} "
+          f"max {max(supports):.3f}; >= {CONF['min_support']}: {sum(x >= CONF['min_support'] for x in supports)}")
+    for d in drafts:
+        print(f"  {d['brief']['brief_id']}: {[s['support'] for s in d['draft']['sentences']]} "
+              f"{d['verdict']['reasons'][:2]} | {d['draft']['generated_text'][:160]!r}")
+    (event,) = run_events(run.run_id, "generated_content")
+    assert event["modes"] == ["local"] and event["published"] == len(passed)
+    assert event["quarantined"] == valid - len(passed)
+    report = (lake / "lake" / "reports" / DAG_ID / DAY.date().isoformat() / "report.md").read_text()
+    assert "Mode(s): `local`" in report and report.count("| local |") == valid
+
+    run2, _ = _run(dagbag, mode="local")
+    assert run2.state == "success"
+    again = _drafts(run2.run_id)
+    assert [d["draft"]["generated_text"] for d in again] == [d["draft"]["generated_text"] for d in drafts]
+    rows2 = _table()
+    n_rows = 0 if rows2 is None else len(rows2)
+    assert n_rows == len(passed) and (rows2 is None or rows2["brief_id"].is_unique)
