@@ -28,7 +28,6 @@ from urllib.parse import urlparse
 
 from include.llm import cloud
 
-ARM_SCOPE = "https://management.azure.com/.default"
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -127,26 +126,10 @@ class AzureMLJobs:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from azure.core.pipeline import policies
-            from azure.mgmt.core import ARMPipelineClient
+            from include.platform import azure_arm
 
-            auth = policies.BearerTokenCredentialPolicy(self._credential(), ARM_SCOPE)
-            # The policies are listed: ARMPipelineClient(policies=None, authentication_policy=...) would build a
-            # pipeline from a default Configuration and silently send no Authorization header at all.
-            self._client = ARMPipelineClient(base_url=self.arm, policies=[
-                policies.RequestIdPolicy(), policies.HeadersPolicy(),
-                policies.UserAgentPolicy(sdk_moniker="genai-airflow-pipelines"), policies.RetryPolicy(), auth,
-                policies.ContentDecodePolicy(), policies.NetworkTraceLoggingPolicy()])
+            self._client = azure_arm.client(azure_arm.credential(self.conn_id), self.arm)
         return self._client
-
-    def _credential(self) -> Any:
-        if self.conn_id:
-            from airflow.providers.microsoft.azure.hooks.base_azure import AzureBaseHook
-
-            return AzureBaseHook(conn_id=self.conn_id).get_credential()
-        from azure.identity import DefaultAzureCredential
-
-        return DefaultAzureCredential()
 
     def _send(self, method: str, name: str, body: dict[str, Any] | None = None) -> dict[str, Any] | None:
         from azure.core.rest import HttpRequest

@@ -28,7 +28,6 @@ REQUIRED = ("subscription_id", "resource_group", "workspace", "endpoint_name", "
 ARM = "https://management.azure.com"
 ENDPOINT_API_VERSION = "2024-04-01"
 METRICS_API_VERSION = "2023-10-01"
-SCOPE = "https://management.azure.com/.default"
 
 
 class AzureMLBackend:
@@ -100,21 +99,9 @@ class AzureMLBackend:
 
     # -- calls ---------------------------------------------------------------------------------
     def _client(self) -> Any:
-        from azure.core.pipeline.policies import BearerTokenCredentialPolicy
-        from azure.mgmt.core import ARMPipelineClient
+        from include.platform import azure_arm
 
-        credential = self._credential()
-        return ARMPipelineClient(base_url=ARM, policies=None,
-                                 authentication_policy=BearerTokenCredentialPolicy(credential, SCOPE))
-
-    def _credential(self) -> Any:
-        if self.conn_id:
-            from airflow.providers.microsoft.azure.hooks.base_azure import AzureBaseHook
-
-            return AzureBaseHook(azure_conn_id=self.conn_id).get_credential()
-        from azure.identity import DefaultAzureCredential
-
-        return DefaultAzureCredential()
+        return azure_arm.client(azure_arm.credential(self.conn_id), ARM)
 
     def _send(self, request) -> dict[str, Any]:
         resp = self._client().send_request(request)
