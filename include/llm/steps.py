@@ -98,14 +98,14 @@ def sagemaker_model(cfg: FineTuneConfig, job: dict[str, Any], context: dict[str,
 def _azure_account(target: dict[str, Any]) -> str:
     """The storage account of the abfs:// lake, as Azure ML names it: target ``storage_account``, else the lake
     connection's (``account_name`` extra, ``AccountName`` of its connection string, or its login)."""
-    from include.platform.connections import _lookup
+    from include.platform.connections import lookup
     from include.platform.errors import ConfigError
     from include.platform.settings import get_setting
 
     if target.get("storage_account"):
         return str(target["storage_account"])
     conn_id = get_setting("lake_conn_id")
-    conn = _lookup(conn_id) if conn_id else None
+    conn = lookup(conn_id) if conn_id else None
     if conn is not None:
         extra = conn.extra_dejson
         parts = dict(p.split("=", 1) for p in str(extra.get("connection_string", "")).split(";") if "=" in p)

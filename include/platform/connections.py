@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def _lookup(conn_id: str) -> Any | None:
+def lookup(conn_id: str) -> Any | None:
+    """The connection ``conn_id``, or None when it is not defined."""
     from airflow.sdk import BaseHook
 
     from include.platform.settings import in_task
@@ -28,10 +29,10 @@ def _lookup(conn_id: str) -> Any | None:
 
 def connection_exists(conn_id: str) -> bool:
     """True when ``conn_id`` is defined (env ``AIRFLOW_CONN_*``, metadata DB or a secrets backend)."""
-    return _lookup(conn_id) is not None
+    return lookup(conn_id) is not None
 
 
 def connection_type(conn_id: str) -> str | None:
     """The connection's ``conn_type`` (``aws``, ``google_cloud_platform`` ...), or None when absent."""
-    conn = _lookup(conn_id)
+    conn = lookup(conn_id)
     return None if conn is None else conn.conn_type

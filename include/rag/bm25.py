@@ -86,7 +86,7 @@ def weighted(terms: list[str] | dict[str, float]) -> tuple[list[str], list[float
     return [t for t, _ in items], [w for _, w in items]
 
 
-def _score(tf: str, length: str) -> str:
+def score_sql(tf: str, length: str) -> str:
     """The BM25 term weight in SQL (both dialects): idf × saturated, length-normalised tf."""
     return (f"ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5)) * {tf} * ({K1} + 1) / "
             f"({tf} + {K1} * (1 - {B} + {B} * {length} / stats.avgdl))")
@@ -98,7 +98,7 @@ QUERY_SQL = f"""
 WITH q AS (SELECT unnest($terms::VARCHAR[]) AS term, unnest($weights::DOUBLE[]) AS qw),
 stats AS (SELECT count(*)::DOUBLE AS n, avg(n_tokens)::DOUBLE AS avgdl FROM kb_chunks),
 df AS (SELECT p.term, count(*)::DOUBLE AS df FROM kb_postings p JOIN q USING (term) GROUP BY p.term)
-SELECT p.chunk_id, sum(q.qw * {_score('p.tf', 'c.n_tokens')}) AS score
+SELECT p.chunk_id, sum(q.qw * {score_sql('p.tf', 'c.n_tokens')}) AS score
 FROM kb_postings p JOIN q USING (term) JOIN df USING (term) JOIN kb_chunks c USING (chunk_id) CROSS JOIN stats
 GROUP BY p.chunk_id
 ORDER BY score DESC, p.chunk_id
@@ -112,7 +112,7 @@ WITH fb AS (SELECT DISTINCT unnest($ids::VARCHAR[]) AS chunk_id),
 stats AS (SELECT count(*)::DOUBLE AS n, avg(n_tokens)::DOUBLE AS avgdl FROM kb_chunks),
 t AS (SELECT DISTINCT p.term FROM kb_postings p JOIN fb USING (chunk_id)),
 df AS (SELECT p.term, count(*)::DOUBLE AS df FROM kb_postings p JOIN t USING (term) GROUP BY p.term)
-SELECT p.term, sum({_score('p.tf', 'c.n_tokens')}) AS w
+SELECT p.term, sum({score_sql('p.tf', 'c.n_tokens')}) AS w
 FROM kb_postings p JOIN fb USING (chunk_id) JOIN df USING (term) JOIN kb_chunks c USING (chunk_id) CROSS JOIN stats
 GROUP BY p.term
 ORDER BY w DESC, p.term

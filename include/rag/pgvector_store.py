@@ -92,14 +92,14 @@ DENSE_SQL = "SELECT chunk_id, 1 - (embedding <=> %(v)s) AS s FROM kb_chunks ORDE
 
 def bm25_sql() -> str:
     """:data:`include.rag.bm25.QUERY_SQL`'s weighted BM25 in PostgreSQL's dialect (same formula, same constants)."""
-    from include.rag.bm25 import _score
+    from include.rag.bm25 import score_sql
 
     return f"""
 WITH q AS (SELECT * FROM unnest(%(terms)s::text[], %(weights)s::float8[]) AS q(term, qw)),
 p AS MATERIALIZED (SELECT chunk_id, term, tf FROM kb_postings WHERE term = ANY(%(terms)s::text[])),
 stats AS (SELECT count(*)::float8 AS n, avg(n_tokens)::float8 AS avgdl FROM kb_chunks),
 df AS (SELECT term, count(*)::float8 AS df FROM p GROUP BY term)
-SELECT p.chunk_id, sum(q.qw * {_score('p.tf', 'c.n_tokens')}) AS score
+SELECT p.chunk_id, sum(q.qw * {score_sql('p.tf', 'c.n_tokens')}) AS score
 FROM p JOIN q USING (term) JOIN df USING (term) JOIN kb_chunks c USING (chunk_id) CROSS JOIN stats
 GROUP BY p.chunk_id
 ORDER BY score DESC, p.chunk_id
@@ -109,13 +109,13 @@ LIMIT %(k)s
 
 def feedback_sql() -> str:
     """:data:`include.rag.bm25.FEEDBACK_SQL` in PostgreSQL's dialect."""
-    from include.rag.bm25 import _score
+    from include.rag.bm25 import score_sql
 
     return f"""
 WITH fb AS (SELECT chunk_id, term, tf FROM kb_postings WHERE chunk_id = ANY(%(ids)s::text[])),
 stats AS (SELECT count(*)::float8 AS n, avg(n_tokens)::float8 AS avgdl FROM kb_chunks),
 df AS (SELECT term, count(*)::float8 AS df FROM kb_postings WHERE term IN (SELECT term FROM fb) GROUP BY term)
-SELECT p.term, sum({_score('p.tf', 'c.n_tokens')}) AS w
+SELECT p.term, sum({score_sql('p.tf', 'c.n_tokens')}) AS w
 FROM fb p JOIN df USING (term) JOIN kb_chunks c USING (chunk_id) CROSS JOIN stats
 GROUP BY p.term
 ORDER BY w DESC, p.term
