@@ -159,19 +159,27 @@ def asset_type(rel: str) -> str | None:
 
 
 def reports_for_run(dag_id: str, start: datetime | None, end: datetime | None,
-                    day: str | None = None, slack_s: float = 5.0) -> list[Report]:
-    """The reports one DAG run wrote: modified between its start and end (plus ``slack_s``).
+                    day: str | None = None, slack_s: float = 5.0, before_s: float = 1.0) -> list[Report]:
+    """The reports one DAG run wrote: modified between its start (less ``before_s``) and end (plus ``slack_s``).
 
     Version-keyed folders (``v3/``) and day folders chosen by a Param or a lake arrival both work,
     because the test is *when* the file was written, not where. When the store reports no times, or
     nothing was written in that window (the report task was skipped), the run's ``day`` folder is the
     answer if it exists.
+
+    ``before_s`` only covers stores that round modification times down to the second: with
+    ``max_active_runs=1`` the scheduler starts the next run a second or two after the previous one
+    wrote its report (a lake arrival queues one run per day folder). For the same reason, when the
+    window still holds several reports and one sits in the run's own ``day`` folder, that one wins.
     """
     reports = list_reports(dag_id).get(dag_id, [])
     if start is not None:
-        low = start.timestamp() - slack_s
+        low = start.timestamp() - before_s
         high = (end or datetime.now(UTC)).timestamp() + slack_s
         written = [r for r in reports if r.modified and low <= r.modified.timestamp() <= high]
+        own_day = [r for r in written if day and r.day == day]
+        if own_day:
+            return own_day
         if written:
             return written
     return [r for r in reports if day and r.day == day]

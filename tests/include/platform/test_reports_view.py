@@ -124,6 +124,25 @@ def test_a_run_finds_the_report_it_wrote(lake):
     assert reports_view.reports_for_run("customer_sentiment_analysis", later, later, "2025-01-01") == []
 
 
+def test_the_previous_runs_report_written_just_before_the_start_is_not_this_runs(lake):
+    """max_active_runs=1 and three lake arrivals: the run for yesterday's folder ends and this run
+    starts within a second or two; the Report link must open this run's day, not a list of both."""
+    yesterday = storage.lake_path("reports", "sentiment", "2026-11-21", "report.md")
+    storage.write_text(yesterday, "# yesterday\n")
+    start = datetime.now(UTC)
+    just_before = start.timestamp() - 0.5  # within any store's one-second rounding
+    os.utime(yesterday.path, (just_before, just_before))
+    _write_sentiment_report(DAY)
+    end = datetime.now(UTC)
+    found = reports_view.reports_for_run("customer_sentiment_analysis", start, end, DAY.isoformat())
+    assert [r.rel for r in found] == ["2026-11-22/report.md"]
+    # Two seconds before the start is the previous run's, whatever this run's day is.
+    two_before = start.timestamp() - 2
+    os.utime(yesterday.path, (two_before, two_before))
+    found = reports_view.reports_for_run("customer_sentiment_analysis", start, end, "2026-12-01")
+    assert [r.rel for r in found] == ["2026-11-22/report.md"]
+
+
 def test_models_view_shows_versions_aliases_and_decisions(lake, tmp_path):
     from include.platform import lifecycle
 
