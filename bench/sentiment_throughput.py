@@ -10,7 +10,7 @@ Fine Food Reviews, CC0, never trained or tuned on), same process, measured side 
 5. ``onnx_fp32``             ONNX Runtime, the fused fp32 export (:mod:`include.sentiment.onnx_export`);
 6. ``onnx_int8``             ONNX Runtime, the fused export with per-channel int8 weights, pooler/classifier fp32;
 7. ``batched_bf16``          PyTorch with the weights in bfloat16: AMX tile matmuls on CPUs that have them;
-8. ``student_fp32`` / ``student_bf16``  the version's distilled student (``student/``, :mod:`include.sentiment.distill`:
+8. ``student_fp32`` / ``student_bf16`` / ``student_int8`` / ``student_onnx_fp32``  the version's distilled student (``student/``, :mod:`include.sentiment.distill`:
    half the layers, trained on the full model's soft labels), batched, fp32 / bf16.
 
 For each: texts/s, speed-up vs naive, macro-F1 on the real labels, label agreement with ``batched_fp32``, p50/p95
@@ -62,6 +62,8 @@ PATHS = {
     "batched_bf16": ("transformers", "bf16", True, "full"),
     "student_fp32": ("transformers", "fp32", True, "student"),
     "student_bf16": ("transformers", "bf16", True, "student"),
+    "student_int8": ("transformers", "int8", True, "student"),
+    "student_onnx_fp32": ("onnxruntime", "fp32", True, "student"),
 }
 QUICK_TRAIN = {"train_rows": 1500, "examples": 0, "epochs": 1, "trainable_layers": 2, "max_length": 128}
 
@@ -247,7 +249,8 @@ def main() -> None:
         metrics["int8_macro_f1"] = by["batched_int8"]["macro_f1_real"]
     if "batched_bf16" in by:
         metrics[inference.BF16_METRIC] = by["batched_bf16"]["macro_f1_real"]
-    for name, key in (("student_fp32", "student_macro_f1"), ("student_bf16", "student_bf16_macro_f1")):
+    for name, key in (("student_fp32", "student_macro_f1"), ("student_bf16", "student_bf16_macro_f1"),
+                      ("student_int8", "student_int8_macro_f1")):
         if name in by:
             metrics[key] = by[name]["macro_f1_real"]
     # resolve_serving considers a student only for registry versions: the folder measured here is one.
@@ -257,7 +260,8 @@ def main() -> None:
     default = {("full", "onnxruntime", "int8"): "onnx_int8", ("full", "onnxruntime", "fp32"): "onnx_fp32",
                ("full", "transformers", "int8"): "batched_int8", ("full", "transformers", "fp32"): "batched_fp32",
                ("full", "transformers", "bf16"): "batched_bf16", ("student", "transformers", "bf16"): "student_bf16",
-               ("student", "transformers", "fp32"): "student_fp32"}.get((variant, runtime, precision))
+               ("student", "transformers", "fp32"): "student_fp32", ("student", "transformers", "int8"): "student_int8",
+               ("student", "onnxruntime", "fp32"): "student_onnx_fp32"}.get((variant, runtime, precision))
     if default not in by:
         raise SystemExit(f"the default path {default} was not measured; include it in --paths")
     d = by[default]
@@ -271,8 +275,8 @@ def main() -> None:
         "accuracy_holds": f1_fp32 - d["macro_f1_real"] <= inference.INT8_MAX_F1_DROP,
         "rule": (f"variant=auto, runtime=auto, precision=auto: the distilled student if its macro-F1 at its "
                  f"precision stayed within {inference.INT8_MAX_F1_DROP} of the full model's fp32, else the full "
-                 f"model; transformers-bf16 where the CPU has AMX (native bf16: {inference.native_bf16('cpu')} "
-                 f"here), else ONNX Runtime int8, else fp32; every reduced path only if its macro-F1 on the real "
+                 f"model; transformers-bf16 where the CPU multiplies bf16 in hardware (AMX or AVX512-BF16: "
+                 f"{inference.serves_bf16('cpu')} here), else PyTorch dynamic int8, else ONNX Runtime int8, else fp32; every reduced path only if its macro-F1 on the real "
                  f"texts is within {inference.INT8_MAX_F1_DROP} of fp32 (batched_fp32, same texts, same run)"),
     }
     import onnxruntime
@@ -281,7 +285,8 @@ def main() -> None:
     result = {
         "benchmark": "sentiment_throughput", "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "default_path": default_path,
-        "machine": {"cpus": os.cpu_count(), "threads": threads, "native_bf16": inference.native_bf16("cpu"), "torch": torch.__version__,
+        "machine": {"cpus": os.cpu_count(), "threads": threads, "native_bf16": inference.native_bf16("cpu"),
+                    "serves_bf16": inference.serves_bf16("cpu"), "torch": torch.__version__,
                     "onnxruntime": onnxruntime.__version__, "python": platform.python_version(),
                     "load_avg_1m": round(os.getloadavg()[0], 2)},
         "model": model_note,

@@ -174,8 +174,9 @@ class BatchInferenceConfig(DagConfig):
                           "macro-F1 at that precision held too.", section="Model",
                           enum=["fp32", "int8", "bf16", "auto"])
     runtime: str = knob("auto", "auto: ONNX Runtime on CPU (the model's verified ONNX export), transformers on a "
-                        "GPU; transformers: the plain PyTorch model. Falls back to transformers if no export can "
-                        "be had.", section="Model", enum=["auto", "onnxruntime", "transformers"])
+                        "GPU and for precision=auto's bf16 / PyTorch int8 paths; transformers: the plain PyTorch "
+                        "model. Falls back to transformers if no export can be had.", section="Model",
+                        enum=["auto", "onnxruntime", "transformers"])
     threads: int = knob(0, "Torch CPU threads per batch (0 = all cores, at most 8).", section="Device",
                         minimum=0, maximum=64)
     gpu_util_threshold: float = knob(90.0, "Batches start once max GPU utilisation is below this.",

@@ -59,14 +59,16 @@ class SentimentConfig(DagConfig):
                       "(Variable genai_allowed_models). Local folders are refused.",
                       section=_BACKEND, setting="sentiment_model", fallback=CHAMPION_REF,
                       pattern=MODEL_PARAM_PATTERN, maxLength=200)
-    runtime: str = knob("auto", "auto: transformers when precision resolves to bf16 (AMX CPUs, GPUs), else ONNX "
-                        "Runtime on CPU (the model's verified ONNX export: fused graph, per-channel int8) and "
-                        "transformers on a GPU. transformers: the plain PyTorch model as saved. "
+    runtime: str = knob("auto", "auto: transformers when precision resolves to bf16 (AMX CPUs, GPUs) or to "
+                        "PyTorch dynamic int8 (CPUs without AMX, where it held), else ONNX Runtime on CPU (the "
+                        "model's verified ONNX export: fused graph, per-channel int8) and transformers on a GPU. "
+                        "transformers: the plain PyTorch model as saved. "
                         "If the ONNX export cannot be had, scoring falls back to transformers and logs why.",
                         section=_BACKEND, enum=["auto", "onnxruntime", "transformers"])
     precision: str = knob("auto", "auto: the fastest path whose macro-F1 on the real test set (measured at "
                           "training) is within 0.01 of fp32: bf16 where the worker multiplies it in hardware (AMX "
-                          "CPUs, bf16 GPUs), else int8 on CPU, else fp32. bf16 runs on the transformers runtime.",
+                          "CPUs, bf16 GPUs), else int8 on CPU (PyTorch dynamic first, then ONNX Runtime), else "
+                          "fp32. bf16 runs on the transformers runtime.",
                           section=_BACKEND, enum=["auto", "fp32", "int8", "bf16"])
     variant: str = knob("auto", "auto: the version's distilled student (fewer layers, ~2x faster) when its macro-F1 "
                         "on the real test set stayed within 0.01 of the full model's fp32, else the full model. "

@@ -88,8 +88,8 @@ def test_demo_days_scored_reported_and_rerun_idempotent(dagbag, lake, trained_se
     assert results["score"].between(0, 1).all() and results["label"].notna().all()
     assert (results["model_version"] == f"sentiment/{trained_sentiment_version(lake)}").all()
     # the defaults (variant/runtime/precision=auto) serve the fastest path whose real-text macro-F1 held for this
-    # version on this CPU worker: its student if that kept the accuracy, bf16 on an AMX CPU, else the verified
-    # ONNX export (int8 or fp32)
+    # version on this CPU worker: its student if that kept the accuracy, bf16 on an AMX CPU, else PyTorch dynamic
+    # int8, else the verified ONNX export (int8 or fp32)
     from include.platform import registry
     from include.sentiment import inference
     from include.sentiment.modeling import resolve_source
@@ -98,7 +98,7 @@ def test_demo_days_scored_reported_and_rerun_idempotent(dagbag, lake, trained_se
     metrics = registry.get_version("sentiment", trained_sentiment_version(lake)).metrics
     source, runtime, precision = inference.resolve_serving(resolve_source(ref), metrics, "auto", "auto", "cpu")
     expected = ("student3-" if source.path.endswith("student") else "") + f"{runtime}-{precision}"
-    assert f"{runtime}-{precision}" in {"transformers-bf16", "onnxruntime-int8", "onnxruntime-fp32"}
+    assert f"{runtime}-{precision}" in {"transformers-bf16", "transformers-int8", "onnxruntime-int8", "onnxruntime-fp32"}
     assert set(results["backend"]) == {expected}, (set(results["backend"]), expected)
     # the model is right where the customer's rating says so (a real, not a constant, classifier)
     rated = results.dropna(subset=["rating"])

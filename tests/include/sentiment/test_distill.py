@@ -99,6 +99,16 @@ def test_serving_takes_the_student_only_when_it_kept_the_accuracy(tmp_path):
     # no native bf16: the student at fp32 (ONNX Runtime), judged by its fp32 score
     chosen, runtime, precision = inference.resolve_serving(source, good, "auto", "auto", "cpu", bf16=False)
     assert (chosen.path, runtime, precision) == (student, "onnxruntime", "fp32")
+    # its dynamic int8 held too: that serves where bf16 is not native (judged against the full model's fp32)
+    chosen, runtime, precision = inference.resolve_serving(source, good | {"student_int8_macro_f1": 0.631}, "auto",
+                                                           "auto", "cpu", bf16=False)
+    assert (chosen.path, runtime, precision) == (student, "transformers", "int8")
+    chosen, runtime, precision = inference.resolve_serving(source, good | {"student_int8_macro_f1": 0.62}, "auto",
+                                                           "auto", "cpu", bf16=False)
+    assert (chosen.path, runtime, precision) == (student, "onnxruntime", "fp32")
+    # an explicit ONNX int8 request: the student's ONNX int8 is not measured, so the full model serves it
+    chosen, runtime, precision = inference.resolve_serving(source, good, "onnxruntime", "int8", "cpu", bf16=False)
+    assert (chosen.path, runtime, precision) == (source.path, "onnxruntime", "int8")
     # the student lost more than 0.01: the full model serves, by the usual rule
     worse = good | {"student_macro_f1": 0.628, "student_bf16_macro_f1": 0.627}
     chosen, runtime, precision = inference.resolve_serving(source, worse, "auto", "auto", "cpu", bf16=False)

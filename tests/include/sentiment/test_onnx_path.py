@@ -133,6 +133,13 @@ def test_runtime_and_precision_resolution(monkeypatch):
     assert inference.resolve_path("auto", "auto", ok, "cuda", bf16=False) == ("transformers", "fp32")
     assert inference.resolve_path("onnxruntime", "int8", {}, "cuda") == ("transformers", "fp32")
     assert inference.resolve_path("auto", "auto", {}, "cpu", bf16=True) == ("onnxruntime", "fp32")  # an older version
+    # PyTorch dynamic int8 held: it serves on CPUs without AMX (measured faster than the ONNX int8 export)
+    held = ok | {"int8_macro_f1": 0.735}
+    assert inference.resolve_path("auto", "auto", held, "cpu", bf16=False) == ("transformers", "int8")
+    assert inference.resolve_path("onnxruntime", "auto", held, "cpu", bf16=False) == ("onnxruntime", "int8")
+    assert inference.resolve_path("auto", "auto", held, "cuda", bf16=False) == ("transformers", "fp32")
+    assert inference.resolve_path("auto", "auto", held | {"bf16_macro_f1": 0.738}, "cpu", bf16=True) == (
+        "transformers", "bf16")
     with pytest.raises(ValueError, match="runtime"):
         inference.resolve_runtime("tensorrt", "cpu")
     monkeypatch.setattr(onnx_export, "available", lambda: False)  # a worker image without onnxruntime
