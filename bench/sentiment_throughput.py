@@ -10,8 +10,9 @@ Fine Food Reviews, CC0, never trained or tuned on), same process, measured side 
 5. ``onnx_fp32``             ONNX Runtime, the fused fp32 export (:mod:`include.sentiment.onnx_export`);
 6. ``onnx_int8``             ONNX Runtime, the fused export with per-channel int8 weights, pooler/classifier fp32;
 7. ``batched_bf16``          PyTorch with the weights in bfloat16: AMX tile matmuls on CPUs that have them;
-8. ``student_fp32`` / ``student_bf16`` / ``student_int8`` / ``student_onnx_fp32``  the version's distilled student (``student/``, :mod:`include.sentiment.distill`:
-   half the layers, trained on the full model's soft labels), batched, fp32 / bf16.
+8. ``student_fp32`` / ``student_bf16`` / ``student_int8`` / ``student_onnx_fp32``  the version's distilled student
+   (``student/``, :mod:`include.sentiment.distill`: half the layers, trained on the full model's soft labels),
+   batched, fp32 / bf16 / PyTorch dynamic int8 / ONNX Runtime fp32.
 
 For each: texts/s, speed-up vs naive, macro-F1 on the real labels, label agreement with ``batched_fp32``, p50/p95
 latency (per batch; per text for naive), peak RSS of the process during the path and the RSS its model added
@@ -276,7 +277,8 @@ def main() -> None:
         "rule": (f"variant=auto, runtime=auto, precision=auto: the distilled student if its macro-F1 at its "
                  f"precision stayed within {inference.INT8_MAX_F1_DROP} of the full model's fp32, else the full "
                  f"model; transformers-bf16 where the CPU multiplies bf16 in hardware (AMX or AVX512-BF16: "
-                 f"{inference.serves_bf16('cpu')} here), else PyTorch dynamic int8, else ONNX Runtime int8, else fp32; every reduced path only if its macro-F1 on the real "
+                 f"{inference.serves_bf16('cpu')} here), else PyTorch dynamic int8, else ONNX Runtime int8, else "
+                 f"fp32; every reduced path only if its macro-F1 on the real "
                  f"texts is within {inference.INT8_MAX_F1_DROP} of fp32 (batched_fp32, same texts, same run)"),
     }
     import onnxruntime

@@ -200,7 +200,7 @@ def build_and_evaluate(result: Any, data: Any, cfg: Any, model_dir: str | Path) 
     half = evaluation.model_quality(evaluation.model_probs(copy.deepcopy(student).to(torch.bfloat16),
                                                            result.tokenizer, texts, cfg.max_length), gold)
     # PyTorch dynamic int8: the fastest accurate path on CPUs without AMX (bench/sentiment_throughput.py).
-    int8 = evaluation.model_quality(evaluation.model_probs(inference.quantize_int8(copy.deepcopy(student)),
+    int8 = evaluation.model_quality(evaluation.model_probs(inference.quantize_int8(student),  # quantizes a copy
                                                            result.tokenizer, texts, cfg.max_length), gold)
     seconds = time.perf_counter() - started
     log.info("student (%d layers) on the cross-domain test set: macro-F1 %.4f fp32, %.4f bf16, %.4f int8 (%.0fs)",

@@ -20,7 +20,7 @@ reduced precision is taken only when the model's registered macro-F1 on the real
 1. ``transformers-bf16`` where the device multiplies bf16 in hardware (:func:`serves_bf16`: AMX tiles or
    AVX512-BF16 on the CPU, or a bf16-capable GPU) — the fastest accurate path there (bench/sentiment_throughput.py);
 2. ``transformers-int8`` (PyTorch dynamic int8) on other CPUs: measured faster than our ONNX int8 export on both
-   machines benched (AVX512-BF16, no AMX: 3.02x vs 2.44x naive for the full model; AMX: 2.26x vs 1.45x);
+   machines benched (AVX512-BF16, no AMX: 3.54x vs 2.46x naive for the full model; AMX: 2.26x vs 1.45x);
 3. ``onnxruntime-int8``, then ``onnxruntime-fp32``;
 4. ``transformers-fp32`` on a GPU without bf16, or when ONNX Runtime is not installed.
 """
@@ -109,8 +109,8 @@ def serves_bf16(device: str) -> bool:
     """Whether bf16 *inference* is a fast path on ``device``: :func:`native_bf16`, or a CPU with AVX512-BF16.
 
     Measured side by side (bench/sentiment_throughput.py, 2026-12-04, AMD EPYC with AVX512-BF16 and VNNI but no
-    AMX, 2 threads): the 3-layer student in bf16 5.98x the naive pipeline (1.96x its fp32) and 0.0035 macro-F1
-    below fp32, against 6.22x and 0.0098 for its PyTorch dynamic int8 — nearly as fast and far more accurate.
+    AMX, 2 threads): the 3-layer student in bf16 6.34x the naive pipeline (1.95x its fp32) and 0.0035 macro-F1
+    below fp32, against 6.48x and 0.0098 for its PyTorch dynamic int8 — nearly as fast and far more accurate.
     """
     if native_bf16(device):
         return True

@@ -388,10 +388,8 @@ def report_markdown(version: str, evaluation: dict[str, Any], seconds: float, co
     d = evaluation["detail"]
     rows = [("champion (fp32)", d["test"]), ("champion (int8)", d["int8"])] + (
         [("champion (bf16)", d["bf16"])] if "bf16" in d else []) + (
-        [(f"student, {d['student']['layers']} layers (fp32)", d["student"]["fp32"]),
-         (f"student, {d['student']['layers']} layers (bf16)", d["student"]["bf16"])] if "student" in d else []) + (
-        [(f"student, {d['student']['layers']} layers (int8)", d["student"]["int8"])]
-        if "int8" in d.get("student", {}) else []) + [
+        [(f"student, {d['student']['layers']} layers ({p})", d["student"][p])
+         for p in ("fp32", "bf16", "int8") if p in d.get("student", {})]) + [
         ("lexicon (VADER)", d["lexicon"])]
     lines = [f"# sentiment/{version}: honest evaluation", "",
              f"Cross-domain test set: {d['test_data']['title']} ({d['test_data']['license']}), "
